@@ -1,0 +1,1 @@
+"""Adapters: the hexagon's outside. Each subpackage implements domain ports with one technology."""

@@ -1,0 +1,21 @@
+"""In-memory adapters: real implementations of every port, for tests, demos and embedders.
+
+They keep the same contracts as the durable stores (compare-and-set, uid order,
+thread safety), so a test that passes against them says something true.
+"""
+
+from .bdb_repository import InMemoryBdbRepository
+from .clock import ManualClock, SystemClock
+from .event_log import InMemoryEventLog
+from .ids import SequentialIds, UuidIds
+from .module_catalog import InMemoryModuleCatalog
+
+__all__ = [
+    "InMemoryBdbRepository",
+    "InMemoryEventLog",
+    "InMemoryModuleCatalog",
+    "ManualClock",
+    "SequentialIds",
+    "SystemClock",
+    "UuidIds",
+]

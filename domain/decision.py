@@ -1,0 +1,74 @@
+"""What `evaluate` answers: a decision with the outcome of every check, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .actions import Action
+from .errors import DomainError
+from .principal import Principal
+
+
+class CheckOutcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Not evaluated: an earlier gate failed, and what follows would reveal too much."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One rule's verdict; `error` is the refusal it gives when it failed."""
+
+    name: str
+    outcome: CheckOutcome
+    error: DomainError | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is CheckOutcome.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.name,
+            "outcome": self.outcome.value,
+            "error": None if self.error is None else self.error.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether `principal` may do `action` to bdb `uid`, and every reason why (not).
+
+    `error` is exactly the refusal the matching use case would raise now: the first
+    failed check in the documented order.
+    """
+
+    action: Action
+    uid: int | None
+    principal: Principal | None
+    checks: tuple[Check, ...]
+    error: DomainError | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.error is None
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The description of every failed check, first the one that decides."""
+        return tuple(c.error.description for c in self.checks if c.error is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "uid": self.uid,
+            "principal": None
+            if self.principal is None
+            else {"name": self.principal.name, "role": self.principal.role},
+            "allowed": self.allowed,
+            "error": None if self.error is None else self.error.as_dict(),
+            "checks": [check.to_dict() for check in self.checks],
+        }

@@ -1,0 +1,174 @@
+"""One typed hierarchy of refusals, each with a stable machine code.
+
+Adapters translate `code` into an HTTP status or a CLI exit code, each in one table of
+their own; nothing here knows about either. Codes use Redis Software's vocabulary where
+it has a word (`db_not_exist`, `unsupported_module_capabilities`, `busy`), so clients
+written against a real cluster recognise them. The module stands alone to avoid import
+loops: every other domain module may raise these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """Base of every refusal the domain can give.
+
+    `code` never changes once published; `description` is for humans and may be
+    reworded. `retryable` tells callers whether the same request may succeed later
+    without anything else changing (e.g. the database stops being busy).
+    """
+
+    code: ClassVar[str] = "domain_error"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.description!r})"
+
+    def as_dict(self) -> dict[str, str]:
+        """The Redis Software error object: `{"error_code", "description"}`."""
+        return {"error_code": self.code, "description": self.description}
+
+
+class UnauthenticatedError(DomainError):
+    """No principal: the caller did not prove who it is."""
+
+    code = "unauthenticated"
+
+    def __init__(self, description: str = "Authentication is required.") -> None:
+        super().__init__(description)
+
+
+class ForbiddenError(DomainError):
+    """The principal's role lacks the permission the action requires."""
+
+    code = "forbidden"
+
+    def __init__(self, role: str, permission: str) -> None:
+        super().__init__(f"Role '{role}' does not have the permission '{permission}'.")
+        self.role = role
+        self.permission = permission
+
+
+class BdbNotFoundError(DomainError):
+    """No database has this uid."""
+
+    code = "db_not_exist"
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(f"Database {uid} does not exist.")
+        self.uid = uid
+
+
+class UnsupportedModuleCapabilitiesError(DomainError):
+    """A module loaded in the database lacks `backup_restore` or is unknown."""
+
+    code = "unsupported_module_capabilities"
+
+    def __init__(self, uid: int, modules: Iterable[str]) -> None:
+        self.modules = tuple(modules)
+        names = ", ".join(self.modules)
+        super().__init__(
+            f"Not all the modules loaded to database {uid} support the 'backup_restore'"
+            f" capability: {names}."
+        )
+        self.uid = uid
+
+
+class BusyError(DomainError):
+    """Another action runs on the database; the same request may succeed later."""
+
+    code = "busy"
+    retryable = True
+
+    def __init__(self, uid: int, action_uid: str) -> None:
+        super().__init__(
+            f"Database {uid} is currently busy with another action ({action_uid}); retry later."
+        )
+        self.uid = uid
+        self.action_uid = action_uid
+
+
+class ExportInProgressError(DomainError):
+    """A reset was asked while an export runs; it may succeed once the export ends."""
+
+    code = "export_in_progress"
+    retryable = True
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(
+            f"Database {uid} is exporting; its export status can be reset once the"
+            " export has finished."
+        )
+        self.uid = uid
+
+
+class InvalidTransitionError(DomainError):
+    """The lifecycle has no such move from the current export status."""
+
+    code = "invalid_transition"
+
+    def __init__(self, uid: int, trigger: str, status: str) -> None:
+        super().__init__(f"Cannot {trigger} the export of database {uid} while it is {status}.")
+        self.uid = uid
+        self.trigger = trigger
+        self.status = status
+
+
+class InvalidProgressError(DomainError):
+    """A progress report outside 0-100 or lower than the one already recorded."""
+
+    code = "invalid_progress"
+
+    def __init__(self, uid: int, progress: int, current: int) -> None:
+        super().__init__(
+            f"Export progress of database {uid} must be between {current} and 100, got {progress}."
+        )
+        self.uid = uid
+        self.progress = progress
+        self.current = current
+
+
+class ActionMismatchError(DomainError):
+    """A worker reported on an export that is no longer the database's current action."""
+
+    code = "action_mismatch"
+
+    def __init__(self, uid: int, reported: str, current: str | None) -> None:
+        super().__init__(
+            f"Action {reported} is not the current action of database {uid}"
+            f" (current: {current or 'none'})."
+        )
+        self.uid = uid
+        self.reported = reported
+        self.current = current
+
+
+class ConcurrentUpdateError(DomainError):
+    """Compare-and-set kept losing to other writers; nothing was changed."""
+
+    code = "concurrent_update"
+    retryable = True
+
+    def __init__(self, uid: int, attempts: int) -> None:
+        super().__init__(
+            f"Database {uid} was changed concurrently {attempts} times in a row; retry later."
+        )
+        self.uid = uid
+        self.attempts = attempts
+
+
+class BdbAlreadyExistsError(DomainError):
+    """A database with this uid is already stored."""
+
+    code = "db_already_exists"
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(f"Database {uid} already exists.")
+        self.uid = uid

@@ -1,0 +1,89 @@
+"""Domain events: one for every change and every refusal, named in the past tense.
+
+They are plain frozen dataclasses (cheap to build on the request path) carrying who,
+which bdb, what and when; `to_record()` gives the flat JSON-ready form audit logs
+write. No event carries a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import Enum
+from typing import Any, ClassVar
+
+from .statuses import ExportFailureReason, ExportStatus
+
+WORKER_ACTOR = "export-worker"
+"""The actor recorded for reports that come from an export worker, not a principal."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    """Something that happened to one bdb, or was refused for it."""
+
+    outcome: ClassVar[str] = "accepted"
+
+    actor: str
+    uid: int | None
+    at: datetime
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"event": self.name, "outcome": self.outcome}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Enum):
+                value = value.value
+            record[field.name] = value
+        return record
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportStarted(DomainEvent):
+    action_uid: str
+    previous_status: ExportStatus
+    location_type: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportProgressed(DomainEvent):
+    action_uid: str
+    progress: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportSucceeded(DomainEvent):
+    action_uid: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportFailed(DomainEvent):
+    action_uid: str
+    reason: ExportFailureReason
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportStatusReset(DomainEvent):
+    """A reset was accepted; `changed` is False when the export was already idle."""
+
+    previous_status: ExportStatus
+    cleared_reason: ExportFailureReason | None
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionRefused(DomainEvent):
+    """A request was refused; `error_code` is the refusal's stable code."""
+
+    outcome: ClassVar[str] = "refused"
+
+    action: str
+    error_code: str
+    description: str

@@ -1,0 +1,100 @@
+"""What each lifecycle trigger does to a bdb: pure functions from a bdb to its successor.
+
+Each move asks `lifecycle` whether the status may change that way, checks the
+guards that depend on the request, and returns a new bdb with `revision` one higher.
+Nothing is stored or published here, so a refused move leaves nothing half-done:
+the use cases commit the returned bdb with a compare-and-set, or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .bdb import Bdb
+from .errors import ActionMismatchError, InvalidProgressError, InvalidTransitionError
+from .lifecycle import Trigger, next_status
+from .statuses import ExportFailureReason, ExportStatus
+
+
+def _advance(bdb: Bdb, trigger: Trigger) -> ExportStatus:
+    status = next_status(bdb.export_status, trigger)
+    if status is None:
+        raise InvalidTransitionError(bdb.uid, trigger.value, bdb.export_status.value)
+    return status
+
+
+def _require_current_action(bdb: Bdb, action_uid: str) -> None:
+    if bdb.action_uid != action_uid:
+        raise ActionMismatchError(bdb.uid, action_uid, bdb.action_uid)
+
+
+def start(bdb: Bdb, action_uid: str) -> Bdb:
+    """Begin an export owned by `action_uid`: progress 0, no failure reason."""
+    status = _advance(bdb, Trigger.START)
+    return bdb.model_copy(
+        update={
+            "export_status": status,
+            "export_progress": 0,
+            "export_failure_reason": None,
+            "action_uid": action_uid,
+            "revision": bdb.revision + 1,
+        }
+    )
+
+
+def record_progress(bdb: Bdb, action_uid: str, progress: int) -> Bdb | None:
+    """Move progress forward; None when it equals the recorded one (nothing to store)."""
+    _advance(bdb, Trigger.PROGRESS)
+    _require_current_action(bdb, action_uid)
+    if not bdb.export_progress <= progress <= 100:
+        raise InvalidProgressError(bdb.uid, progress, bdb.export_progress)
+    if progress == bdb.export_progress:
+        return None
+    return bdb.model_copy(update={"export_progress": progress, "revision": bdb.revision + 1})
+
+
+def succeed(bdb: Bdb, action_uid: str, finished_at: datetime) -> Bdb:
+    """Finish the export: progress 100, time recorded, the action released."""
+    status = _advance(bdb, Trigger.SUCCEED)
+    _require_current_action(bdb, action_uid)
+    return bdb.model_copy(
+        update={
+            "export_status": status,
+            "export_progress": 100,
+            "last_export_time": finished_at,
+            "action_uid": None,
+            "revision": bdb.revision + 1,
+        }
+    )
+
+
+def fail(bdb: Bdb, action_uid: str, reason: ExportFailureReason) -> Bdb:
+    """End the export in failure: the reason kept, progress as it was, action released."""
+    status = _advance(bdb, Trigger.FAIL)
+    _require_current_action(bdb, action_uid)
+    return bdb.model_copy(
+        update={
+            "export_status": status,
+            "export_failure_reason": reason,
+            "action_uid": None,
+            "revision": bdb.revision + 1,
+        }
+    )
+
+
+def reset(bdb: Bdb) -> Bdb | None:
+    """Back to idle, reason cleared, `last_export_time` kept; None when already idle.
+
+    Progress returns to 0: idle means no export, so a lingering 100 would mislead.
+    """
+    status = _advance(bdb, Trigger.RESET)
+    if status is bdb.export_status:
+        return None
+    return bdb.model_copy(
+        update={
+            "export_status": status,
+            "export_progress": 0,
+            "export_failure_reason": None,
+            "revision": bdb.revision + 1,
+        }
+    )

@@ -1,0 +1,287 @@
+"""The use cases: what principals and export workers can ask of the export lifecycle.
+
+Every change follows one path (`_change`): read the bdb, run the rules in their
+order, derive the successor with a pure move, store it with a compare-and-set on the
+revision it was derived from, then publish the event. A lost compare-and-set means
+another writer got there first; the whole decision is taken again on the fresh bdb,
+a bounded number of times, so concurrent callers never lose an update and never act
+on a stale decision. Every refusal is published as an `ActionRefused` event before
+it is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from . import export_moves
+from .actions import TARGETS_ONE_BDB, Action
+from .bdb import MAX_UID, Bdb
+from .decision import Decision
+from .errors import BdbNotFoundError, ConcurrentUpdateError, DomainError
+from .events import (
+    WORKER_ACTOR,
+    ActionRefused,
+    DomainEvent,
+    ExportFailed,
+    ExportProgressed,
+    ExportStarted,
+    ExportStatusReset,
+    ExportSucceeded,
+)
+from .lifecycle import Trigger
+from .locations import ExportLocation
+from .modules import CatalogModule
+from .ports import (
+    BdbRepository,
+    Clock,
+    EventPublisher,
+    IdGenerator,
+    ModuleCatalog,
+    PermissionPolicy,
+)
+from .principal import Principal
+from .rules_engine import RulesEngine
+from .statuses import ExportFailureReason
+
+DEFAULT_MAX_ATTEMPTS: Final = 16
+"""Compare-and-set attempts before giving up with `concurrent_update` (retryable)."""
+
+_Refusal = Callable[[Bdb | None], DomainError | None]
+_Move = Callable[[Bdb], Bdb | None]
+_Announce = Callable[[Bdb, Bdb | None], DomainEvent]
+
+
+class ExportService:
+    """The application services of the hexagon, wired to its ports."""
+
+    def __init__(
+        self,
+        *,
+        bdbs: BdbRepository,
+        modules: ModuleCatalog,
+        policy: PermissionPolicy,
+        clock: Clock,
+        ids: IdGenerator,
+        events: EventPublisher,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.rules = RulesEngine(policy=policy, catalog=modules)
+        self._bdbs = bdbs
+        self._modules = modules
+        self._clock = clock
+        self._ids = ids
+        self._events = events
+        self._max_attempts = max_attempts
+
+    # --- the rules engine, side-effect free -------------------------------------------
+
+    def evaluate(
+        self, principal: Principal | None, action: Action, uid: int | None = None
+    ) -> Decision:
+        """What would happen if `principal` asked `action` of bdb `uid` now; changes nothing."""
+        bdb = self._load(uid) if action in TARGETS_ONE_BDB else None
+        return self.rules.decide(principal, action, uid, bdb)
+
+    # --- reads -----------------------------------------------------------------------
+
+    def get_bdb(self, principal: Principal | None, uid: int) -> Bdb:
+        bdb = self._load(uid)
+        self._enforce(principal, Action.VIEW, uid, bdb)
+        assert bdb is not None  # the exists check passed
+        return bdb
+
+    def list_bdbs(
+        self, principal: Principal | None, *, after_uid: int = 0, limit: int | None = None
+    ) -> Iterator[Bdb]:
+        """Bdbs in uid order, streamed from the repository (never loaded all at once)."""
+        self._enforce(principal, Action.LIST, None, None)
+        return self._bdbs.list(after_uid=after_uid, limit=limit)
+
+    def list_modules(self, principal: Principal | None) -> Iterator[CatalogModule]:
+        self._enforce(principal, Action.VIEW_MODULES, None, None)
+        return self._modules.list()
+
+    # --- principals' changes -----------------------------------------------------------
+
+    def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
+        """The seed: back to idle unless exporting; an idle export is left as it is."""
+
+        def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
+            return ExportStatusReset(
+                actor=_actor(principal),
+                uid=uid,
+                at=self._clock.now(),
+                previous_status=old.export_status,
+                cleared_reason=old.export_failure_reason,
+                changed=new is not None,
+            )
+
+        return self._change(
+            actor=_actor(principal),
+            action=Action.RESET.value,
+            uid=uid,
+            refusal=lambda bdb: self.rules.first_refusal(principal, Action.RESET, uid, bdb),
+            move=export_moves.reset,
+            announce=announce,
+        )
+
+    def start_export(self, principal: Principal | None, uid: int, location: ExportLocation) -> Bdb:
+        """Begin an export; the returned bdb's `action_uid` identifies it to the worker."""
+        action_uid = self._ids.new_action_uid()
+
+        def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
+            return ExportStarted(
+                actor=_actor(principal),
+                uid=uid,
+                at=self._clock.now(),
+                action_uid=action_uid,
+                previous_status=old.export_status,
+                location_type=location.type,
+            )
+
+        return self._change(
+            actor=_actor(principal),
+            action=Action.START.value,
+            uid=uid,
+            refusal=lambda bdb: self.rules.first_refusal(principal, Action.START, uid, bdb),
+            move=lambda bdb: export_moves.start(bdb, action_uid),
+            announce=announce,
+        )
+
+    # --- export workers' reports ---------------------------------------------------------
+
+    def record_export_progress(self, uid: int, action_uid: str, progress: int) -> Bdb:
+        """Progress of a running export; equal progress is accepted and stores nothing."""
+
+        def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
+            return ExportProgressed(
+                actor=WORKER_ACTOR,
+                uid=uid,
+                at=self._clock.now(),
+                action_uid=action_uid,
+                progress=progress,
+            )
+
+        return self._worker_change(
+            Trigger.PROGRESS,
+            uid,
+            lambda bdb: export_moves.record_progress(bdb, action_uid, progress),
+            announce,
+        )
+
+    def record_export_success(self, uid: int, action_uid: str) -> Bdb:
+        finished_at = self._clock.now()
+
+        def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
+            return ExportSucceeded(
+                actor=WORKER_ACTOR, uid=uid, at=finished_at, action_uid=action_uid
+            )
+
+        return self._worker_change(
+            Trigger.SUCCEED,
+            uid,
+            lambda bdb: export_moves.succeed(bdb, action_uid, finished_at),
+            announce,
+        )
+
+    def record_export_failure(
+        self, uid: int, action_uid: str, reason: ExportFailureReason, detail: str = ""
+    ) -> Bdb:
+        """End an export in failure; `detail` goes to the event, never to the bdb."""
+
+        def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
+            return ExportFailed(
+                actor=WORKER_ACTOR,
+                uid=uid,
+                at=self._clock.now(),
+                action_uid=action_uid,
+                reason=reason,
+                detail=detail,
+            )
+
+        return self._worker_change(
+            Trigger.FAIL,
+            uid,
+            lambda bdb: export_moves.fail(bdb, action_uid, reason),
+            announce,
+        )
+
+    # --- the one path every change takes -----------------------------------------------
+
+    def _worker_change(self, trigger: Trigger, uid: int, move: _Move, announce: _Announce) -> Bdb:
+        return self._change(
+            actor=WORKER_ACTOR,
+            action=trigger.value,
+            uid=uid,
+            refusal=lambda bdb: BdbNotFoundError(uid) if bdb is None else None,
+            move=move,
+            announce=announce,
+        )
+
+    def _change(
+        self,
+        *,
+        actor: str,
+        action: str,
+        uid: int,
+        refusal: _Refusal,
+        move: _Move,
+        announce: _Announce,
+    ) -> Bdb:
+        for _ in range(self._max_attempts):
+            bdb = self._load(uid)
+            error = refusal(bdb)
+            if error is None:
+                assert bdb is not None  # every refusal function checks existence
+                try:
+                    new = move(bdb)
+                except DomainError as exc:
+                    error = exc
+            if error is not None:
+                self._publish_refusal(actor, action, uid, error)
+                raise error
+            assert bdb is not None
+            if new is None:
+                self._events.publish(announce(bdb, None))
+                return bdb
+            if self._bdbs.save(new, expected_revision=bdb.revision):
+                self._events.publish(announce(bdb, new))
+                return new
+        conflict = ConcurrentUpdateError(uid, self._max_attempts)
+        self._publish_refusal(actor, action, uid, conflict)
+        raise conflict
+
+    def _load(self, uid: int | None) -> Bdb | None:
+        # Out-of-range uids name no database; stores need not cope with them.
+        if uid is None or not 1 <= uid <= MAX_UID:
+            return None
+        return self._bdbs.get(uid)
+
+    def _enforce(
+        self, principal: Principal | None, action: Action, uid: int | None, bdb: Bdb | None
+    ) -> None:
+        error = self.rules.first_refusal(principal, action, uid, bdb)
+        if error is not None:
+            self._publish_refusal(_actor(principal), action.value, uid, error)
+            raise error
+
+    def _publish_refusal(
+        self, actor: str, action: str, uid: int | None, error: DomainError
+    ) -> None:
+        self._events.publish(
+            ActionRefused(
+                actor=actor,
+                uid=uid,
+                at=self._clock.now(),
+                action=action,
+                error_code=error.code,
+                description=error.description,
+            )
+        )
+
+
+def _actor(principal: Principal | None) -> str:
+    return "anonymous" if principal is None else principal.name

@@ -1,0 +1,92 @@
+"""Where an export goes: Redis Software's `export_location` object, one model per `type`.
+
+Credentials are `SecretStr`, so a location can be logged or put in an event without
+leaking them; adapters that need the secret ask for it explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class _Location(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UrlLocation(_Location):
+    """FTP or FTPS: `ftp://user:password@host:port/path/`."""
+
+    type: Literal["url"] = "url"
+    url: SecretStr
+
+    @field_validator("url")
+    @classmethod
+    def _ftp_url(cls, value: SecretStr) -> SecretStr:
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in {"ftp", "ftps"} or not parts.hostname:
+            raise ValueError("must be an ftp:// or ftps:// URL with a host")
+        return value
+
+
+class SftpLocation(_Location):
+    type: Literal["sftp"] = "sftp"
+    sftp_url: SecretStr
+    key: SecretStr | None = None
+
+    @field_validator("sftp_url")
+    @classmethod
+    def _sftp_url(cls, value: SecretStr) -> SecretStr:
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme != "sftp" or not parts.hostname:
+            raise ValueError("must be an sftp:// URL with a host")
+        return value
+
+
+class S3Location(_Location):
+    type: Literal["s3"] = "s3"
+    bucket_name: str = Field(min_length=1)
+    subdir: str | None = None
+    region_name: str | None = None
+    access_key_id: str = Field(min_length=1)
+    secret_access_key: SecretStr
+    encryption: Literal["sse-c"] | None = None
+
+
+class GcsLocation(_Location):
+    """Google Cloud Storage, as Redis Software's `gs` location type."""
+
+    type: Literal["gs"] = "gs"
+    bucket_name: str = Field(min_length=1)
+    subdir: str | None = None
+    client_id: str = Field(min_length=1)
+    client_email: str = Field(min_length=1)
+    private_key_id: str = Field(min_length=1)
+    private_key: SecretStr
+
+
+class AbsLocation(_Location):
+    """Azure Blob Storage, as Redis Software's `abs` location type."""
+
+    type: Literal["abs"] = "abs"
+    container: str = Field(min_length=1)
+    subdir: str | None = None
+    account_name: str = Field(min_length=1)
+    account_key: SecretStr | None = None
+    sas_token: SecretStr | None = None
+
+
+class MountPointLocation(_Location):
+    """A directory mounted on the cluster's nodes (NAS or local storage)."""
+
+    type: Literal["mount_point"] = "mount_point"
+    path: str = Field(min_length=1)
+
+
+ExportLocation = Annotated[
+    UrlLocation | SftpLocation | S3Location | GcsLocation | AbsLocation | MountPointLocation,
+    Field(discriminator="type"),
+]
+"""Any export location, told apart by its `type` field."""

@@ -1,0 +1,75 @@
+"""The ports: what the domain needs from the world, as `typing.Protocol`s.
+
+Each docstring says what an implementation must guarantee. Every port has an
+in-memory implementation in `bdbexport.adapters.memory` (or, for the permission
+policy, `bdbexport.domain.permissions.RoleTablePolicy`) that obeys the same contract
+and is what the tests use instead of mocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol
+
+from .bdb import Bdb
+from .events import DomainEvent
+from .modules import CatalogModule
+from .principal import Principal
+
+
+class BdbRepository(Protocol):
+    """Stores bdbs; every change is a compare-and-set on `revision`.
+
+    - `get` returns the stored bdb or None; it never raises for a missing uid.
+    - `list` yields bdbs in ascending uid order, starting after `after_uid`, at most
+      `limit` of them (all when None), without loading the whole store first.
+    - `add` stores a new bdb as given; raises `BdbAlreadyExistsError` if the uid is taken.
+    - `save` stores `bdb` only if the stored revision equals `expected_revision`
+      (atomically: no writer may slip between the check and the write) and returns
+      whether it did. It never stores a bdb for a uid that does not exist.
+    """
+
+    def get(self, uid: int) -> Bdb | None: ...
+
+    def list(self, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]: ...
+
+    def add(self, bdb: Bdb) -> None: ...
+
+    def save(self, bdb: Bdb, *, expected_revision: int) -> bool: ...
+
+
+class ModuleCatalog(Protocol):
+    """The modules the cluster knows: `get` by name (None if unknown), `list` all by name."""
+
+    def get(self, module_name: str) -> CatalogModule | None: ...
+
+    def list(self) -> Iterator[CatalogModule]: ...
+
+
+class PermissionPolicy(Protocol):
+    """Whether a principal holds a permission. Must fail closed on unknown roles."""
+
+    def permits(self, principal: Principal, permission: str) -> bool: ...
+
+
+class Clock(Protocol):
+    """The current time, timezone-aware in UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """A fresh action uid, unique across every replica sharing a store."""
+
+    def new_action_uid(self) -> str: ...
+
+
+class EventPublisher(Protocol):
+    """Receives every domain event, in the order they happened for one bdb.
+
+    Called after a change is stored (or a refusal decided); a publisher that cannot
+    deliver must not raise into the use case, which has already committed.
+    """
+
+    def publish(self, event: DomainEvent) -> None: ...

@@ -1,0 +1,110 @@
+"""The hexagon's dependency rule, checked on the source rather than trusted."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+DOMAIN_ALLOWED = {"pydantic", "transitions"}
+FRAMEWORKS = ["starlette", "uvicorn", "typer", "click", "rich", "redis", "httpx", "sqlite3"]
+
+
+def imported_modules(path: Path) -> Iterator[tuple[int, str]]:
+    """Absolute module names a file imports (relative imports resolved against its package)."""
+    package = ".".join(("bdbexport", *path.relative_to(ROOT).parent.parts))
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                yield node.lineno, f"{base}.{node.module}" if node.module else base
+            else:
+                yield node.lineno, node.module or ""
+
+
+def python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", python_files("domain"), ids=lambda p: p.name)
+def test_domain_imports_only_the_stdlib_pydantic_and_transitions(path: Path) -> None:
+    for line, module in imported_modules(path):
+        top = module.split(".")[0]
+        allowed = (
+            (top in sys.stdlib_module_names and top not in {"sqlite3"})
+            or top in DOMAIN_ALLOWED
+            or module.startswith("bdbexport.domain")
+        )
+        assert allowed, f"{path.name}:{line} imports {module}"
+
+
+@pytest.mark.parametrize("path", python_files("adapters"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_adapters_reach_each_other_only_through_the_composition_root(path: Path) -> None:
+    parts = path.relative_to(ROOT / "adapters").parts
+    if len(parts) == 1:
+        return  # top-level modules of adapters/ are the composition root
+    own = f"bdbexport.adapters.{parts[0]}"
+    for line, module in imported_modules(path):
+        if module.startswith("bdbexport.adapters"):
+            assert module.startswith(own), f"{path}:{line} imports {module}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    python_files("domain") + python_files("adapters") + python_files("tests"),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_nothing_imports_the_bare_folder_names(path: Path) -> None:
+    for line, module in imported_modules(path):
+        assert module.split(".")[0] not in {"domain", "adapters"}, f"{path}:{line}"
+
+
+def test_every_package_folder_is_mapped_by_the_build_backend() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(("bdbexport", *init.parent.relative_to(ROOT).parts))
+        for folder in ("domain", "adapters")
+        for init in (ROOT / folder).rglob("__init__.py")
+    }
+    assert declared == on_disk
+
+
+BLOCKER = """
+import importlib.abc, sys
+BLOCKED = set(sys.argv[1].split(","))
+class Uninstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Uninstalled())
+import bdbexport.domain
+from bdbexport.adapters.composition import build_service
+from bdbexport.domain import Action, Principal
+service = build_service()
+assert service.evaluate(Principal("a", "admin"), Action.RESET, 1).error.code == "db_not_exist"
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+print("loaded:", loaded)
+"""
+
+
+def test_the_domain_imports_without_any_framework_installed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKER, ",".join(FRAMEWORKS)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "loaded: []"

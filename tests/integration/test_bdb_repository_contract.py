@@ -1,0 +1,100 @@
+"""The `BdbRepository` contract, run against every adapter that implements it.
+
+Each store joins by adding a factory to `STORES`; the assertions are shared, so every
+store promises exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from bdbexport.adapters.memory import InMemoryBdbRepository, InMemoryModuleCatalog
+from bdbexport.domain import Bdb, BdbAlreadyExistsError, BdbRepository, CatalogModule
+
+STORES: dict[str, Callable[[], BdbRepository]] = {
+    "memory": InMemoryBdbRepository,
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def repository(request: pytest.FixtureRequest) -> BdbRepository:
+    return STORES[request.param]()
+
+
+def test_get_returns_none_for_a_missing_uid(repository: BdbRepository) -> None:
+    assert repository.get(1) is None
+
+
+def test_added_bdbs_read_back_equal(repository: BdbRepository) -> None:
+    bdb = Bdb(uid=7, name="db")
+    repository.add(bdb)
+    assert repository.get(7) == bdb
+
+
+def test_adding_a_taken_uid_is_refused_and_keeps_the_first(repository: BdbRepository) -> None:
+    repository.add(Bdb(uid=7, name="first"))
+    with pytest.raises(BdbAlreadyExistsError):
+        repository.add(Bdb(uid=7, name="second"))
+    assert repository.get(7).name == "first"  # type: ignore[union-attr]
+
+
+def test_save_is_a_compare_and_set_on_the_revision(repository: BdbRepository) -> None:
+    repository.add(Bdb(uid=1, name="db"))
+    renamed = Bdb(uid=1, name="renamed", revision=1)
+    assert repository.save(renamed, expected_revision=0)
+    assert repository.get(1) == renamed
+    stale = Bdb(uid=1, name="stale", revision=1)
+    assert not repository.save(stale, expected_revision=0)
+    assert repository.get(1) == renamed
+
+
+def test_save_never_creates(repository: BdbRepository) -> None:
+    assert not repository.save(Bdb(uid=9, name="ghost", revision=1), expected_revision=0)
+    assert repository.get(9) is None
+
+
+def test_list_is_in_uid_order_and_resumable(repository: BdbRepository) -> None:
+    for uid in (5, 1, 3, 2, 4):
+        repository.add(Bdb(uid=uid, name=f"db{uid}"))
+    assert [bdb.uid for bdb in repository.list()] == [1, 2, 3, 4, 5]
+    assert [bdb.uid for bdb in repository.list(after_uid=2)] == [3, 4, 5]
+    assert [bdb.uid for bdb in repository.list(after_uid=1, limit=2)] == [2, 3]
+    assert list(repository.list(after_uid=5)) == []
+    assert list(repository.list(limit=0)) == []
+
+
+def test_concurrent_compare_and_set_admits_exactly_one_winner_per_revision(
+    repository: BdbRepository,
+) -> None:
+    repository.add(Bdb(uid=1, name="db"))
+    wins: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def contend(name: str) -> None:
+        barrier.wait()
+        if repository.save(Bdb(uid=1, name=name, revision=1), expected_revision=0):
+            wins.append(name)
+
+    threads = [threading.Thread(target=contend, args=(f"w{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == 1
+    assert repository.get(1).name == wins[0]  # type: ignore[union-attr]
+
+
+def test_the_in_memory_catalog_replaces_a_module_by_name() -> None:
+    catalog = InMemoryModuleCatalog()
+    catalog.add(CatalogModule(module_name="search", semantic_version="1.0"))
+    catalog.add(
+        CatalogModule(module_name="search", semantic_version="2.0", capabilities=["backup_restore"])
+    )
+    entry = catalog.get("search")
+    assert entry is not None
+    assert entry.semantic_version == "2.0"
+    assert entry.supports_backup_restore
+    assert [module.module_name for module in catalog.list()] == ["search"]

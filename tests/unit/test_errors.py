@@ -1,0 +1,49 @@
+"""Error codes are stable, unique, and carry no transport detail."""
+
+from __future__ import annotations
+
+import inspect
+
+from bdbexport.domain import errors
+
+ERROR_TYPES = [
+    cls
+    for _, cls in inspect.getmembers(errors, inspect.isclass)
+    if issubclass(cls, errors.DomainError) and cls is not errors.DomainError
+]
+
+
+def test_every_error_has_its_own_code() -> None:
+    codes = [cls.code for cls in ERROR_TYPES]
+    assert len(codes) == len(set(codes))
+
+
+def test_codes_are_the_published_vocabulary() -> None:
+    assert {cls.code for cls in ERROR_TYPES} == {
+        "unauthenticated",
+        "forbidden",
+        "db_not_exist",
+        "unsupported_module_capabilities",
+        "busy",
+        "export_in_progress",
+        "invalid_transition",
+        "invalid_progress",
+        "action_mismatch",
+        "concurrent_update",
+        "db_already_exists",
+    }
+
+
+def test_only_temporary_conditions_are_retryable() -> None:
+    retryable = {cls.code for cls in ERROR_TYPES if cls.retryable}
+    assert retryable == {"busy", "export_in_progress", "concurrent_update"}
+
+
+def test_errors_render_as_redis_software_error_objects() -> None:
+    error = errors.BdbNotFoundError(42)
+    assert error.as_dict() == {
+        "error_code": "db_not_exist",
+        "description": "Database 42 does not exist.",
+    }
+    assert repr(error) == "BdbNotFoundError('Database 42 does not exist.')"
+    assert str(error) == error.description

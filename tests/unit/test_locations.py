@@ -1,0 +1,60 @@
+"""Export locations: one model per type, secrets never shown."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from bdbexport.domain import ExportLocation, MountPointLocation, S3Location, UrlLocation
+
+LOCATIONS: TypeAdapter[ExportLocation] = TypeAdapter(ExportLocation)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"type": "url", "url": "ftp://user:pw@ftp.example.com:21/backups/"},
+        {"type": "url", "url": "ftps://ftp.example.com/backups/"},
+        {"type": "sftp", "sftp_url": "sftp://user@host/path", "key": "-----BEGIN..."},
+        {"type": "s3", "bucket_name": "b", "access_key_id": "AK", "secret_access_key": "SK"},
+        {
+            "type": "gs",
+            "bucket_name": "b",
+            "client_id": "c",
+            "client_email": "e@x",
+            "private_key_id": "k",
+            "private_key": "pk",
+        },
+        {"type": "abs", "container": "c", "account_name": "a", "account_key": "k"},
+        {"type": "mount_point", "path": "/mnt/backups"},
+    ],
+)
+def test_every_location_type_is_accepted(document: dict[str, str]) -> None:
+    assert LOCATIONS.validate_python(document).type == document["type"]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"type": "tape", "path": "/dev/st0"},
+        {"type": "url", "url": "http://example.com/"},
+        {"type": "sftp", "sftp_url": "ftp://host/"},
+        {"type": "mount_point"},
+        {"type": "mount_point", "path": ""},
+        {"type": "s3", "bucket_name": "b"},
+        {"type": "mount_point", "path": "/x", "unexpected": 1},
+    ],
+)
+def test_bad_locations_are_refused(document: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        LOCATIONS.validate_python(document)
+
+
+def test_secrets_do_not_show_in_reprs_or_dumps() -> None:
+    url = UrlLocation(url="ftp://user:hunter2@ftp.example.com/")
+    s3 = S3Location(bucket_name="b", access_key_id="AK", secret_access_key="hunter2")
+    for location in (url, s3):
+        assert "hunter2" not in repr(location)
+        assert "hunter2" not in location.model_dump_json()
+    assert url.url.get_secret_value().startswith("ftp://user:hunter2@")
+    assert MountPointLocation(path="/m").type == "mount_point"
