@@ -6,7 +6,7 @@ or `RulesEngine` (decisions on a bdb you already hold).
 """
 
 from .actions import REQUIRED_PERMISSION, Action
-from .bdb import MAX_UID, Bdb, ModuleRef
+from .bdb import MAX_UID, Bdb, Endpoint, ModuleRef
 from .decision import Check, CheckOutcome, Decision
 from .errors import (
     ActionMismatchError,
@@ -17,10 +17,13 @@ from .errors import (
     DomainError,
     ExportInProgressError,
     ForbiddenError,
+    IncompatibleStoreError,
     InvalidProgressError,
     InvalidTransitionError,
+    StoreUnavailableError,
     UnauthenticatedError,
     UnsupportedModuleCapabilitiesError,
+    UserAlreadyExistsError,
 )
 from .events import (
     ActionRefused,
@@ -31,6 +34,7 @@ from .events import (
     ExportStatusReset,
     ExportSucceeded,
 )
+from .export_outcome import ExportFailedError
 from .export_service import ExportService
 from .lifecycle import Trigger, next_status
 from .locations import (
@@ -55,6 +59,7 @@ from .ports import (
 from .principal import Principal
 from .rules_engine import CHECK_ORDER, RulesEngine
 from .statuses import BdbStatus, ExportFailureReason, ExportStatus
+from .users import User
 
 __all__ = [
     "BACKUP_RESTORE",
@@ -80,8 +85,10 @@ __all__ = [
     "Decision",
     "DomainError",
     "DomainEvent",
+    "Endpoint",
     "EventPublisher",
     "ExportFailed",
+    "ExportFailedError",
     "ExportFailureReason",
     "ExportInProgressError",
     "ExportLocation",
@@ -91,13 +98,16 @@ __all__ = [
     "ExportStatus",
     "ExportStatusReset",
     "ExportSucceeded",
+    "Exporter",
     "ForbiddenError",
     "GcsLocation",
     "IdGenerator",
+    "IncompatibleStoreError",
     "InvalidProgressError",
     "InvalidTransitionError",
     "ModuleCatalog",
     "ModuleRef",
+    "ModuleRegistry",
     "MountPointLocation",
     "Permission",
     "PermissionPolicy",
@@ -107,9 +117,13 @@ __all__ = [
     "RulesEngine",
     "S3Location",
     "SftpLocation",
+    "StoreUnavailableError",
     "Trigger",
     "UnauthenticatedError",
     "UnsupportedModuleCapabilitiesError",
     "UrlLocation",
+    "User",
+    "UserAlreadyExistsError",
+    "UserDirectory",
     "next_status",
 ]

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializationInfo,
+    field_serializer,
+    model_validator,
+)
 
 from .statuses import BdbStatus, ExportFailureReason, ExportStatus
 
@@ -36,6 +46,16 @@ class ModuleRef(BaseModel):
     module_args: str | None = None
 
 
+class Endpoint(BaseModel):
+    """Where a database's data is served, as in Redis Software's `endpoints` list."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    addr: tuple[str, ...] = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    dns_name: str | None = None
+
+
 class Bdb(BaseModel):
     """A database as far as its export lifecycle is concerned.
 
@@ -56,7 +76,21 @@ class Bdb(BaseModel):
     export_failure_reason: ExportFailureReason | None = None
     last_export_time: UtcDatetime | None = None
     action_uid: str | None = Field(default=None, min_length=1)
+    endpoints: tuple[Endpoint, ...] = ()
+    authentication_redis_pass: SecretStr | None = None
     revision: int = Field(default=0, ge=0)
+
+    @field_serializer("authentication_redis_pass", when_used="always")
+    def _reveal_only_to_stores(
+        self, value: SecretStr | None, info: SerializationInfo
+    ) -> str | None:
+        # Stores pass context={"reveal_secrets": True} to keep the real password;
+        # every other dump sees it masked.
+        if value is None:
+            return None
+        if isinstance(info.context, dict) and info.context.get("reveal_secrets"):
+            return value.get_secret_value()
+        return "**********"
 
     @model_validator(mode="after")
     def _export_fields_agree(self) -> Self:
@@ -74,5 +108,14 @@ class Bdb(BaseModel):
         return tuple(module.module_name for module in self.module_list)
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object Redis Software clients read (no revision: it is ours)."""
-        return self.model_dump(mode="json", exclude={"revision"})
+        """The JSON object Redis Software clients read: no revision (it is ours) and
+        no data password (Redis Software never returns it either)."""
+        return self.model_dump(mode="json", exclude=_NOT_ON_THE_WIRE)
+
+    def to_storage_json(self) -> str:
+        """Everything, secrets included: only for stores."""
+        return self.model_dump_json(context=_REVEAL)
+
+
+_NOT_ON_THE_WIRE: set[str] = {"revision", "authentication_redis_pass"}
+_REVEAL = {"reveal_secrets": True}

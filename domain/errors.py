@@ -172,3 +172,33 @@ class BdbAlreadyExistsError(DomainError):
     def __init__(self, uid: int) -> None:
         super().__init__(f"Database {uid} already exists.")
         self.uid = uid
+
+
+class UserAlreadyExistsError(DomainError):
+    """A user with this email is already stored."""
+
+    code = "user_already_exists"
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"User {email} already exists.")
+        self.email = email
+
+
+class StoreUnavailableError(DomainError):
+    """The store could not be reached or did not answer in time; nothing was changed."""
+
+    code = "store_unavailable"
+    retryable = True
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"The store is unavailable: {detail}.")
+        self.detail = detail
+
+
+class IncompatibleStoreError(DomainError):
+    """The store holds something that is not a bdbexport store this version can use."""
+
+    code = "incompatible_store"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)

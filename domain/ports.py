@@ -8,14 +8,16 @@ and is what the tests use instead of mocks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Protocol
 
 from .bdb import Bdb
 from .events import DomainEvent
+from .locations import ExportLocation
 from .modules import CatalogModule
 from .principal import Principal
+from .users import User
 
 
 class BdbRepository(Protocol):
@@ -47,6 +49,13 @@ class ModuleCatalog(Protocol):
     def list(self) -> Iterator[CatalogModule]: ...
 
 
+class ModuleRegistry(ModuleCatalog, Protocol):
+    """A catalog that can also be written: `add` stores a module, replacing the
+    entry of the same name (a new version). Only administration uses it."""
+
+    def add(self, module: CatalogModule) -> None: ...
+
+
 class PermissionPolicy(Protocol):
     """Whether a principal holds a permission. Must fail closed on unknown roles."""
 
@@ -73,3 +82,28 @@ class EventPublisher(Protocol):
     """
 
     def publish(self, event: DomainEvent) -> None: ...
+
+
+class UserDirectory(Protocol):
+    """Users by email (exact, case-sensitive as stored). `add` refuses a taken email
+    with `UserAlreadyExistsError`; `list` yields users ordered by email."""
+
+    def get(self, email: str) -> User | None: ...
+
+    def add(self, user: User) -> None: ...
+
+    def list(self) -> Iterator[User]: ...
+
+
+class Exporter(Protocol):
+    """Copies one bdb's data to one location, blocking until done.
+
+    Calls `progress` with a percentage that never decreases and stays below 100 until
+    the copy is complete; returns on success; raises `ExportFailedError` with a reason (and
+    a detail for the logs) on failure. If `progress` raises, the exporter stops, cleans
+    up and lets the exception through: the export is no longer wanted.
+    """
+
+    def export(
+        self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]
+    ) -> None: ...

@@ -9,11 +9,13 @@ from .clock import ManualClock, SystemClock
 from .event_log import InMemoryEventLog
 from .ids import SequentialIds, UuidIds
 from .module_catalog import InMemoryModuleCatalog
+from .user_directory import InMemoryUserDirectory
 
 __all__ = [
     "InMemoryBdbRepository",
     "InMemoryEventLog",
     "InMemoryModuleCatalog",
+    "InMemoryUserDirectory",
     "ManualClock",
     "SequentialIds",
     "SystemClock",

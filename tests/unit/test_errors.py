@@ -31,12 +31,15 @@ def test_codes_are_the_published_vocabulary() -> None:
         "action_mismatch",
         "concurrent_update",
         "db_already_exists",
+        "user_already_exists",
+        "store_unavailable",
+        "incompatible_store",
     }
 
 
 def test_only_temporary_conditions_are_retryable() -> None:
     retryable = {cls.code for cls in ERROR_TYPES if cls.retryable}
-    assert retryable == {"busy", "export_in_progress", "concurrent_update"}
+    assert retryable == {"busy", "export_in_progress", "concurrent_update", "store_unavailable"}
 
 
 def test_errors_render_as_redis_software_error_objects() -> None:

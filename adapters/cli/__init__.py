@@ -1,0 +1,1 @@
+"""The `bdbexport` command line."""

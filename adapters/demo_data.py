@@ -1,0 +1,98 @@
+"""The demo dataset a fresh embedded store starts with (unless `--bootstrap` is given).
+
+A database in every export state that matters, a module without `backup_restore`,
+one user per built-in role. Passwords are never fixed in the code: the admin's comes
+from `BDBEXPORT_ADMIN_PASSWORD` or is generated, the others are generated, and all are
+shown once, at the first start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime
+
+from bdbexport.domain.bdb import Bdb, ModuleRef
+from bdbexport.domain.modules import CatalogModule
+from bdbexport.domain.permissions import Role
+from bdbexport.domain.statuses import ExportFailureReason, ExportStatus
+
+from .bootstrap_file import BootstrapDocument, BootstrapUser
+
+ADMIN_PASSWORD_ENV = "BDBEXPORT_ADMIN_PASSWORD"
+DEMO_DOMAIN = "example.com"
+
+
+def demo_email(role: Role) -> str:
+    return f"{role.value.replace('_', '-')}@{DEMO_DOMAIN}"
+
+
+def demo_document() -> tuple[BootstrapDocument, dict[str, str]]:
+    """The dataset, and the passwords it was given (to show once)."""
+    passwords = {
+        demo_email(role): (os.environ.get(ADMIN_PASSWORD_ENV) if role is Role.ADMIN else None)
+        or secrets.token_urlsafe(12)
+        for role in Role
+    }
+    users = tuple(
+        BootstrapUser(email=demo_email(role), role=role, password=passwords[demo_email(role)])
+        for role in Role
+    )
+    modules = (
+        CatalogModule(
+            module_name="search",
+            semantic_version="2.8.4",
+            capabilities=frozenset({"backup_restore", "types", "clustering"}),
+        ),
+        CatalogModule(
+            module_name="ReJSON",
+            semantic_version="2.6.6",
+            capabilities=frozenset({"backup_restore", "types", "replica_of"}),
+        ),
+        CatalogModule(
+            module_name="timeseries",
+            semantic_version="1.10.5",
+            capabilities=frozenset({"backup_restore", "types"}),
+        ),
+        CatalogModule(
+            module_name="graph",
+            semantic_version="2.10.12",
+            capabilities=frozenset({"types", "persistence_rdb"}),
+        ),
+    )
+    bdbs = (
+        Bdb(uid=1, name="orders", module_list=(ModuleRef(module_name="search"),)),
+        Bdb(
+            uid=2,
+            name="sessions",
+            export_status=ExportStatus.FAILED,
+            export_progress=42,
+            export_failure_reason=ExportFailureReason.WRONG_FILE_PATH,
+        ),
+        Bdb(
+            uid=3,
+            name="catalog",
+            module_list=(ModuleRef(module_name="ReJSON"),),
+            export_status=ExportStatus.SUCCEEDED,
+            export_progress=100,
+            last_export_time=datetime(2026, 11, 1, 3, 0, tzinfo=UTC),
+        ),
+        Bdb(
+            uid=4,
+            name="analytics",
+            module_list=(ModuleRef(module_name="timeseries"),),
+            export_status=ExportStatus.EXPORTING,
+            export_progress=35,
+            action_uid="demo-export-4",
+        ),
+        Bdb(uid=5, name="social", module_list=(ModuleRef(module_name="graph"),)),
+        Bdb(uid=6, name="cache", action_uid="demo-resharding-6"),
+        Bdb(
+            uid=7,
+            name="inventory",
+            export_status=ExportStatus.FAILED,
+            export_progress=3,
+            export_failure_reason=ExportFailureReason.NO_PERMISSION,
+        ),
+    )
+    return BootstrapDocument(users=users, modules=modules, bdbs=bdbs), passwords

@@ -1,0 +1,105 @@
+"""The app factory: a Starlette application over the use cases, mountable anywhere."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bdbexport.domain.errors import DomainError
+
+from .access_log import REQUEST_ID_KEY, AccessLogMiddleware, LineSink
+from .context import HttpContext
+from .errors import ProtocolError, error_response
+from .openapi import openapi_document
+from .operations import OPERATIONS
+from .request_limits import MAX_BODY_BYTES, RequestLimitsMiddleware
+
+log = logging.getLogger("bdbexport.http")
+
+
+def create_app(
+    context: HttpContext,
+    *,
+    access_log: LineSink | None = None,
+    max_body: int = MAX_BODY_BYTES,
+    version: str = "0",
+    on_shutdown: Sequence[Callable[[], None]] = (),
+) -> Starlette:
+    """The REST API of the export family, wired to `context`'s use cases.
+
+    `access_log` receives one JSON line per request (None: no access log).
+    `on_shutdown` runs when the server stops (e.g. the export worker pool's grace).
+    """
+    document = openapi_document(version=version)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    routes = [
+        Route(op.path, op.endpoint, methods=[op.method], name=op.operation_id) for op in OPERATIONS
+    ]
+    routes.append(Route("/v1/openapi.json", openapi, methods=["GET"], name="openapi"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        for callback in on_shutdown:
+            callback()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(AccessLogMiddleware, sink=access_log),
+            Middleware(RequestLimitsMiddleware, max_body=max_body),
+        ],
+        exception_handlers={
+            DomainError: _domain_error,
+            ProtocolError: _protocol_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.bdbexport = context
+    return app
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.code, exc.description, retryable=exc.retryable)
+
+
+async def _protocol_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProtocolError)
+    return error_response(exc.code, exc.description)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response("not_found", f"No such path: {request.url.path}.")
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return error_response(
+            "method_not_allowed",
+            f"Method {request.method} is not allowed here; allowed: {allowed}.",
+            headers={"Allow": allowed},
+        )
+    return error_response("invalid_request", exc.detail, status=exc.status_code)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    request_id = request.scope.get(REQUEST_ID_KEY, "unknown")
+    log.error("unexpected error in request %s", request_id, exc_info=exc)
+    return error_response(
+        "internal_error",
+        f"An unexpected error occurred; quote request id {request_id} to the operator.",
+    )

@@ -1,0 +1,178 @@
+"""Who is calling: HTTP Basic (RFC 7617) and Redis Software's JWT tokens.
+
+scrypt costs tens of milliseconds, about a thousand times a whole request, so
+verified credentials are cached in memory: a bounded LRU, entries living `ttl`
+seconds, keyed by an HMAC of the credentials under a per-process key (the cache never
+holds a password or a reusable hash of one). An entry is dropped as soon as the user's
+stored record differs from the one it was verified against. Concurrent first requests
+with the same credentials share one verification instead of stampeding the KDF, and
+verifications run in worker threads, at most `kdf_concurrency` at once, so the event
+loop never blocks on them.
+
+An unknown user and a wrong password get the same answer after the same work (a
+dummy verification), so neither the body nor the timing tells which emails exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import anyio
+import jwt
+
+from bdbexport.domain.errors import UnauthenticatedError
+from bdbexport.domain.passwords import verify_dummy, verify_password
+from bdbexport.domain.ports import UserDirectory
+from bdbexport.domain.principal import Principal
+from bdbexport.domain.users import User
+
+BAD_CREDENTIALS = "Invalid username or password."
+TOKEN_ISSUER = "bdbexport"
+TOKEN_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    password_hash: str
+    expires: float
+
+
+class Authenticator:
+    def __init__(
+        self,
+        users: UserDirectory,
+        *,
+        token_key: bytes,
+        cache_size: int = 4096,
+        cache_ttl: float = 60.0,
+        kdf_concurrency: int = 2,
+    ) -> None:
+        self._users = users
+        self._token_key = token_key
+        self._cache_key = secrets.token_bytes(32)
+        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_ttl = cache_ttl
+        self._in_flight: dict[bytes, asyncio.Future[Principal | None]] = {}
+        self._kdf = anyio.CapacityLimiter(kdf_concurrency)
+        self.kdf_runs = 0
+
+    async def authenticate(self, authorization: str | None) -> Principal | None:
+        """The principal the header proves; None when there is no header at all.
+
+        Raises `UnauthenticatedError` for a header that proves nothing: malformed,
+        unknown scheme, wrong credentials, a bad or expired token.
+        """
+        if authorization is None:
+            return None
+        scheme, _, value = authorization.strip().partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            email, password = _parse_basic(value.strip())
+            return await self.verify_password(email, password)
+        if scheme in {"jwt", "bearer"}:
+            return self.verify_token(value.strip())
+        raise UnauthenticatedError("Unsupported authorization scheme: use Basic or JWT.")
+
+    async def verify_password(self, email: str, password: str) -> Principal:
+        key = hmac.new(self._cache_key, f"{email}\0{password}".encode(), hashlib.sha256).digest()
+        cached = self._cache.get(key)
+        if cached is not None:
+            if cached.expires > time.monotonic() and self._still_valid(email, cached):
+                self._cache.move_to_end(key)
+                return cached.principal
+            self._cache.pop(key, None)
+        pending = self._in_flight.get(key)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._in_flight[key] = pending
+            try:
+                principal = await self._verify_slowly(key, email, password)
+                pending.set_result(principal)
+            except BaseException as error:
+                pending.set_exception(error)
+                pending.exception()  # retrieved here: the leader re-raises it
+                raise
+            finally:
+                del self._in_flight[key]
+        principal = await asyncio.shield(pending)
+        if principal is None:
+            raise UnauthenticatedError(BAD_CREDENTIALS)
+        return principal
+
+    def issue_token(self, principal: Principal, ttl: int) -> str:
+        now = int(time.time())
+        claims = {"sub": principal.name, "iss": TOKEN_ISSUER, "iat": now, "exp": now + ttl}
+        return jwt.encode(claims, self._token_key, algorithm=TOKEN_ALGORITHM)
+
+    def verify_token(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._token_key,
+                algorithms=[TOKEN_ALGORITHM],
+                issuer=TOKEN_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise UnauthenticatedError("The token has expired.") from error
+        except jwt.InvalidTokenError as error:
+            raise UnauthenticatedError("The token is not valid.") from error
+        user = self._users.get(str(claims["sub"]))
+        if user is None:
+            raise UnauthenticatedError("The token is not valid.")
+        return user.principal
+
+    def forget(self, email: str) -> None:
+        """Drop every cached verification of `email` (after a local change to the user)."""
+        for key, entry in list(self._cache.items()):
+            if entry.principal.name == email:
+                self._cache.pop(key, None)
+
+    def _still_valid(self, email: str, cached: _Verified) -> bool:
+        user = self._users.get(email)
+        return (
+            user is not None
+            and user.password_hash == cached.password_hash
+            and user.role == cached.principal.role
+        )
+
+    async def _verify_slowly(self, key: bytes, email: str, password: str) -> Principal | None:
+        user = self._users.get(email)
+        async with self._kdf:
+            self.kdf_runs += 1
+            matches = await anyio.to_thread.run_sync(_check, user, password)
+        if not matches or user is None:
+            return None
+        self._cache[key] = _Verified(
+            user.principal, user.password_hash, time.monotonic() + self._cache_ttl
+        )
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return user.principal
+
+
+def _check(user: User | None, password: str) -> bool:
+    if user is None:
+        return verify_dummy(password)
+    return verify_password(password, user.password_hash)
+
+
+def _parse_basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise UnauthenticatedError("Malformed Basic credentials.") from error
+    email, colon, password = decoded.partition(":")
+    if not colon or not email:
+        raise UnauthenticatedError("Malformed Basic credentials.")
+    return email, password

@@ -1,0 +1,77 @@
+"""What every endpoint needs, handed over by the app factory, and the helpers that read
+a request the same way everywhere (credentials, uid, JSON body)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from bdbexport.domain.bdb import MAX_UID, Bdb
+from bdbexport.domain.export_service import ExportService
+from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.principal import Principal
+
+from .access_log import PRINCIPAL_KEY
+from .authentication import Authenticator
+from .errors import ProtocolError
+
+LaunchExport = Callable[[Bdb, ExportLocation], None]
+
+
+@dataclass(frozen=True)
+class HttpContext:
+    service: ExportService
+    authenticator: Authenticator
+    launch_export: LaunchExport
+    location_types: frozenset[str] | None = None
+    """Location types exports can go to; None accepts every type the API defines."""
+
+
+def context_of(request: Request) -> HttpContext:
+    context: HttpContext = request.app.state.bdbexport
+    return context
+
+
+async def principal_of(request: Request) -> Principal | None:
+    principal = await context_of(request).authenticator.authenticate(
+        request.headers.get("authorization")
+    )
+    if principal is not None:
+        request.scope[PRINCIPAL_KEY] = principal.name
+    return principal
+
+
+def parse_uid(raw: str) -> int:
+    """The uid a path segment names, or 0 (names no database) when it is not one.
+
+    Only plain decimal digits count: `1.5`, `+1`, ` 1` or a number beyond 64 bits name
+    nothing, and the domain answers `db_not_exist` after its permission check.
+    """
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return 0
+    uid = int(raw)
+    return uid if 1 <= uid <= MAX_UID else 0
+
+
+async def json_object_body(request: Request, *, required: bool) -> dict[str, Any]:
+    """The body as a JSON object; `{}` for no body when not `required`."""
+    body = await request.body()
+    if not body.strip():
+        if required:
+            raise ProtocolError("invalid_schema", "A JSON object body is required.")
+        return {}
+    content_type = request.headers.get("content-type", "application/json")
+    media = content_type.split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise ProtocolError("invalid_header", "Content-Type must be application/json.")
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ProtocolError("invalid_schema", f"The body is not valid JSON: {error}.") from error
+    if not isinstance(document, dict):
+        raise ProtocolError("invalid_schema", "The body must be a JSON object.")
+    return document

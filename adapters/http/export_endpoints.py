@@ -1,0 +1,57 @@
+"""The export actions: the seed's reset, and starting an export."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .bdb_endpoints import bdb_body
+from .context import context_of, json_object_body, parse_uid, principal_of
+from .errors import ProtocolError
+from .schemas import ExportRequest
+
+
+async def reset_export_status(request: Request) -> Response:
+    """`PUT /v1/bdbs/{uid}/actions/export_reset_status`.
+
+    Real clients send either no body or `{}`; any JSON object is accepted (its keys
+    mean nothing here), anything else is refused before the domain is asked.
+    """
+    principal = await principal_of(request)
+    await json_object_body(request, required=False)
+    context = context_of(request)
+    bdb = context.service.reset_export_status(principal, parse_uid(request.path_params["uid"]))
+    return JSONResponse(bdb_body(bdb, None))
+
+
+async def start_export(request: Request) -> Response:
+    """`POST /v1/bdbs/{uid}/actions/export`: validated body, then the use case, then
+    the export is handed to the worker pool of this replica."""
+    principal = await principal_of(request)
+    document = await json_object_body(request, required=True)
+    try:
+        export = ExportRequest.model_validate(document)
+    except ValidationError as error:
+        raise ProtocolError("invalid_schema", describe_validation(error)) from error
+    context = context_of(request)
+    location = export.export_location
+    if context.location_types is not None and location.type not in context.location_types:
+        supported = ", ".join(sorted(context.location_types))
+        raise ProtocolError(
+            "unsupported_location_type",
+            f"Exports to location type '{location.type}' are not supported by this server;"
+            f" supported types: {supported}.",
+        )
+    bdb = context.service.start_export(principal, parse_uid(request.path_params["uid"]), location)
+    context.launch_export(bdb, location)
+    return JSONResponse(bdb_body(bdb, None))
+
+
+def describe_validation(error: ValidationError) -> str:
+    """One line naming each bad field, e.g. `export_location.mount_point.path: Field required`."""
+    problems = []
+    for problem in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "body"
+        problems.append(f"{where}: {problem['msg']}")
+    return "Invalid request body: " + "; ".join(problems) + "."

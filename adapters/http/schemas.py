@@ -1,0 +1,91 @@
+"""Request and response bodies, as pydantic models: validation and the OpenAPI document
+come from the same definitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bdbexport.domain.bdb import MAX_UID, Endpoint, ModuleRef
+from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.statuses import BdbStatus, ExportFailureReason, ExportStatus
+
+
+class ErrorBody(BaseModel):
+    """Redis Software's error object."""
+
+    error_code: str = Field(description="Stable machine-readable code, e.g. db_not_exist.")
+    description: str = Field(description="Human-readable explanation.")
+
+
+class ExportRequest(BaseModel):
+    """`POST /v1/bdbs/{uid}/actions/export`. `export_location` may also be given as a
+    bare FTP URL string, which stands for `{"type": "url", "url": ...}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    export_location: ExportLocation
+    email_notification: bool = False
+
+    @field_validator("export_location", mode="before")
+    @classmethod
+    def _url_shorthand(cls, value: Any) -> Any:
+        return {"type": "url", "url": value} if isinstance(value, str) else value
+
+
+class TokenRequest(BaseModel):
+    """`POST /v1/users/authorize`: credentials in the body or by Basic auth, and a ttl."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str | None = None
+    password: str | None = None
+    ttl: int = Field(default=300, ge=1, le=86400, description="Token lifetime in seconds.")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+
+
+class BdbObject(BaseModel):
+    """The bdb object as this server returns it (a subset of Redis Software's)."""
+
+    uid: int = Field(ge=1, le=MAX_UID)
+    name: str
+    status: BdbStatus
+    module_list: list[ModuleRef]
+    export_status: ExportStatus
+    export_progress: int = Field(ge=0, le=100)
+    export_failure_reason: ExportFailureReason | None
+    last_export_time: datetime | None
+    action_uid: str | None
+    endpoints: list[Endpoint]
+
+
+class PartialBdbObject(BaseModel):
+    """A bdb object reduced by the `fields` query parameter: any subset of its fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uid: int | None = None
+    name: str | None = None
+    status: BdbStatus | None = None
+    module_list: list[ModuleRef] | None = None
+    export_status: ExportStatus | None = None
+    export_progress: int | None = None
+    export_failure_reason: ExportFailureReason | None = None
+    last_export_time: datetime | None = None
+    action_uid: str | None = None
+    endpoints: list[Endpoint] | None = None
+
+
+class ModuleObject(BaseModel):
+    uid: str | None
+    module_name: str
+    semantic_version: str
+    capabilities: list[str]
+
+
+BDB_FIELDS: frozenset[str] = frozenset(BdbObject.model_fields)

@@ -1,0 +1,222 @@
+"""`bdbexport serve`: the composition root of the REST server.
+
+It opens the store named by a URL, seeds it (a bootstrap file, or the demo dataset on
+first start), wires the use cases, the authenticator, the export worker pool and the
+logs into the Starlette app, and runs it on uvicorn with the fastest event loop and
+HTTP parser installed. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+from bdbexport.domain.export_service import ExportService
+from bdbexport.domain.permissions import RoleTablePolicy
+
+from .audit import JsonLinesEventLog
+from .bootstrap_file import apply_bootstrap, read_bootstrap_file
+from .demo_data import demo_document
+from .exporting import ExportWorkerPool, SimulatedExporter
+from .http import Authenticator, HttpContext, create_app
+from .memory import SystemClock, UuidIds
+from .stores import Store, open_store
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9443
+"""Redis Software's REST API port."""
+
+
+class ServerConfigError(ValueError):
+    """The server cannot start with these settings; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    store_url: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    bootstrap: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    insecure_http: bool = False
+    exporter: str = "simulated"
+    simulated_duration: float = 5.0
+    simulated_outcome: str = "succeed"
+    max_concurrent_exports: int = 4
+    access_log: str = "-"
+    audit_log: str = "-"
+    credential_cache_ttl: float = 60.0
+
+    @property
+    def tls(self) -> bool:
+        return self.certfile is not None
+
+    def check(self) -> None:
+        if (self.certfile is None) != (self.keyfile is None):
+            raise ServerConfigError("--certfile and --keyfile go together.")
+        for path in (self.certfile, self.keyfile):
+            if path is not None and not path.is_file():
+                raise ServerConfigError(f"TLS file {path} does not exist.")
+        if not self.tls and not self.insecure_http and not is_loopback(self.host):
+            raise ServerConfigError(
+                f"Refusing to serve plain HTTP on non-loopback address {self.host}: configure"
+                " TLS with --certfile/--keyfile, or pass --insecure-http explicitly."
+            )
+        if self.exporter != "simulated":
+            raise ServerConfigError(
+                f"Unknown exporter {self.exporter!r}; this build has: simulated."
+            )
+        if not 1 <= self.port <= 65535:
+            raise ServerConfigError(f"Port {self.port} is out of range.")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def version() -> str:
+    try:
+        return metadata.version("bdbexport")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "0+unknown"
+
+
+def seed_store(store: Store, config: ServerConfig, out: TextIO) -> None:
+    """Load the bootstrap file, or the demo dataset into an empty store (first start)."""
+    if config.bootstrap is not None:
+        report = apply_bootstrap(read_bootstrap_file(config.bootstrap), store)
+        created = ", ".join(f"{len(v)} {k}" for k, v in report.created.items())
+        out.write(f"bootstrap {config.bootstrap}: created {created}; existing entries kept\n")
+        return
+    if not store.is_empty:
+        return
+    document, passwords = demo_document()
+    apply_bootstrap(document, store)
+    out.write(
+        "First start: the store was seeded with the demo dataset (docs/http-api.md).\n"
+        "These passwords are shown once; keep them now:\n"
+    )
+    for user in document.users:
+        out.write(f"  {user.role.value:<15} {user.email:<28} {passwords[user.email]}\n")
+    out.flush()
+
+
+@dataclass
+class Server:
+    app: Any
+    store: Store
+    pool: ExportWorkerPool
+    close: Callable[[], None]
+
+
+def build_server(config: ServerConfig, out: TextIO) -> Server:
+    """Everything `serve` runs, built and wired but not listening yet."""
+    config.check()
+    store = open_store(config.store_url)
+    try:
+        seed_store(store, config, out)
+    except BaseException:
+        store.close()
+        raise
+    access_sink, close_access = _sink(config.access_log, sys.stdout)
+    audit_sink, close_audit = _sink(config.audit_log, sys.stderr)
+    service = ExportService(
+        bdbs=store.bdbs,
+        modules=store.modules,
+        policy=RoleTablePolicy(),
+        clock=SystemClock(),
+        ids=UuidIds(),
+        events=JsonLinesEventLog(audit_sink) if audit_sink else _Discard(),
+    )
+    stopping = threading.Event()
+    pool = ExportWorkerPool(
+        service,
+        _exporter(config, stopping),
+        max_concurrent=config.max_concurrent_exports,
+        stopping=stopping,
+    )
+    authenticator = Authenticator(
+        store.users, token_key=store.secret("jwt"), cache_ttl=config.credential_cache_ttl
+    )
+    context = HttpContext(service=service, authenticator=authenticator, launch_export=pool.submit)
+
+    closed = threading.Event()
+
+    def close() -> None:
+        if closed.is_set():
+            return
+        closed.set()
+        pool.shutdown(grace=10.0)
+        store.close()
+        close_access()
+        close_audit()
+
+    app = create_app(context, access_log=access_sink, version=version(), on_shutdown=[close])
+    return Server(app=app, store=store, pool=pool, close=close)
+
+
+def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    server = build_server(config, out)
+    scheme = "https" if config.tls else "http"
+    out.write(
+        f"bdbexport {version()} serving {scheme}://{config.host}:{config.port}"
+        f" (store {config.store_url}, exporter {config.exporter})\n"
+    )
+    out.flush()
+    uvicorn.run(
+        server.app,
+        host=config.host,
+        port=config.port,
+        ssl_certfile=str(config.certfile) if config.certfile else None,
+        ssl_keyfile=str(config.keyfile) if config.keyfile else None,
+        loop=_fastest("uvloop", "asyncio"),
+        http=_fastest("httptools", "h11"),
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+        server_header=False,
+    )
+
+
+def _fastest(preferred: str, fallback: str) -> Any:
+    try:
+        __import__(preferred)
+    except ImportError:
+        return fallback
+    return preferred
+
+
+def _exporter(config: ServerConfig, stopping: threading.Event) -> SimulatedExporter:
+    return SimulatedExporter(
+        duration=config.simulated_duration, outcome=config.simulated_outcome, stop=stopping
+    )
+
+
+class _Discard:
+    def publish(self, event: object) -> None:
+        return None
+
+
+def _sink(target: str, default: TextIO) -> tuple[TextIO | None, Callable[[], None]]:
+    if target == "off":
+        return None, lambda: None
+    if target == "-":
+        return default, lambda: None
+    stream = Path(target).open("a", encoding="utf-8")  # noqa: SIM115 - closed by the server
+    return stream, stream.close

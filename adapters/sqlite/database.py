@@ -1,0 +1,164 @@
+"""One SQLite file, one connection, versioned schema.
+
+WAL with `synchronous=NORMAL` on a single connection, serialised by a lock, beat a
+pool of connections contending for SQLite's one write lock; each change is one short
+transaction. The file is marked with an `application_id`, and `user_version` records
+the schema version: a file that is not ours, or from a newer bdbexport, is refused
+with a clear error instead of being damaged.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bdbexport.domain.errors import IncompatibleStoreError, StoreUnavailableError
+
+APPLICATION_ID = 0x62646278  # "bdbx"
+BUSY_TIMEOUT_MS = 5_000
+BUSY_RETRIES = 5
+
+T = TypeVar("T")
+
+MIGRATIONS: Sequence[str] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE bdbs (
+        uid INTEGER PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE TABLE modules (module_name TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE users (email TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SqliteDatabase:
+    """The connection and its lock; repositories borrow it through `read`/`write`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._connection = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            self._prepare()
+        except sqlite3.DatabaseError as error:
+            raise IncompatibleStoreError(
+                f"{self.path} is not a bdbexport SQLite store ({error})."
+            ) from error
+
+    def _prepare(self) -> None:
+        connection = self._connection
+        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+        if application_id != APPLICATION_ID and (application_id != 0 or tables):
+            raise IncompatibleStoreError(
+                f"{self.path} is an SQLite file, but not a bdbexport store."
+            )
+        if version > SCHEMA_VERSION:
+            raise IncompatibleStoreError(
+                f"{self.path} was written by a newer bdbexport (schema {version}; this version"
+                f" reads up to {SCHEMA_VERSION})."
+            )
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if self.path != ":memory:":
+            connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            self._migrate(target)
+
+    def _migrate(self, target: int) -> None:
+        with self.write() as cursor:
+            # Another process may have migrated while we waited for the write lock.
+            if cursor.execute("PRAGMA user_version").fetchone()[0] >= target:
+                return
+            for statement in MIGRATIONS[target - 1].split(";"):
+                if statement.strip():
+                    cursor.execute(statement)
+            cursor.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            cursor.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.read_one("PRAGMA user_version", ())[0])
+
+    def read_one(self, sql: str, params: Sequence[Any]) -> Any:
+        return self._retry(lambda: self._connection.execute(sql, params).fetchone())
+
+    def read_all(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return self._retry(lambda: self._connection.execute(sql, params).fetchall())
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back if the body raises.
+
+        Nested calls join the outermost transaction, so a caller can make several
+        repository writes (a bootstrap load) commit or fail together.
+        """
+        with self._lock:
+            cursor = self._connection.cursor()
+            outermost = self._depth == 0
+            if outermost:
+                self._retry(lambda: cursor.execute("BEGIN IMMEDIATE"))
+            self._depth += 1
+            try:
+                yield cursor
+            except BaseException:
+                self._depth -= 1
+                if outermost and self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outermost:
+                self._retry(lambda: cursor.execute("COMMIT"))
+
+    def secret(self, name: str) -> bytes:
+        """A random secret shared by every process using this file, made on first use."""
+        key = f"secret:{name}"
+        with self.write() as cursor:
+            row = cursor.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                value = secrets.token_hex(32)
+                cursor.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+                return bytes.fromhex(value)
+            return bytes.fromhex(row[0])
+
+    def integrity_check(self) -> str:
+        return str(self.read_one("PRAGMA integrity_check", ())[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def _retry(self, operation: Callable[[], T]) -> T:
+        # busy_timeout already waits; this covers the cases SQLite returns BUSY at once
+        # (e.g. a lock upgrade in WAL mode) without turning them into errors.
+        for attempt in range(BUSY_RETRIES):
+            try:
+                with self._lock:
+                    return operation()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                if attempt == BUSY_RETRIES - 1:
+                    raise StoreUnavailableError(f"SQLite file {self.path} stayed locked") from error
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")

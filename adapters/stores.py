@@ -1,0 +1,108 @@
+"""Choosing a store from a URL: part of the composition root.
+
+`memory://` keeps everything in the process (throwaway runs, tests); `sqlite:///path`
+is the embedded default, one file. The Redis store joins here when it lands. Every
+store offers the same ports, plus a `secret(name)` shared by all processes using it
+(the JWT signing key), so replicas of one store accept each other's tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
+
+from .memory import InMemoryBdbRepository, InMemoryModuleCatalog, InMemoryUserDirectory
+from .sqlite import SqliteBdbRepository, SqliteDatabase, SqliteModuleCatalog, SqliteUserDirectory
+
+STORE_ENV = "BDBEXPORT_STORE"
+HOME_ENV = "BDBEXPORT_HOME"
+
+
+class StoreUrlError(ValueError):
+    """The store URL names no store this build can open."""
+
+
+def default_store_path() -> Path:
+    """`$BDBEXPORT_HOME/bdbexport.sqlite3`, else under `$XDG_DATA_HOME` (~/.local/share)."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home) / "bdbexport.sqlite3"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "bdbexport" / "bdbexport.sqlite3"
+
+
+def default_store_url() -> str:
+    return os.environ.get(STORE_ENV) or f"sqlite://{default_store_path()}"
+
+
+@dataclass
+class Store:
+    url: str
+    bdbs: BdbRepository
+    modules: ModuleRegistry
+    users: UserDirectory
+    secret: Callable[[str], bytes]
+    close: Callable[[], None] = field(default=lambda: None)
+    transaction: Callable[[], AbstractContextManager[Any]] | None = None
+    """A context manager making several writes atomic, where the store has one."""
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            next(iter(self.users.list()), None) is None
+            and next(iter(self.bdbs.list(limit=1)), None) is None
+        )
+
+
+def open_store(url: str) -> Store:
+    """Open (creating if needed) the store `url` names; `StoreUrlError` if none."""
+    parts = urlsplit(url)
+    if parts.scheme == "memory":
+        return _memory_store(url)
+    if parts.scheme == "sqlite":
+        path = _sqlite_path(url)
+        database = SqliteDatabase(path)
+        return Store(
+            url=url,
+            bdbs=SqliteBdbRepository(database),
+            modules=SqliteModuleCatalog(database),
+            users=SqliteUserDirectory(database),
+            secret=database.secret,
+            close=database.close,
+            transaction=database.write,
+        )
+    raise StoreUrlError(
+        f"Unsupported store URL {url!r}: use memory:// or sqlite:///path/to/file.sqlite3."
+    )
+
+
+def _sqlite_path(url: str) -> str:
+    # Everything after "sqlite://" is the file's path: sqlite:///var/lib/x.sqlite3 is
+    # /var/lib/x.sqlite3, sqlite://x.sqlite3 is relative to the working directory.
+    path = url[len("sqlite://") :]
+    if not path.strip("/") or "?" in path:
+        raise StoreUrlError(f"Store URL {url!r} names no file: use sqlite:///path/to/file.")
+    return path
+
+
+def _memory_store(url: str) -> Store:
+    keys: dict[str, bytes] = {}
+
+    def secret(name: str) -> bytes:
+        return keys.setdefault(name, secrets.token_bytes(32))
+
+    return Store(
+        url=url,
+        bdbs=InMemoryBdbRepository(),
+        modules=InMemoryModuleCatalog(),
+        users=InMemoryUserDirectory(),
+        secret=secret,
+    )

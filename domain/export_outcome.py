@@ -1,0 +1,15 @@
+"""How an exporter says an export failed: a reason from the API's vocabulary plus a
+free-text detail that goes to logs and the audit trail, never into the bdb."""
+
+from __future__ import annotations
+
+from .statuses import ExportFailureReason
+
+
+class ExportFailedError(Exception):
+    """Raised by an `Exporter` when the copy cannot be completed."""
+
+    def __init__(self, reason: ExportFailureReason, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
