@@ -6,43 +6,55 @@ leaking them; adapters that need the secret ask for it explicitly.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+_HOST_AND_PATH = r"([^\s/@:]+(:[^\s/@]*)?@)?[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?(/\S*)?$"
+FTP_URL_PATTERN = r"^ftps?://" + _HOST_AND_PATH
+SFTP_URL_PATTERN = r"^sftp://" + _HOST_AND_PATH
+
+
+def _require_type(schema: dict[str, Any]) -> None:
+    # `type` has a default so models can be built in code without it, but on the wire
+    # it is the discriminator and always required.
+    required = schema.setdefault("required", [])
+    if "type" not in required:
+        required.insert(0, "type")
+
 
 class _Location(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_require_type)
+
+
+def _matching(value: SecretStr, pattern: str, what: str) -> SecretStr:
+    if not re.match(pattern, value.get_secret_value()):
+        raise ValueError(f"must be {what}")
+    return value
 
 
 class UrlLocation(_Location):
     """FTP or FTPS: `ftp://user:password@host:port/path/`."""
 
     type: Literal["url"] = "url"
-    url: SecretStr
+    url: SecretStr = Field(json_schema_extra={"pattern": FTP_URL_PATTERN})
 
     @field_validator("url")
     @classmethod
     def _ftp_url(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme not in {"ftp", "ftps"} or not parts.hostname:
-            raise ValueError("must be an ftp:// or ftps:// URL with a host")
-        return value
+        return _matching(value, FTP_URL_PATTERN, "an ftp:// or ftps:// URL with a host")
 
 
 class SftpLocation(_Location):
     type: Literal["sftp"] = "sftp"
-    sftp_url: SecretStr
+    sftp_url: SecretStr = Field(json_schema_extra={"pattern": SFTP_URL_PATTERN})
     key: SecretStr | None = None
 
     @field_validator("sftp_url")
     @classmethod
     def _sftp_url(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme != "sftp" or not parts.hostname:
-            raise ValueError("must be an sftp:// URL with a host")
-        return value
+        return _matching(value, SFTP_URL_PATTERN, "an sftp:// URL with a host")
 
 
 class S3Location(_Location):

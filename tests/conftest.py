@@ -8,6 +8,11 @@ from tests.support.world import World, standard_world
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
 def world() -> World:
     """Databases 1-6: idle, failed, succeeded, exporting, with a graph module, busy."""
     return standard_world()

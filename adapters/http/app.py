@@ -87,7 +87,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return error_response("not_found", f"No such path: {request.url.path}.")
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        # Starlette builds Allow from a set; sorted, it reads the same every time.
+        methods = (exc.headers or {}).get("Allow", "").split(",")
+        allowed = ", ".join(sorted(method.strip() for method in methods if method.strip()))
         return error_response(
             "method_not_allowed",
             f"Method {request.method} is not allowed here; allowed: {allowed}.",
@@ -99,7 +101,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get(REQUEST_ID_KEY, "unknown")
     log.error("unexpected error in request %s", request_id, exc_info=exc)
+    # This response leaves through Starlette's outermost middleware, around the access
+    # log's, so it carries its request id itself.
     return error_response(
         "internal_error",
         f"An unexpected error occurred; quote request id {request_id} to the operator.",
+        headers={"X-Request-Id": request_id},
     )

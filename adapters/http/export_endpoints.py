@@ -52,6 +52,8 @@ def describe_validation(error: ValidationError) -> str:
     """One line naming each bad field, e.g. `export_location.mount_point.path: Field required`."""
     problems = []
     for problem in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in problem["loc"]) or "body"
+        # Drop pydantic's internal steps (e.g. "tagged-union[...]"): name fields only.
+        parts = [str(part) for part in problem["loc"] if "[" not in str(part)]
+        where = ".".join(parts) or "body"
         problems.append(f"{where}: {problem['msg']}")
     return "Invalid request body: " + "; ".join(problems) + "."

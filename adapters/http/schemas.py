@@ -4,12 +4,12 @@ come from the same definitions."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bdbexport.domain.bdb import MAX_UID, Endpoint, ModuleRef
-from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.locations import FTP_URL_PATTERN, ExportLocation
 from bdbexport.domain.statuses import BdbStatus, ExportFailureReason, ExportStatus
 
 
@@ -20,19 +20,34 @@ class ErrorBody(BaseModel):
     description: str = Field(description="Human-readable explanation.")
 
 
+def _document_url_shorthand(schema: dict[str, Any]) -> None:
+    location = schema["properties"]["export_location"]
+    schema["properties"]["export_location"] = {
+        "anyOf": [location, {"type": "string", "pattern": FTP_URL_PATTERN}],
+        "description": "An export location object, or an FTP URL string as shorthand.",
+    }
+
+
 class ExportRequest(BaseModel):
     """`POST /v1/bdbs/{uid}/actions/export`. `export_location` may also be given as a
     bare FTP URL string, which stands for `{"type": "url", "url": ...}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_url_shorthand)
 
     export_location: ExportLocation
-    email_notification: bool = False
+    email_notification: bool = Field(default=False, strict=True)
 
     @field_validator("export_location", mode="before")
     @classmethod
     def _url_shorthand(cls, value: Any) -> Any:
         return {"type": "url", "url": value} if isinstance(value, str) else value
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's "integer" admits 60.0; it does not admit "60" or true.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class TokenRequest(BaseModel):
@@ -42,7 +57,9 @@ class TokenRequest(BaseModel):
 
     username: str | None = None
     password: str | None = None
-    ttl: int = Field(default=300, ge=1, le=86400, description="Token lifetime in seconds.")
+    ttl: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        default=300, ge=1, le=86400, strict=True, description="Token lifetime in seconds."
+    )
 
 
 class TokenResponse(BaseModel):

@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from bdbexport.adapters.memory import InMemoryBdbRepository, InMemoryModuleCatalog
+from bdbexport.adapters.sqlite import SqliteBdbRepository, SqliteDatabase
 from bdbexport.domain import Bdb, BdbAlreadyExistsError, BdbRepository, CatalogModule
 
-STORES: dict[str, Callable[[], BdbRepository]] = {
-    "memory": InMemoryBdbRepository,
+
+def sqlite_repository(tmp_path: Path) -> BdbRepository:
+    return SqliteBdbRepository(SqliteDatabase(tmp_path / "contract.sqlite3"))
+
+
+STORES: dict[str, Callable[[Path], BdbRepository]] = {
+    "memory": lambda _: InMemoryBdbRepository(),
+    "sqlite": sqlite_repository,
 }
 
 
 @pytest.fixture(params=sorted(STORES))
-def repository(request: pytest.FixtureRequest) -> BdbRepository:
-    return STORES[request.param]()
+def repository(request: pytest.FixtureRequest, tmp_path: Path) -> BdbRepository:
+    return STORES[request.param](tmp_path)
 
 
 def test_get_returns_none_for_a_missing_uid(repository: BdbRepository) -> None:
@@ -54,6 +62,31 @@ def test_save_is_a_compare_and_set_on_the_revision(repository: BdbRepository) ->
 def test_save_never_creates(repository: BdbRepository) -> None:
     assert not repository.save(Bdb(uid=9, name="ghost", revision=1), expected_revision=0)
     assert repository.get(9) is None
+
+
+def test_every_field_survives_a_round_trip(repository: BdbRepository) -> None:
+    from datetime import UTC, datetime
+
+    from bdbexport.domain import ExportFailureReason, ExportStatus, ModuleRef
+
+    bdb = Bdb(
+        uid=3,
+        name="full",
+        module_list=(ModuleRef(module_name="search", semantic_version="2.8.4"),),
+        export_status=ExportStatus.FAILED,
+        export_progress=37,
+        export_failure_reason=ExportFailureReason.NO_PERMISSION,
+        last_export_time=datetime(2026, 5, 1, 12, 30, tzinfo=UTC),
+        endpoints=[{"addr": ["10.0.0.5"], "port": 12000, "dns_name": "redis-12000.local"}],
+        authentication_redis_pass="data-password",
+        revision=9,
+    )
+    repository.add(bdb)
+    stored = repository.get(3)
+    assert stored == bdb
+    assert stored is not None
+    assert stored.authentication_redis_pass is not None
+    assert stored.authentication_redis_pass.get_secret_value() == "data-password"
 
 
 def test_list_is_in_uid_order_and_resumable(repository: BdbRepository) -> None:

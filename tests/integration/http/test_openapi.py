@@ -1,0 +1,84 @@
+"""The OpenAPI document: valid, complete, and true of the app (schemathesis fuzzes it)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+
+from bdbexport.adapters.http.errors import STATUS_OF_CODE
+from bdbexport.adapters.http.operations import OPERATIONS
+from tests.support.http import ADMIN, make_http_world
+
+pytestmark = pytest.mark.anyio
+
+
+async def fetch_document() -> dict[str, Any]:
+    async with make_http_world().client() as client:
+        response = await client.get("/v1/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+async def test_the_document_is_valid_openapi_3_1() -> None:
+    document = await fetch_document()
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+async def test_every_route_and_status_is_documented() -> None:
+    paths = (await fetch_document())["paths"]
+    for operation in OPERATIONS:
+        documented = paths[operation.path][operation.method.lower()]
+        statuses = set(documented["responses"])
+        assert {"200", "400", "401", "413", "500"} <= statuses
+        if operation.permission is not None:
+            assert "403" in statuses
+            assert operation.permission in documented["description"]
+    reset = paths["/v1/bdbs/{uid}/actions/export_reset_status"]["put"]["responses"]
+    assert {"404", "406", "409"} <= set(reset)
+    assert "Retry-After" in reset["409"]["headers"]
+    for status, body in reset.items():
+        if status != "200":
+            assert body["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
+
+
+async def test_every_error_code_has_a_status_and_is_listed() -> None:
+    description = (await fetch_document())["info"]["description"]
+    for code in STATUS_OF_CODE:
+        assert code in description
+
+
+# --- property-based fuzzing of the app against its own document ---------------------------
+
+SCHEMA = schemathesis.openapi.from_asgi("/v1/openapi.json", make_http_world().app)
+FUZZ = settings(
+    max_examples=int(os.environ.get("BDBEXPORT_FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=os.environ.get("BDBEXPORT_FUZZ_RANDOM") is None,
+)
+
+
+@SCHEMA.parametrize()
+@FUZZ
+def test_fuzz_with_valid_credentials_finds_no_contract_breach(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers=ADMIN)
+
+
+@SCHEMA.parametrize()
+@FUZZ
+def test_fuzz_without_credentials_finds_no_contract_breach(case: schemathesis.Case) -> None:
+    response = case.call_and_validate(headers={"Authorization": ""})
+    assert response.status_code in {400, 401, 404, 405, 413}
+    assert response.headers["content-type"][0] == "application/json"
+
+
+def test_httpx_is_the_client_the_fuzzer_does_not_need() -> None:
+    assert httpx.__version__
