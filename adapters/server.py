@@ -54,6 +54,7 @@ class ServerConfig:
     access_log: str = "-"
     audit_log: str = "-"
     credential_cache_ttl: float = 60.0
+    shutdown_grace: float = 10.0
 
     @property
     def tls(self) -> bool:
@@ -159,7 +160,7 @@ def build_server(config: ServerConfig, out: TextIO) -> Server:
         if closed.is_set():
             return
         closed.set()
-        pool.shutdown(grace=10.0)
+        pool.shutdown(grace=config.shutdown_grace)
         store.close()
         close_access()
         close_audit()

@@ -72,6 +72,9 @@ def serve_command(
         typer.Option(help="succeed, or a failure reason (no-permission, wrong-file-path, ...)."),
     ] = "succeed",
     max_concurrent_exports: Annotated[int, typer.Option(help="Exports run at once.")] = 4,
+    shutdown_grace: Annotated[
+        float, typer.Option(help="Seconds running exports get to finish when stopping.")
+    ] = 10.0,
     access_log: Annotated[
         str, typer.Option(help="Access log: '-' for stdout, a file path, or 'off'.")
     ] = "-",
@@ -92,6 +95,7 @@ def serve_command(
         simulated_duration=simulated_duration,
         simulated_outcome=simulated_outcome,
         max_concurrent_exports=max_concurrent_exports,
+        shutdown_grace=shutdown_grace,
         access_log=access_log,
         audit_log=audit_log,
     )

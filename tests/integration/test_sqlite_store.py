@@ -108,10 +108,15 @@ def test_secrets_are_made_once_and_shared_by_every_connection(tmp_path: Path) ->
 def test_a_failed_write_transaction_rolls_back_everything_in_it(tmp_path: Path) -> None:
     database = SqliteDatabase(tmp_path / "s.sqlite3")
     bdbs = SqliteBdbRepository(database)
-    with pytest.raises(RuntimeError), database.write():
-        bdbs.add(Bdb(uid=1, name="one"))
-        bdbs.add(Bdb(uid=2, name="two"))
-        raise RuntimeError("halfway")
+
+    def load_then_fail() -> None:
+        with database.write():
+            bdbs.add(Bdb(uid=1, name="one"))
+            bdbs.add(Bdb(uid=2, name="two"))
+            raise RuntimeError("halfway")
+
+    with pytest.raises(RuntimeError):
+        load_then_fail()
     assert list(bdbs.list()) == []
 
 

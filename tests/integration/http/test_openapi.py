@@ -68,13 +68,13 @@ FUZZ = settings(
 
 @SCHEMA.parametrize()
 @FUZZ
-def test_fuzz_with_valid_credentials_finds_no_contract_breach(case: schemathesis.Case) -> None:
+def test_fuzz_with_valid_credentials_finds_no_contract_breach(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate(headers=ADMIN)
 
 
 @SCHEMA.parametrize()
 @FUZZ
-def test_fuzz_without_credentials_finds_no_contract_breach(case: schemathesis.Case) -> None:
+def test_fuzz_without_credentials_finds_no_contract_breach(case: schemathesis.Case[Any]) -> None:
     response = case.call_and_validate(headers={"Authorization": ""})
     assert response.status_code in {400, 401, 404, 405, 413}
     assert response.headers["content-type"][0] == "application/json"
