@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     RETRYABLE = 6
     CONNECTION = 7
     STORE = 8
+    EXPORT_FAILED = 9
 
 
 EXIT_CODE_OF_ERROR: Mapping[str, ExitCode] = MappingProxyType(

@@ -1,12 +1,21 @@
-"""`bdbexport`: the console script."""
+"""`bdbexport`: the console script. One set of commands, two targets (local store or
+remote server), human or JSON output, one exit-code table (docs/cli.md)."""
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
 import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from bdbexport.adapters.bootstrap_file import BootstrapError
 from bdbexport.adapters.server import (
@@ -17,9 +26,19 @@ from bdbexport.adapters.server import (
     serve,
 )
 from bdbexport.adapters.stores import StoreUrlError, default_store_url
+from bdbexport.domain.actions import Action
 from bdbexport.domain.errors import DomainError
+from bdbexport.domain.locations import ExportLocation
 
-from .exit_codes import ExitCode, exit_code_of
+from .errors import CliError
+from .exit_codes import ExitCode
+from .local_target import LocalTarget, parse_location
+from .output import Output
+from .remote_target import RemoteTarget
+from .settings import CliSettings
+
+T = TypeVar("T")
+PASSWORD_ENV = "BDBEXPORT_PASSWORD"
 
 app = typer.Typer(
     name="bdbexport",
@@ -28,27 +47,535 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+db_app = typer.Typer(help="Databases: list, show, add (local).", no_args_is_help=True)
+export_app = typer.Typer(help="Exports: start, status (--watch), reset.", no_args_is_help=True)
+module_app = typer.Typer(help="The module catalog: list, add (local).", no_args_is_help=True)
+user_app = typer.Typer(help="Users: add (local).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(export_app, name="export")
+app.add_typer(module_app, name="module")
+app.add_typer(user_app, name="user")
+
+
+@dataclass
+class State:
+    settings: CliSettings
+    output: Output
+
+
+def state_of(ctx: typer.Context) -> State:
+    state: State = ctx.ensure_object(State)
+    return state
 
 
 @app.callback()
-def main() -> None:
+def main(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Local store URL (sqlite:///path or memory://); default: the embedded file.",
+            envvar="BDBEXPORT_STORE",
+            show_default=False,
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Remote server URL, e.g. https://cluster:9443 (remote mode).",
+            envvar="BDBEXPORT_URL",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Remote user (email); password from BDBEXPORT_PASSWORD or a prompt.",
+            envvar="BDBEXPORT_USER",
+            show_default=False,
+        ),
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Local mode: act as this user of the store (default: admin).",
+            show_default=False,
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option(help="Remote: accept a certificate that does not verify.")
+    ] = False,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="Remote: trust this CA bundle (PEM).", show_default=False)
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON (stable, documented) instead of tables.")
+    ] = False,
+    retry_busy: Annotated[
+        int, typer.Option(help="Retry a busy/in-progress refusal up to N times, with backoff.")
+    ] = 0,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Profile of the config file to use.",
+            envvar="BDBEXPORT_PROFILE",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Config file (default: ~/.config/bdbexport/config.toml).",
+            envvar="BDBEXPORT_CONFIG",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """The export-status lifecycle of Redis Software databases: server and tools."""
+    output = Output(as_json=json_output)
+    settings = CliSettings(
+        store=store,
+        url=url,
+        user=user,
+        as_user=as_user,
+        insecure=insecure,
+        ca_file=ca_file,
+        json=json_output,
+        debug=debug,
+        retry_busy=max(retry_busy, 0),
+    )
+    try:
+        settings = settings.with_profile(config, profile)
+    except CliError as error:
+        output.error(error)
+        raise typer.Exit(int(error.exit_code)) from None
+    ctx.obj = State(settings=settings, output=output)
 
 
-def fail(code: str, description: str, exit_code: ExitCode) -> None:
-    sys.stderr.write(f"error: {code}: {description}\n")
-    raise typer.Exit(int(exit_code))
+# --- running a command: targets, errors, retries ------------------------------------------
+
+
+def run_command(ctx: typer.Context, body: Callable[[State], int | None]) -> None:
+    state = state_of(ctx)
+    try:
+        code = body(state)
+    except CliError as error:
+        state.output.error(error)
+        raise typer.Exit(int(error.exit_code)) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as error:
+        if state.settings.debug:
+            traceback.print_exc()
+        state.output.error(CliError("internal_error", f"{type(error).__name__}: {error}"))
+        raise typer.Exit(int(ExitCode.ERROR)) from None
+    raise typer.Exit(code or 0)
+
+
+def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTarget:
+    settings = state.settings
+    if settings.remote:
+        assert settings.url is not None
+        if settings.user is None:
+            raise CliError("unauthenticated", "remote mode needs --user (or BDBEXPORT_USER)")
+        return RemoteTarget(
+            settings.url,
+            user=settings.user,
+            password=remote_password(settings.user),
+            insecure=settings.insecure,
+            ca_file=settings.ca_file,
+        )
+    return LocalTarget(
+        settings.store or default_store_url(), as_user=settings.as_user, create=create
+    )
+
+
+def local_only(state: State, what: str) -> LocalTarget:
+    if state.settings.remote:
+        raise CliError(
+            "invalid_argument", f"{what} is local-only: it writes the store directly (use --store)"
+        )
+    target = open_target(state, create=True)
+    assert isinstance(target, LocalTarget)
+    return target
+
+
+def remote_password(user: str) -> str:
+    password = os.environ.get(PASSWORD_ENV)
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise CliError("unauthenticated", f"no password for {user}: set {PASSWORD_ENV}")
+    return getpass.getpass(f"Password for {user}: ")
+
+
+def with_retries(state: State, operation: Callable[[], T]) -> T:
+    """Retry retryable refusals (409 busy, in progress) with exponential backoff,
+    waiting at least what the server's Retry-After asks."""
+    attempt = 0
+    while True:
+        try:
+            return operation()
+        except CliError as error:
+            if not error.retryable or attempt >= state.settings.retry_busy:
+                raise
+            delay = max(0.25 * 2**attempt, error.retry_after or 0.0)
+            sys.stderr.write(f"{error.code}: retrying in {delay:g}s\n")
+            time.sleep(delay)
+            attempt += 1
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+@db_app.command("list")
+def db_list(ctx: typer.Context) -> None:
+    """List databases and their export status."""
+
+    def body(state: State) -> None:
+        target = open_target(state)
+        try:
+            state.output.bdbs(target.list_bdbs())
+        finally:
+            target.close()
+
+    run_command(ctx, body)
+
+
+@db_app.command("show")
+def db_show(ctx: typer.Context, uid: Annotated[int, typer.Argument(help="Database uid.")]) -> None:
+    """Show one database (the bdb object)."""
+
+    def body(state: State) -> None:
+        target = open_target(state)
+        try:
+            state.output.bdb(target.get_bdb(uid))
+        finally:
+            target.close()
+
+    run_command(ctx, body)
+
+
+@db_app.command("add")
+def db_add(
+    ctx: typer.Context,
+    uid: Annotated[int, typer.Argument(help="Database uid (a positive integer).")],
+    name: Annotated[str, typer.Argument(help="Database name.")],
+    module: Annotated[
+        list[str] | None, typer.Option("--module", help="A module loaded in it (repeatable).")
+    ] = None,
+) -> None:
+    """Add a database to the local store."""
+
+    def body(state: State) -> None:
+        target = local_only(state, "db add")
+        try:
+            state.output.bdb(target.add_bdb(uid, name, module or []))
+        finally:
+            target.close()
+
+    run_command(ctx, body)
+
+
+@module_app.command("list")
+def module_list(ctx: typer.Context) -> None:
+    """List the module catalog with capabilities."""
+
+    def body(state: State) -> None:
+        target = open_target(state)
+        try:
+            modules = target.list_modules()
+        finally:
+            target.close()
+        rows = [{**m, "capabilities": ", ".join(m["capabilities"])} for m in modules]
+        if state.output.as_json:
+            state.output.json(modules)
+        else:
+            state.output.records(rows, ["module_name", "semantic_version", "capabilities"])
+
+    run_command(ctx, body)
+
+
+@module_app.command("add")
+def module_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Module name, e.g. search.")],
+    version: Annotated[str, typer.Option("--version", help="Semantic version.")],
+    capability: Annotated[
+        list[str] | None, typer.Option("--capability", help="A capability (repeatable).")
+    ] = None,
+) -> None:
+    """Add (or replace) a module in the local catalog."""
+
+    def body(state: State) -> None:
+        target = local_only(state, "module add")
+        try:
+            module = target.add_module(name, version, capability or [])
+        finally:
+            target.close()
+        if state.output.as_json:
+            state.output.json(module)
+        else:
+            state.output.line(
+                f"module {module['module_name']} {module['semantic_version']}:"
+                f" {', '.join(module['capabilities']) or 'no capabilities'}"
+            )
+
+    run_command(ctx, body)
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's email (the login name).")],
+    role: Annotated[str, typer.Option("--role", help="A built-in role, e.g. db_member.")],
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input (first line).")
+    ] = False,
+) -> None:
+    """Add a user to the local store (the password is asked, never an argument)."""
+
+    def body(state: State) -> None:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        elif sys.stdin.isatty():
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Repeat: ") != password:
+                raise CliError("invalid_argument", "the passwords differ")
+        else:
+            raise CliError(
+                "invalid_argument", "no terminal to ask the password: use --password-stdin"
+            )
+        target = local_only(state, "user add")
+        try:
+            user = target.add_user(email, role, password)
+        finally:
+            target.close()
+        if state.output.as_json:
+            state.output.json(user)
+        else:
+            state.output.line(f"user {user['email']} added with role {user['role']}")
+
+    run_command(ctx, body)
+
+
+def location_from(path: str | None, url: str | None, location_file: Path | None) -> ExportLocation:
+    given = [value for value in (path, url, location_file) if value is not None]
+    if len(given) != 1:
+        raise CliError("invalid_argument", "give exactly one of --path, --url and --location-file")
+    if path is not None:
+        return parse_location({"type": "mount_point", "path": path})
+    if url is not None:
+        return parse_location({"type": "url", "url": url})
+    assert location_file is not None
+    try:
+        document = json.loads(location_file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(
+            "invalid_argument", f"cannot read {location_file}: {error.strerror}"
+        ) from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CliError("invalid_schema", f"{location_file} is not JSON: {error}") from error
+    return parse_location(document)
+
+
+@export_app.command("start")
+def export_start(
+    ctx: typer.Context,
+    uid: Annotated[int, typer.Argument(help="Database uid.")],
+    path: Annotated[
+        str | None, typer.Option(help="Export to this directory (a mount_point location).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Export to this ftp:// or ftps:// URL.")
+    ] = None,
+    location_file: Annotated[
+        Path | None, typer.Option(help="A JSON file with any export_location object.")
+    ] = None,
+    watch: Annotated[bool, typer.Option(help="Remote: follow the export to its end.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 0.5,
+) -> None:
+    """Start an export. Locally it runs in this process and returns when it ends."""
+
+    def body(state: State) -> int | None:
+        location = location_from(path, url, location_file)
+        target = open_target(state)
+        try:
+            if isinstance(target, LocalTarget):
+                with progress_bar(state, uid) as report:
+                    bdb = with_retries(state, lambda: target.start_export(uid, location, report))
+                return finish(state, bdb)
+            started = with_retries(state, lambda: target.start_export(uid, location))
+            if not watch:
+                state.output.bdb(started)
+                return None
+            return follow(state, target, uid, interval)
+        finally:
+            target.close()
+
+    run_command(ctx, body)
+
+
+@export_app.command("reset")
+def export_reset(
+    ctx: typer.Context, uid: Annotated[int, typer.Argument(help="Database uid.")]
+) -> None:
+    """Reset the export status to idle (the seed's action); refused while exporting."""
+
+    def body(state: State) -> None:
+        target = open_target(state)
+        try:
+            bdb = with_retries(state, lambda: target.reset(uid))
+        finally:
+            target.close()
+        if state.output.as_json:
+            state.output.json(bdb)
+        else:
+            state.output.line(f"database {uid} ({bdb['name']}): export status reset to idle")
+
+    run_command(ctx, body)
+
+
+@export_app.command("status")
+def export_status(
+    ctx: typer.Context,
+    uid: Annotated[int, typer.Argument(help="Database uid.")],
+    watch: Annotated[
+        bool, typer.Option(help="Show live progress until the export succeeds or fails.")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 0.5,
+) -> None:
+    """Show the export status; with --watch, follow a running export to its end."""
+
+    def body(state: State) -> int | None:
+        target = open_target(state)
+        try:
+            if watch:
+                return follow(state, target, uid, interval)
+            bdb = target.get_bdb(uid)
+        finally:
+            target.close()
+        if state.output.as_json:
+            state.output.json(bdb)
+            return None
+        state.output.line(summary(bdb))
+        return None
+
+    run_command(ctx, body)
+
+
+@app.command("explain")
+def explain(
+    ctx: typer.Context,
+    uid: Annotated[int, typer.Argument(help="Database uid.")],
+    action: Annotated[
+        str, typer.Option(help="reset, start or view.", case_sensitive=False)
+    ] = "reset",
+) -> None:
+    """Ask the rules engine what would happen, with every reason; changes nothing.
+
+    Exits 0 when the action would be allowed, else with the exit code of the refusal.
+    """
+    actions = {"reset": Action.RESET, "start": Action.START, "view": Action.VIEW}
+
+    def body(state: State) -> int | None:
+        if action.lower() not in actions:
+            raise CliError("invalid_argument", f"--action must be one of {', '.join(actions)}")
+        target = open_target(state)
+        try:
+            decision = target.explain(uid, actions[action.lower()])
+        finally:
+            target.close()
+        state.output.decision(decision)
+        if decision["allowed"]:
+            return None
+        error = decision["error"]
+        return int(CliError(error["error_code"], error["description"]).exit_code)
+
+    run_command(ctx, body)
+
+
+# --- following an export ------------------------------------------------------------------
+
+
+def summary(bdb: dict[str, Any]) -> str:
+    status = bdb["export_status"]
+    text = f"database {bdb['uid']} ({bdb['name']}): export {status}"
+    if status == "exporting":
+        text += f", {bdb['export_progress']}%"
+    if status == "failed":
+        text += f" ({bdb['export_failure_reason']})"
+    if bdb.get("last_export_time"):
+        text += f"; last successful export {bdb['last_export_time']}"
+    return text
+
+
+def finish(state: State, bdb: dict[str, Any]) -> int | None:
+    if state.output.as_json:
+        state.output.json(bdb)
+    else:
+        state.output.line(summary(bdb))
+    return int(ExitCode.EXPORT_FAILED) if bdb["export_status"] == "failed" else None
+
+
+class progress_bar:  # noqa: N801 - used as a context manager, reads as a phrase
+    """A Rich progress bar fed with export_progress; silent in JSON mode."""
+
+    def __init__(self, state: State, uid: int) -> None:
+        self.enabled = not state.output.as_json
+        self.progress = Progress(
+            TextColumn(f"export of database {uid}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            console=state.output.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("export", total=100)
+
+    def __enter__(self) -> Callable[[int], None]:
+        if self.enabled:
+            self.progress.start()
+        return self.report
+
+    def report(self, percent: int) -> None:
+        if self.enabled:
+            self.progress.update(self.task, completed=percent)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+
+def follow(
+    state: State, target: LocalTarget | RemoteTarget, uid: int, interval: float
+) -> int | None:
+    bdb = target.get_bdb(uid)
+    with progress_bar(state, uid) as report:
+        while bdb["export_status"] == "exporting":
+            report(int(bdb["export_progress"]))
+            time.sleep(max(interval, 0.05))
+            bdb = target.get_bdb(uid)
+        report(int(bdb["export_progress"]))
+    return finish(state, bdb)
+
+
+# --- the server -----------------------------------------------------------------------------
 
 
 @app.command("serve")
 def serve_command(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
     store: Annotated[
         str | None,
         typer.Option(
             help="Store URL: sqlite:///path (default: the embedded file) or memory://.",
-            envvar="BDBEXPORT_STORE",
             show_default=False,
         ),
     ] = None,
@@ -83,34 +610,36 @@ def serve_command(
     ] = "-",
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
-    config = ServerConfig(
-        store_url=store or default_store_url(),
-        host=host,
-        port=port,
-        bootstrap=bootstrap,
-        certfile=certfile,
-        keyfile=keyfile,
-        insecure_http=insecure_http,
-        exporter=exporter,
-        simulated_duration=simulated_duration,
-        simulated_outcome=simulated_outcome,
-        max_concurrent_exports=max_concurrent_exports,
-        shutdown_grace=shutdown_grace,
-        access_log=access_log,
-        audit_log=audit_log,
-    )
-    try:
-        serve(config)
-    except (ServerConfigError, StoreUrlError, BootstrapError) as error:
-        fail("config_error", str(error), ExitCode.USAGE)
-    except DomainError as error:
-        fail(error.code, error.description, exit_code_of(error.code))
-    except OSError as error:
-        fail(
-            "connection_error",
-            f"cannot listen on {host}:{port}: {error.strerror}",
-            ExitCode.CONNECTION,
+
+    def body(state: State) -> None:
+        config = ServerConfig(
+            store_url=store or state.settings.store or default_store_url(),
+            host=host,
+            port=port,
+            bootstrap=bootstrap,
+            certfile=certfile,
+            keyfile=keyfile,
+            insecure_http=insecure_http,
+            exporter=exporter,
+            simulated_duration=simulated_duration,
+            simulated_outcome=simulated_outcome,
+            max_concurrent_exports=max_concurrent_exports,
+            shutdown_grace=shutdown_grace,
+            access_log=access_log,
+            audit_log=audit_log,
         )
+        try:
+            serve(config)
+        except (ServerConfigError, StoreUrlError, BootstrapError, ValueError) as error:
+            raise CliError("config_error", str(error), exit_code=ExitCode.USAGE) from error
+        except DomainError as error:
+            raise CliError(error.code, error.description) from error
+        except OSError as error:
+            raise CliError(
+                "connection_error", f"cannot listen on {host}:{port}: {error.strerror}"
+            ) from error
+
+    run_command(ctx, body)
 
 
 def run() -> None:

@@ -1,0 +1,123 @@
+"""Remote mode: the same operations over HTTP, against `bdbexport serve` or a real
+Redis Software cluster (same paths, same JSON, Basic auth)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bdbexport.domain.actions import Action
+from bdbexport.domain.locations import ExportLocation
+
+from .errors import CliError
+from .exit_codes import ExitCode
+
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class RemoteTarget:
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str,
+        password: str,
+        insecure: bool = False,
+        ca_file: Path | None = None,
+    ) -> None:
+        verify: ssl.SSLContext | bool = True
+        if insecure:
+            verify = False
+        elif ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError) as error:
+                raise CliError(
+                    "config_error",
+                    f"cannot use CA file {ca_file}: {error}",
+                    exit_code=ExitCode.USAGE,
+                ) from error
+        self.client = httpx.Client(
+            base_url=url.rstrip("/"),
+            auth=(user, password),
+            verify=verify,
+            timeout=TIMEOUT,
+            headers={"Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def list_bdbs(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/v1/bdbs")
+        return result
+
+    def get_bdb(self, uid: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/v1/bdbs/{uid}")
+        return result
+
+    def list_modules(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/v1/modules")
+        return result
+
+    def reset(self, uid: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "PUT", f"/v1/bdbs/{uid}/actions/export_reset_status", json={}
+        )
+        return result
+
+    def start_export(self, uid: int, location: ExportLocation) -> dict[str, Any]:
+        body = {"export_location": _reveal(location.model_dump())}
+        result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/export", json=body)
+        return result
+
+    def explain(self, uid: int, action: Action) -> dict[str, Any]:
+        raise CliError(
+            "invalid_argument",
+            "explain asks the rules engine directly, so it needs a local store (--store),"
+            " not --url",
+        )
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise CliError(
+                "connection_error", f"cannot reach {self.client.base_url}: {error}"
+            ) from error
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError as error:
+                raise CliError(
+                    "invalid_response", f"{method} {path} answered something that is not JSON"
+                ) from error
+        try:
+            body = response.json()
+            code, description = str(body["error_code"]), str(body["description"])
+        except (ValueError, KeyError, TypeError):
+            code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
+                response.status_code, "http_error"
+            )
+            description = f"{method} {path} answered {response.status_code}"
+        raise CliError(code, description, retry_after=_retry_after(response))
+
+
+def _reveal(value: Any) -> Any:
+    """Locations keep credentials as SecretStr; the request needs the real values."""
+    if isinstance(value, dict):
+        return {key: _reveal(item) for key, item in value.items()}
+    if hasattr(value, "get_secret_value"):
+        return value.get_secret_value()
+    return value

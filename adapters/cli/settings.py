@@ -1,0 +1,78 @@
+"""Where the CLI's settings come from: flags, then environment, then a profile of the
+config file, then defaults. Flags and environment variables are read by Typer; this
+module fills what they left unset from the chosen profile."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import CliError
+from .exit_codes import ExitCode
+
+CONFIG_ENV = "BDBEXPORT_CONFIG"
+PROFILE_KEYS = {"url", "user", "store", "insecure", "ca_file", "as_user"}
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "bdbexport" / "config.toml"
+
+
+@dataclass(frozen=True)
+class CliSettings:
+    store: str | None = None
+    url: str | None = None
+    user: str | None = None
+    as_user: str | None = None
+    insecure: bool = False
+    ca_file: Path | None = None
+    json: bool = False
+    debug: bool = False
+    retry_busy: int = 0
+
+    @property
+    def remote(self) -> bool:
+        return self.url is not None
+
+    def with_profile(self, config: Path | None, profile: str | None) -> CliSettings:
+        path = config or Path(os.environ.get(CONFIG_ENV) or default_config_path())
+        if not path.exists():
+            if config is not None or profile is not None:
+                raise CliError(
+                    "config_error", f"config file {path} does not exist", exit_code=ExitCode.USAGE
+                )
+            return self
+        values = _profile(path, profile)
+        filled: dict[str, Any] = {}
+        for key, value in values.items():
+            if getattr(self, key) in (None, False):
+                filled[key] = Path(value) if key == "ca_file" else value
+        return replace(self, **filled)
+
+
+def _profile(path: Path, name: str | None) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise CliError(
+            "config_error", f"cannot read config file {path}: {error}", exit_code=ExitCode.USAGE
+        ) from error
+    profiles = document.get("profiles", {})
+    chosen = name or document.get("default_profile")
+    if chosen is None:
+        return {}
+    if not isinstance(profiles, dict) or chosen not in profiles:
+        raise CliError("config_error", f"no profile {chosen!r} in {path}", exit_code=ExitCode.USAGE)
+    values = profiles[chosen]
+    unknown = set(values) - PROFILE_KEYS
+    if unknown:
+        raise CliError(
+            "config_error",
+            f"profile {chosen!r} in {path} has unknown keys: {', '.join(sorted(unknown))}",
+            exit_code=ExitCode.USAGE,
+        )
+    return dict(values)

@@ -1,0 +1,139 @@
+"""The installed `bdbexport` script in remote mode, against a real `bdbexport serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.e2e.test_serve import ADMIN, BOOTSTRAP, VIEWER
+from tests.support.server_process import ServerProcess, bdbexport_command, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def bdbexport(
+    url: str, *args: str, user: tuple[str, str] = ADMIN, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BDBEXPORT_PASSWORD": user[1]}
+    env.pop("BDBEXPORT_STORE", None)
+    return subprocess.run(
+        [*bdbexport_command(), "--url", url, "--user", user[0], *extra, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(BOOTSTRAP))
+    args = ["--bootstrap", str(bootstrap), "--simulated-duration", "1.5"]
+    with ServerProcess(f"sqlite://{tmp_path / 's.sqlite3'}", args=args, workdir=tmp_path) as s:
+        yield s.start()
+
+
+def test_a_full_session_start_watch_reset_and_errors(server: ServerProcess) -> None:
+    listed = bdbexport(server.url, "db", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "orders" in listed.stdout
+    started = bdbexport(server.url, "export", "start", "1", "--path", "/mnt/backups", "--watch")
+    assert started.returncode == 0, started.stderr
+    assert "export succeeded" in started.stdout
+    shown = json.loads(bdbexport(server.url, "--json", "db", "show", "1").stdout)
+    assert shown["export_progress"] == 100
+    reset = bdbexport(server.url, "export", "reset", "1")
+    assert reset.returncode == 0
+    assert "reset to idle" in reset.stdout
+    assert bdbexport(server.url, "export", "reset", "3").returncode == 5
+    assert bdbexport(server.url, "export", "reset", "4").returncode == 6
+    assert bdbexport(server.url, "export", "reset", "999").returncode == 4
+    assert bdbexport(server.url, "export", "reset", "2", user=VIEWER).returncode == 3
+
+
+def test_status_watch_follows_a_running_export_to_its_end(server: ServerProcess) -> None:
+    started = bdbexport(server.url, "--json", "export", "start", "1", "--path", "/mnt")
+    assert json.loads(started.stdout)["export_status"] == "exporting"
+    watched = bdbexport(
+        server.url, "--json", "export", "status", "1", "--watch", "--interval", "0.1"
+    )
+    assert watched.returncode == 0, watched.stderr
+    final = json.loads(watched.stdout)
+    assert final["export_status"] == "succeeded"
+    assert final["export_progress"] == 100
+
+
+def test_retry_busy_waits_for_the_export_to_end(server: ServerProcess) -> None:
+    assert bdbexport(server.url, "export", "start", "1", "--path", "/mnt").returncode == 0
+    refused = bdbexport(server.url, "export", "reset", "1")
+    assert refused.returncode == 6
+    assert "hint:" in refused.stderr
+    retried = bdbexport(server.url, "--retry-busy", "8", "export", "reset", "1")
+    assert retried.returncode == 0, retried.stderr
+    assert "retrying in" in retried.stderr
+
+
+def test_remote_and_local_mode_agree_on_exit_codes(server: ServerProcess, tmp_path: Path) -> None:
+    local_store = f"sqlite://{tmp_path / 's.sqlite3'}"
+    for args in (["export", "reset", "3"], ["export", "reset", "999"], ["db", "show", "999"]):
+        remote = bdbexport(server.url, *args)
+        local = subprocess.run(
+            [*bdbexport_command(), "--store", local_store, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert remote.returncode == local.returncode != 0
+        assert remote.stderr.split(":")[1] == local.stderr.split(":")[1]
+
+
+def test_a_wrong_password_and_an_unreachable_server(server: ServerProcess) -> None:
+    wrong = bdbexport(server.url, "db", "list", user=(ADMIN[0], "nope"))
+    assert wrong.returncode == 3
+    assert wrong.stderr.startswith("error: unauthenticated: ")
+    down = bdbexport(f"http://127.0.0.1:{free_port()}", "db", "list")
+    assert down.returncode == 7
+    assert "connection_error" in down.stderr
+    assert "Traceback" not in down.stderr + wrong.stderr
+
+
+def test_explain_needs_a_local_store(server: ServerProcess) -> None:
+    result = bdbexport(server.url, "explain", "1")
+    assert result.returncode == 2
+    assert "needs a local store" in result.stderr
+
+
+def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    certfile, keyfile, cafile = tmp_path / "c.pem", tmp_path / "k.pem", tmp_path / "ca.pem"
+    certificate.cert_chain_pems[0].write_to_path(str(certfile))
+    certificate.private_key_pem.write_to_path(str(keyfile))
+    authority.cert_pem.write_to_path(str(cafile))
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(BOOTSTRAP))
+    trust = ssl.create_default_context(cafile=str(cafile))
+    with ServerProcess(
+        f"sqlite://{tmp_path / 's.sqlite3'}",
+        args=["--bootstrap", str(bootstrap)],
+        tls=(certfile, keyfile),
+        workdir=tmp_path,
+    ).start(verify=trust) as server:
+        untrusted = bdbexport(server.url, "db", "list")
+        assert untrusted.returncode == 7
+        assert "--insecure" in untrusted.stderr
+        insecure = bdbexport(server.url, "db", "list", extra=("--insecure",))
+        assert insecure.returncode == 0, insecure.stderr
+        pinned = bdbexport(server.url, "export", "reset", "2", extra=("--ca-file", str(cafile)))
+        assert pinned.returncode == 0, pinned.stderr
