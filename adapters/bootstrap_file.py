@@ -13,6 +13,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -22,6 +23,7 @@ from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.passwords import hash_password, is_password_hash
 from bdbexport.domain.permissions import Role
+from bdbexport.domain.statuses import ExportStatus
 from bdbexport.domain.users import User
 
 from .stores import Store
@@ -109,8 +111,14 @@ def read_bootstrap_file(path: str | Path) -> BootstrapDocument:
     return parse_bootstrap(text, source=f"bootstrap file {path}")
 
 
-def apply_bootstrap(document: BootstrapDocument, store: Store) -> BootstrapReport:
-    """Create what the store lacks; keep what it has. One transaction where possible."""
+def apply_bootstrap(
+    document: BootstrapDocument, store: Store, *, lease_until: datetime | None = None
+) -> BootstrapReport:
+    """Create what the store lacks; keep what it has. One transaction where possible.
+
+    A bdb seeded as `exporting` has no worker behind it: given `lease_until`, its lease
+    ends then, and it fails like any abandoned export instead of blocking resets forever.
+    """
     report = BootstrapReport()
     new_users = [u for u in document.users if store.users.get(u.email) is None]
     # Hash before the transaction: scrypt is slow and must not hold the write lock.
@@ -127,12 +135,20 @@ def apply_bootstrap(document: BootstrapDocument, store: Store) -> BootstrapRepor
                 report.kept["modules"].append(module.module_name)
         for bdb in document.bdbs:
             if store.bdbs.get(bdb.uid) is None:
-                store.bdbs.add(bdb)
+                store.bdbs.add(_with_lease(bdb, lease_until))
                 report.created["bdbs"].append(str(bdb.uid))
             else:
                 report.kept["bdbs"].append(str(bdb.uid))
     report.kept["users"] = [u.email for u in document.users if u not in new_users]
     return report
+
+
+def _with_lease(bdb: Bdb, lease_until: datetime | None) -> Bdb:
+    if lease_until is None or bdb.export_status is not ExportStatus.EXPORTING:
+        return bdb
+    if bdb.export_lease_expires is not None:
+        return bdb
+    return bdb.model_copy(update={"export_lease_expires": lease_until})
 
 
 @contextlib.contextmanager

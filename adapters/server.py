@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
@@ -55,6 +56,11 @@ class ServerConfig:
     audit_log: str = "-"
     credential_cache_ttl: float = 60.0
     shutdown_grace: float = 10.0
+    export_lease_ttl: float = 60.0
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return timedelta(seconds=self.export_lease_ttl)
 
     @property
     def tls(self) -> bool:
@@ -75,6 +81,8 @@ class ServerConfig:
             raise ServerConfigError(
                 f"Unknown exporter {self.exporter!r}; this build has: simulated."
             )
+        if self.export_lease_ttl <= 0:
+            raise ServerConfigError("--export-lease-ttl must be positive.")
         if not 1 <= self.port <= 65535:
             raise ServerConfigError(f"Port {self.port} is out of range.")
 
@@ -97,15 +105,18 @@ def version() -> str:
 
 def seed_store(store: Store, config: ServerConfig, out: TextIO) -> None:
     """Load the bootstrap file, or the demo dataset into an empty store (first start)."""
+    lease_until = datetime.now(UTC) + config.lease_ttl
     if config.bootstrap is not None:
-        report = apply_bootstrap(read_bootstrap_file(config.bootstrap), store)
+        report = apply_bootstrap(
+            read_bootstrap_file(config.bootstrap), store, lease_until=lease_until
+        )
         created = ", ".join(f"{len(v)} {k}" for k, v in report.created.items())
         out.write(f"bootstrap {config.bootstrap}: created {created}; existing entries kept\n")
         return
     if not store.is_empty:
         return
     document, passwords = demo_document()
-    apply_bootstrap(document, store)
+    apply_bootstrap(document, store, lease_until=lease_until)
     out.write(
         "First start: the store was seeded with the demo dataset (docs/http-api.md).\n"
         "These passwords are shown once; keep them now:\n"
@@ -141,6 +152,7 @@ def build_server(config: ServerConfig, out: TextIO) -> Server:
         clock=SystemClock(),
         ids=UuidIds(),
         events=JsonLinesEventLog(audit_sink) if audit_sink else _Discard(),
+        lease_ttl=config.lease_ttl,
     )
     stopping = threading.Event()
     pool = ExportWorkerPool(

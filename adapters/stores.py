@@ -1,7 +1,8 @@
 """Choosing a store from a URL: part of the composition root.
 
 `memory://` keeps everything in the process (throwaway runs, tests); `sqlite:///path`
-is the embedded default, one file. The Redis store joins here when it lands. Every
+is the embedded default, one file; `redis://` / `rediss://` is the store several
+replicas share. Every
 store offers the same ports, plus a `secret(name)` shared by all processes using it
 (the JWT signing key), so replicas of one store accept each other's tokens.
 """
@@ -79,8 +80,35 @@ def open_store(url: str) -> Store:
             close=database.close,
             transaction=database.write,
         )
+    if parts.scheme in {"redis", "rediss"}:
+        return _redis_store(url)
     raise StoreUrlError(
-        f"Unsupported store URL {url!r}: use memory:// or sqlite:///path/to/file.sqlite3."
+        f"Unsupported store URL {url!r}: use memory://, sqlite:///path/to/file.sqlite3,"
+        " redis://host:port/db or rediss://..."
+    )
+
+
+def _redis_store(url: str) -> Store:
+    # Imported here: the redis client is an optional dependency (the `redis` extra).
+    try:
+        from .redis_store import (
+            RedisBdbRepository,
+            RedisConnection,
+            RedisModuleCatalog,
+            RedisUserDirectory,
+        )
+    except ImportError as error:  # pragma: no cover - depends on the installation
+        raise StoreUrlError(
+            f"Store URL {url!r} needs the Redis client: pip install 'bdbexport[redis]'."
+        ) from error
+    connection = RedisConnection(url)
+    return Store(
+        url=url,
+        bdbs=RedisBdbRepository(connection),
+        modules=RedisModuleCatalog(connection),
+        users=RedisUserDirectory(connection),
+        secret=connection.secret,
+        close=connection.close,
     )
 
 

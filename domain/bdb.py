@@ -76,6 +76,8 @@ class Bdb(BaseModel):
     export_failure_reason: ExportFailureReason | None = None
     last_export_time: UtcDatetime | None = None
     action_uid: str | None = Field(default=None, min_length=1)
+    export_lease_expires: UtcDatetime | None = None
+    """While exporting: when the export counts as abandoned unless its worker renews it."""
     endpoints: tuple[Endpoint, ...] = ()
     authentication_redis_pass: SecretStr | None = None
     revision: int = Field(default=0, ge=0)
@@ -101,6 +103,11 @@ class Bdb(BaseModel):
             )
         if self.export_status is ExportStatus.EXPORTING and self.action_uid is None:
             raise ValueError("an exporting database must carry the export's action_uid")
+        if (
+            self.export_lease_expires is not None
+            and self.export_status is not ExportStatus.EXPORTING
+        ):
+            raise ValueError("only an exporting database holds an export lease")
         return self
 
     @property
@@ -108,8 +115,8 @@ class Bdb(BaseModel):
         return tuple(module.module_name for module in self.module_list)
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object Redis Software clients read: no revision (it is ours) and
-        no data password (Redis Software never returns it either)."""
+        """The JSON object Redis Software clients read: no revision or lease (they are
+        ours) and no data password (Redis Software never returns it either)."""
         return self.model_dump(mode="json", exclude=_NOT_ON_THE_WIRE)
 
     def to_storage_json(self) -> str:
@@ -117,5 +124,5 @@ class Bdb(BaseModel):
         return self.model_dump_json(context=_REVEAL)
 
 
-_NOT_ON_THE_WIRE: set[str] = {"revision", "authentication_redis_pass"}
+_NOT_ON_THE_WIRE: set[str] = {"revision", "authentication_redis_pass", "export_lease_expires"}
 _REVEAL = {"reveal_secrets": True}

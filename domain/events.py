@@ -27,6 +27,9 @@ class DomainEvent:
     actor: str
     uid: int | None
     at: datetime
+    revision: int | None = None
+    """For a change, the bdb's revision it produced (None when nothing was stored); for a
+    refusal, the revision of the bdb it was decided on (None when there was none)."""
 
     @property
     def name(self) -> str:
@@ -55,6 +58,14 @@ class ExportStarted(DomainEvent):
 class ExportProgressed(DomainEvent):
     action_uid: str
     progress: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportLeaseRenewed(DomainEvent):
+    """A running export's worker proved it is alive; the lease runs until `until`."""
+
+    action_uid: str
+    until: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,8 +28,9 @@ def _require_current_action(bdb: Bdb, action_uid: str) -> None:
         raise ActionMismatchError(bdb.uid, action_uid, bdb.action_uid)
 
 
-def start(bdb: Bdb, action_uid: str) -> Bdb:
-    """Begin an export owned by `action_uid`: progress 0, no failure reason."""
+def start(bdb: Bdb, action_uid: str, lease_until: datetime | None = None) -> Bdb:
+    """Begin an export owned by `action_uid`: progress 0, no failure reason, and a
+    lease its worker must renew before `lease_until`."""
     status = _advance(bdb, Trigger.START)
     return bdb.model_copy(
         update={
@@ -37,20 +38,64 @@ def start(bdb: Bdb, action_uid: str) -> Bdb:
             "export_progress": 0,
             "export_failure_reason": None,
             "action_uid": action_uid,
+            "export_lease_expires": lease_until,
             "revision": bdb.revision + 1,
         }
     )
 
 
-def record_progress(bdb: Bdb, action_uid: str, progress: int) -> Bdb | None:
-    """Move progress forward; None when it equals the recorded one (nothing to store)."""
+def record_progress(
+    bdb: Bdb,
+    action_uid: str,
+    progress: int,
+    lease_until: datetime | None = None,
+    renew_before: datetime | None = None,
+) -> Bdb | None:
+    """Move progress forward and renew the lease to `lease_until`.
+
+    A report that changes nothing (same progress, and a lease still valid past
+    `renew_before`) returns None: there is nothing to store, so heartbeats cost a write
+    only every so often.
+    """
     _advance(bdb, Trigger.PROGRESS)
     _require_current_action(bdb, action_uid)
     if not bdb.export_progress <= progress <= 100:
         raise InvalidProgressError(bdb.uid, progress, bdb.export_progress)
-    if progress == bdb.export_progress:
+    lease_is_fresh = (
+        lease_until is None
+        or renew_before is None
+        or (bdb.export_lease_expires is not None and bdb.export_lease_expires >= renew_before)
+    )
+    if progress == bdb.export_progress and lease_is_fresh:
         return None
-    return bdb.model_copy(update={"export_progress": progress, "revision": bdb.revision + 1})
+    update: dict[str, object] = {"export_progress": progress, "revision": bdb.revision + 1}
+    if lease_until is not None:
+        update["export_lease_expires"] = lease_until
+    return bdb.model_copy(update=update)
+
+
+def lease_expired(bdb: Bdb, now: datetime) -> bool:
+    """Whether a running export's worker has stopped renewing its lease in time."""
+    return (
+        bdb.export_status is ExportStatus.EXPORTING
+        and bdb.export_lease_expires is not None
+        and bdb.export_lease_expires <= now
+    )
+
+
+def expire(bdb: Bdb) -> Bdb:
+    """Fail an export whose lease expired: its worker is gone, and an export that stays
+    `exporting` forever would block every reset."""
+    status = _advance(bdb, Trigger.FAIL)
+    return bdb.model_copy(
+        update={
+            "export_status": status,
+            "export_failure_reason": ExportFailureReason.GENERAL_ERROR,
+            "action_uid": None,
+            "export_lease_expires": None,
+            "revision": bdb.revision + 1,
+        }
+    )
 
 
 def succeed(bdb: Bdb, action_uid: str, finished_at: datetime) -> Bdb:
@@ -63,6 +108,7 @@ def succeed(bdb: Bdb, action_uid: str, finished_at: datetime) -> Bdb:
             "export_progress": 100,
             "last_export_time": finished_at,
             "action_uid": None,
+            "export_lease_expires": None,
             "revision": bdb.revision + 1,
         }
     )
@@ -77,6 +123,7 @@ def fail(bdb: Bdb, action_uid: str, reason: ExportFailureReason) -> Bdb:
             "export_status": status,
             "export_failure_reason": reason,
             "action_uid": None,
+            "export_lease_expires": None,
             "revision": bdb.revision + 1,
         }
     )

@@ -12,6 +12,7 @@ it is raised.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Final
 
 from . import export_moves
@@ -24,6 +25,7 @@ from .events import (
     ActionRefused,
     DomainEvent,
     ExportFailed,
+    ExportLeaseRenewed,
     ExportProgressed,
     ExportStarted,
     ExportStatusReset,
@@ -47,6 +49,11 @@ from .statuses import ExportFailureReason
 DEFAULT_MAX_ATTEMPTS: Final = 16
 """Compare-and-set attempts before giving up with `concurrent_update` (retryable)."""
 
+DEFAULT_LEASE_TTL: Final = timedelta(seconds=60)
+"""How long a running export may go without a sign of life from its worker."""
+
+LEASE_EXPIRY_ACTOR = "lease-expiry"
+
 _Refusal = Callable[[Bdb | None], DomainError | None]
 _Move = Callable[[Bdb], Bdb | None]
 _Announce = Callable[[Bdb, Bdb | None], DomainEvent]
@@ -65,9 +72,13 @@ class ExportService:
         ids: IdGenerator,
         events: EventPublisher,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        lease_ttl: timedelta = DEFAULT_LEASE_TTL,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if lease_ttl <= timedelta(0):
+            raise ValueError("lease_ttl must be positive")
+        self.lease_ttl = lease_ttl
         self.rules = RulesEngine(policy=policy, catalog=modules)
         self._bdbs = bdbs
         self._modules = modules
@@ -82,7 +93,9 @@ class ExportService:
         self, principal: Principal | None, action: Action, uid: int | None = None
     ) -> Decision:
         """What would happen if `principal` asked `action` of bdb `uid` now; changes nothing."""
-        bdb = self._load(uid) if action in TARGETS_ONE_BDB else None
+        bdb = self._peek(uid) if action in TARGETS_ONE_BDB else None
+        if bdb is not None and export_moves.lease_expired(bdb, self._clock.now()):
+            bdb = export_moves.expire(bdb)  # what any request would see first; not stored
         return self.rules.decide(principal, action, uid, bdb)
 
     # --- reads -----------------------------------------------------------------------
@@ -117,6 +130,7 @@ class ExportService:
                 previous_status=old.export_status,
                 cleared_reason=old.export_failure_reason,
                 changed=new is not None,
+                revision=None if new is None else new.revision,
             )
 
         return self._change(
@@ -129,7 +143,8 @@ class ExportService:
         )
 
     def start_export(self, principal: Principal | None, uid: int, location: ExportLocation) -> Bdb:
-        """Begin an export; the returned bdb's `action_uid` identifies it to the worker."""
+        """Begin an export; the returned bdb's `action_uid` identifies it to the worker,
+        which must report progress or heartbeats before the lease runs out."""
         action_uid = self._ids.new_action_uid()
 
         def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
@@ -140,6 +155,7 @@ class ExportService:
                 action_uid=action_uid,
                 previous_status=old.export_status,
                 location_type=location.type,
+                revision=None if new is None else new.revision,
             )
 
         return self._change(
@@ -147,37 +163,64 @@ class ExportService:
             action=Action.START.value,
             uid=uid,
             refusal=lambda bdb: self.rules.first_refusal(principal, Action.START, uid, bdb),
-            move=lambda bdb: export_moves.start(bdb, action_uid),
+            move=lambda bdb: export_moves.start(
+                bdb, action_uid, self._clock.now() + self.lease_ttl
+            ),
             announce=announce,
         )
 
     # --- export workers' reports ---------------------------------------------------------
 
     def record_export_progress(self, uid: int, action_uid: str, progress: int) -> Bdb:
-        """Progress of a running export; equal progress is accepted and stores nothing."""
+        """Progress of a running export, which also renews its lease. A report that
+        changes nothing is accepted and stores nothing."""
+        now = self._clock.now()
 
         def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
+            if new is not None and new.export_progress == old.export_progress:
+                return ExportLeaseRenewed(
+                    actor=WORKER_ACTOR,
+                    uid=uid,
+                    at=now,
+                    action_uid=action_uid,
+                    until=new.export_lease_expires or now,
+                    revision=new.revision,
+                )
             return ExportProgressed(
                 actor=WORKER_ACTOR,
                 uid=uid,
-                at=self._clock.now(),
+                at=now,
                 action_uid=action_uid,
                 progress=progress,
+                revision=None if new is None else new.revision,
             )
 
         return self._worker_change(
             Trigger.PROGRESS,
             uid,
-            lambda bdb: export_moves.record_progress(bdb, action_uid, progress),
+            lambda bdb: export_moves.record_progress(
+                bdb, action_uid, progress, now + self.lease_ttl, now + self.lease_ttl / 2
+            ),
             announce,
         )
+
+    def record_export_heartbeat(self, uid: int, action_uid: str) -> Bdb:
+        """A sign of life from a running export's worker: renews the lease, at most
+        one write per half lease."""
+        current = self._load(uid)
+        progress = 0 if current is None else current.export_progress
+        return self.record_export_progress(uid, action_uid, progress)
 
     def record_export_success(self, uid: int, action_uid: str) -> Bdb:
         finished_at = self._clock.now()
 
         def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
             return ExportSucceeded(
-                actor=WORKER_ACTOR, uid=uid, at=finished_at, action_uid=action_uid
+                actor=WORKER_ACTOR,
+                uid=uid,
+                at=finished_at,
+                action_uid=action_uid,
+                revision=None if new is None else new.revision,
             )
 
         return self._worker_change(
@@ -200,6 +243,7 @@ class ExportService:
                 action_uid=action_uid,
                 reason=reason,
                 detail=detail,
+                revision=None if new is None else new.revision,
             )
 
         return self._worker_change(
@@ -241,7 +285,7 @@ class ExportService:
                 except DomainError as exc:
                     error = exc
             if error is not None:
-                self._publish_refusal(actor, action, uid, error)
+                self._publish_refusal(actor, action, uid, error, bdb)
                 raise error
             assert bdb is not None
             if new is None:
@@ -254,22 +298,58 @@ class ExportService:
         self._publish_refusal(actor, action, uid, conflict)
         raise conflict
 
-    def _load(self, uid: int | None) -> Bdb | None:
+    def _peek(self, uid: int | None) -> Bdb | None:
         # Out-of-range uids name no database; stores need not cope with them.
         if uid is None or not 1 <= uid <= MAX_UID:
             return None
         return self._bdbs.get(uid)
+
+    def _load(self, uid: int | None) -> Bdb | None:
+        """The bdb as requests must see it: an export whose lease has expired is failed
+        first (and stored, by whichever replica notices), so no request acts on an
+        export whose worker is gone."""
+        bdb = self._peek(uid)
+        for _ in range(self._max_attempts):
+            if bdb is None or not export_moves.lease_expired(bdb, self._clock.now()):
+                return bdb
+            expired = export_moves.expire(bdb)
+            if self._bdbs.save(expired, expected_revision=bdb.revision):
+                assert bdb.action_uid is not None
+                assert bdb.export_lease_expires is not None
+                self._events.publish(
+                    ExportFailed(
+                        actor=LEASE_EXPIRY_ACTOR,
+                        uid=bdb.uid,
+                        at=self._clock.now(),
+                        action_uid=bdb.action_uid,
+                        reason=ExportFailureReason.GENERAL_ERROR,
+                        detail=(
+                            "export lease expired at"
+                            f" {bdb.export_lease_expires.isoformat()}: its worker stopped"
+                            " reporting"
+                        ),
+                        revision=expired.revision,
+                    )
+                )
+                return expired
+            bdb = self._peek(uid)
+        return bdb
 
     def _enforce(
         self, principal: Principal | None, action: Action, uid: int | None, bdb: Bdb | None
     ) -> None:
         error = self.rules.first_refusal(principal, action, uid, bdb)
         if error is not None:
-            self._publish_refusal(_actor(principal), action.value, uid, error)
+            self._publish_refusal(_actor(principal), action.value, uid, error, bdb)
             raise error
 
     def _publish_refusal(
-        self, actor: str, action: str, uid: int | None, error: DomainError
+        self,
+        actor: str,
+        action: str,
+        uid: int | None,
+        error: DomainError,
+        decided_on: Bdb | None = None,
     ) -> None:
         self._events.publish(
             ActionRefused(
@@ -279,6 +359,7 @@ class ExportService:
                 action=action,
                 error_code=error.code,
                 description=error.description,
+                revision=None if decided_on is None else decided_on.revision,
             )
         )
 

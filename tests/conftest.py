@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import pytest
 
+from tests.support.redis_server import RedisServer
 from tests.support.world import World, standard_world
+
+_prefixes = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session; tests keep apart by key prefix."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A store URL on the session's redis-server with a key prefix of its own."""
+    return f"{redis_server.url}?prefix=test{next(_prefixes)}:"
 
 
 @pytest.fixture

@@ -164,6 +164,10 @@ def run_command(ctx: typer.Context, body: Callable[[State], int | None]) -> None
     except CliError as error:
         state.output.error(error)
         raise typer.Exit(int(error.exit_code)) from None
+    except DomainError as error:  # e.g. the store failing while a listing streams
+        failure = CliError(error.code, error.description)
+        state.output.error(failure)
+        raise typer.Exit(int(failure.exit_code)) from None
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise typer.Exit(130) from None
@@ -602,6 +606,10 @@ def serve_command(
     shutdown_grace: Annotated[
         float, typer.Option(help="Seconds running exports get to finish when stopping.")
     ] = 10.0,
+    export_lease_ttl: Annotated[
+        float,
+        typer.Option(help="Seconds a running export may go without a heartbeat before it fails."),
+    ] = 60.0,
     access_log: Annotated[
         str, typer.Option(help="Access log: '-' for stdout, a file path, or 'off'.")
     ] = "-",
@@ -625,6 +633,7 @@ def serve_command(
             simulated_outcome=simulated_outcome,
             max_concurrent_exports=max_concurrent_exports,
             shutdown_grace=shutdown_grace,
+            export_lease_ttl=export_lease_ttl,
             access_log=access_log,
             audit_log=audit_log,
         )

@@ -4,6 +4,9 @@ A bounded pool of threads (exporters block on I/O) drives each export from its s
 already committed by the use case, to its end: progress reports go through the use
 cases, so the state machine sees every step, and any way an export can end (success,
 `ExportFailedError`, an unexpected error, shutdown) ends in `succeeded` or `failed`.
+A ticker heartbeats every running export, so its lease stays valid while its worker
+lives even when the exporter reports no progress for a while; if this process dies,
+the heartbeats stop and the lease lets any replica fail the export.
 """
 
 from __future__ import annotations
@@ -31,15 +34,23 @@ class ExportWorkerPool:
         *,
         max_concurrent: int = 4,
         stopping: threading.Event | None = None,
+        heartbeat_every: float | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self._service = service
         self._exporter = exporter
         self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix="bdbexport-export")
-        self._running: dict[str, Future[None]] = {}
+        self._running: dict[str, tuple[int, Future[None]]] = {}
         self._lock = threading.Lock()
         self.stopping = stopping or threading.Event()
+        self._closed = threading.Event()
+        self._heartbeat_every = (
+            heartbeat_every
+            if heartbeat_every is not None
+            else service.lease_ttl.total_seconds() / 3
+        )
+        self._ticker: threading.Thread | None = None
 
     def submit(self, bdb: Bdb, location: ExportLocation) -> None:
         """Run the export `bdb.action_uid` names; `bdb` is the one `start_export` returned."""
@@ -48,7 +59,12 @@ class ExportWorkerPool:
             raise ValueError("submit takes the bdb returned by start_export")
         future = self._executor.submit(self._run, bdb, action_uid, location)
         with self._lock:
-            self._running[action_uid] = future
+            self._running[action_uid] = (bdb.uid, future)
+            if self._ticker is None:
+                self._ticker = threading.Thread(
+                    target=self._heartbeats, name="bdbexport-heartbeat", daemon=True
+                )
+                self._ticker.start()
         future.add_done_callback(lambda _: self._forget(action_uid))
 
     def running(self) -> int:
@@ -62,11 +78,26 @@ class ExportWorkerPool:
         start, see the stop signal at once and are recorded as failed.
         """
         with self._lock:
-            futures = list(self._running.values())
+            futures = [future for _, future in self._running.values()]
         _, pending = wait(futures, timeout=grace)
         if pending:
             self.stopping.set()
         self._executor.shutdown(wait=True)
+        self._closed.set()
+
+    def _heartbeats(self) -> None:
+        while not self._closed.wait(self._heartbeat_every):
+            with self._lock:
+                running = list(self._running.items())
+            for action_uid, (uid, _) in running:
+                try:
+                    self._service.record_export_heartbeat(uid, action_uid)
+                except DomainError as refusal:
+                    log.warning(
+                        "heartbeat of export %s refused: %s", action_uid, refusal.description
+                    )
+                except Exception:
+                    log.exception("heartbeat of export %s failed", action_uid)
 
     def _forget(self, action_uid: str) -> None:
         with self._lock:

@@ -1,35 +1,49 @@
 """The `BdbRepository` contract, run against every adapter that implements it.
 
-Each store joins by adding a factory to `STORES`; the assertions are shared, so every
-store promises exactly the same thing.
+Each store joins by adding its kind to `STORE_KINDS`; the assertions are shared, so
+every store promises exactly the same thing. The Redis kind runs against a real
+redis-server started by the session fixture.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bdbexport.adapters.memory import InMemoryBdbRepository, InMemoryModuleCatalog
-from bdbexport.adapters.sqlite import SqliteBdbRepository, SqliteDatabase
-from bdbexport.domain import Bdb, BdbAlreadyExistsError, BdbRepository, CatalogModule
+from bdbexport.adapters.stores import Store, open_store
+from bdbexport.domain import (
+    Bdb,
+    BdbAlreadyExistsError,
+    BdbRepository,
+    CatalogModule,
+    User,
+    UserAlreadyExistsError,
+)
+
+STORE_KINDS = ["memory", "sqlite", "redis"]
 
 
-def sqlite_repository(tmp_path: Path) -> BdbRepository:
-    return SqliteBdbRepository(SqliteDatabase(tmp_path / "contract.sqlite3"))
+def open_kind(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if kind == "memory":
+        return open_store("memory://")
+    if kind == "sqlite":
+        return open_store(f"sqlite://{tmp_path / 'contract.sqlite3'}")
+    return open_store(request.getfixturevalue("redis_url"))
 
 
-STORES: dict[str, Callable[[Path], BdbRepository]] = {
-    "memory": lambda _: InMemoryBdbRepository(),
-    "sqlite": sqlite_repository,
-}
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_kind(request.param, request, tmp_path)
+    yield opened
+    opened.close()
 
 
-@pytest.fixture(params=sorted(STORES))
-def repository(request: pytest.FixtureRequest, tmp_path: Path) -> BdbRepository:
-    return STORES[request.param](tmp_path)
+@pytest.fixture
+def repository(store: Store) -> BdbRepository:
+    return store.bdbs
 
 
 def test_get_returns_none_for_a_missing_uid(repository: BdbRepository) -> None:
@@ -120,8 +134,9 @@ def test_concurrent_compare_and_set_admits_exactly_one_winner_per_revision(
     assert repository.get(1).name == wins[0]  # type: ignore[union-attr]
 
 
-def test_the_in_memory_catalog_replaces_a_module_by_name() -> None:
-    catalog = InMemoryModuleCatalog()
+def test_the_catalog_replaces_a_module_by_name(store: Store) -> None:
+    catalog = store.modules
+    assert catalog.get("search") is None
     catalog.add(CatalogModule(module_name="search", semantic_version="1.0"))
     catalog.add(
         CatalogModule(module_name="search", semantic_version="2.0", capabilities=["backup_restore"])
@@ -130,4 +145,38 @@ def test_the_in_memory_catalog_replaces_a_module_by_name() -> None:
     assert entry is not None
     assert entry.semantic_version == "2.0"
     assert entry.supports_backup_restore
-    assert [module.module_name for module in catalog.list()] == ["search"]
+    catalog.add(CatalogModule(module_name="graph", semantic_version="2.10"))
+    assert [module.module_name for module in catalog.list()] == ["graph", "search"]
+
+
+def test_users_are_unique_by_email(store: Store) -> None:
+    user = User(email="a@example.com", role="admin", password_hash="scrypt$14$8$1$c2E=$aGE=")
+    store.users.add(user)
+    with pytest.raises(UserAlreadyExistsError):
+        store.users.add(user.model_copy(update={"role": "none"}))
+    store.users.add(user.model_copy(update={"email": "0@example.com"}))
+    assert store.users.get("a@example.com") == user
+    assert store.users.get("b@example.com") is None
+    assert [u.email for u in store.users.list()] == ["0@example.com", "a@example.com"]
+
+
+def test_secrets_are_stable_per_name(store: Store) -> None:
+    first = store.secret("jwt")
+    assert len(first) == 32
+    assert store.secret("jwt") == first
+    assert store.secret("other") != first
+
+
+def test_use_cases_run_unchanged_on_the_store(store: Store) -> None:
+    from bdbexport.adapters.composition import build_service
+    from bdbexport.domain import MountPointLocation, Principal
+
+    store.bdbs.add(Bdb(uid=1, name="db"))
+    service = build_service(bdbs=store.bdbs, modules=store.modules)
+    admin = Principal("a", "admin")
+    started = service.start_export(admin, 1, MountPointLocation(path="/m"))
+    assert started.action_uid is not None
+    service.record_export_progress(1, started.action_uid, 50)
+    service.record_export_success(1, started.action_uid)
+    assert service.reset_export_status(admin, 1).export_status == "idle"
+    assert store.bdbs.get(1).revision == 4  # type: ignore[union-attr]

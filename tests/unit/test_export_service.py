@@ -85,7 +85,7 @@ def test_a_full_export_story(world: World) -> None:
     assert action == "action-1"
     world.service.record_export_progress(1, action, 50)
     world.service.record_export_progress(1, action, 50)  # a repeated heartbeat
-    world.clock.advance(timedelta(minutes=5))
+    world.clock.advance(timedelta(seconds=45))  # within the 60 s lease
     done = world.service.record_export_success(1, action)
     assert done.export_status is ExportStatus.SUCCEEDED
     assert done.export_progress == 100

@@ -7,6 +7,7 @@ rules, and exactly one event must have been published for the step.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import settings
@@ -47,6 +48,37 @@ class ExportLifecycle(RuleBasedStateMachine):
         )
         self.last_progress: dict[str, int] = {}
 
+    # --- time, and the leases it wears out ---------------------------------------------
+
+    @rule(seconds=st.integers(0, 90))
+    def time_passes(self, seconds: int) -> None:
+        self.world.clock.advance(timedelta(seconds=seconds))
+
+    def expiring(self, uid: int) -> bool:
+        """Whether the next call on `uid` will first fail an export whose lease ran out."""
+        bdb = self.world.bdbs.get(uid)
+        return (
+            bdb is not None
+            and bdb.export_status is ExportStatus.EXPORTING
+            and bdb.export_lease_expires is not None
+            and bdb.export_lease_expires <= self.world.clock.now()
+        )
+
+    def view(self, uid: int) -> Bdb | None:
+        """The bdb as the next call will see it (after any lease expiry)."""
+        bdb = self.world.bdbs.get(uid)
+        if bdb is not None and self.expiring(uid):
+            return bdb.model_copy(
+                update={
+                    "export_status": ExportStatus.FAILED,
+                    "export_failure_reason": ExportFailureReason.GENERAL_ERROR,
+                    "action_uid": None,
+                    "export_lease_expires": None,
+                    "revision": bdb.revision + 1,
+                }
+            )
+        return bdb
+
     # --- the oracle: the rules restated independently of the implementation -------------
 
     def expected_refusal(self, principal: Principal | None, uid: int, action: str) -> str | None:
@@ -54,7 +86,7 @@ class ExportLifecycle(RuleBasedStateMachine):
             return "unauthenticated"
         if principal.role not in OPERATORS:
             return "forbidden"
-        bdb = self.world.bdbs.get(uid)
+        bdb = self.view(uid)
         if bdb is None:
             return "db_not_exist"
         if uid == 3:
@@ -65,9 +97,10 @@ class ExportLifecycle(RuleBasedStateMachine):
         return None
 
     def run(self, call: Any, expected: str | None, uid: int) -> Bdb | None:
-        """Make the call; check its outcome against the oracle and its one event."""
-        before = self.world.bdbs.get(uid)
-        published = len(self.world.events)
+        """Make the call; check its outcome against the oracle and its one event (two
+        when a lease expiry comes first)."""
+        before = self.view(uid)
+        published = len(self.world.events) + (1 if self.expiring(uid) else 0)
         try:
             result: Bdb = call()
         except DomainError as error:
@@ -102,7 +135,7 @@ class ExportLifecycle(RuleBasedStateMachine):
 
     @rule(principal=PRINCIPALS, uid=UIDS)
     def reset(self, principal: Principal | None, uid: int) -> None:
-        before = self.world.bdbs.get(uid)
+        before = self.view(uid)
         expected = self.expected_refusal(principal, uid, "reset")
         bdb = self.run(
             lambda: self.world.service.reset_export_status(principal, uid), expected, uid
@@ -117,13 +150,13 @@ class ExportLifecycle(RuleBasedStateMachine):
     # --- the export worker's reports ----------------------------------------------------
 
     def current_action(self, uid: int, stale: bool) -> str:
-        bdb = self.world.bdbs.get(uid)
+        bdb = self.view(uid)
         if stale or bdb is None or bdb.action_uid is None:
             return "stale-action"
         return bdb.action_uid
 
     def worker_expectation(self, uid: int, action_uid: str) -> str | None:
-        bdb = self.world.bdbs.get(uid)
+        bdb = self.view(uid)
         if bdb is None:
             return "db_not_exist"
         if bdb.export_status is not ExportStatus.EXPORTING:
@@ -137,7 +170,7 @@ class ExportLifecycle(RuleBasedStateMachine):
         action = self.current_action(uid, stale)
         expected = self.worker_expectation(uid, action)
         if expected is None:
-            current = self.world.bdbs.get(uid).export_progress  # type: ignore[union-attr]
+            current = self.view(uid).export_progress  # type: ignore[union-attr]
             if not current <= progress <= 100:
                 expected = "invalid_progress"
         bdb = self.run(

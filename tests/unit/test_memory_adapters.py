@@ -54,6 +54,7 @@ def test_the_event_log_keeps_order_and_can_be_bounded() -> None:
         "actor": "u",
         "uid": 1,
         "at": "2026-01-01T00:00:00+00:00",
+        "revision": None,
         "action": "reset",
         "error_code": "busy",
         "description": "d",

@@ -1,0 +1,149 @@
+"""The ports over Redis: one hash per bdb (`rev`, `doc`), changed only by Lua
+compare-and-set scripts (one round trip each, atomic on the server).
+
+Every bdb lives in its own key, so a save touches one key and works unchanged on
+Redis Cluster. Listing in uid order reads a sorted-set index (`bdbs`, score = uid)
+page by page; the index is written before the bdb's key, so a crash between the two
+leaves an index entry without a bdb (skipped when listing), never a hidden bdb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from redis.commands.core import Script
+
+from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
+from bdbexport.domain.modules import CatalogModule
+from bdbexport.domain.users import User
+
+from .connection import RedisConnection
+
+LIST_PAGE = 500
+
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'doc', ARGV[2])
+return 1
+"""
+
+_COMPARE_AND_SET = """
+local current = redis.call('HGET', KEYS[1], 'rev')
+if not current then return -1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'doc', ARGV[3])
+return 1
+"""
+
+
+class RedisBdbRepository:
+    def __init__(self, connection: RedisConnection) -> None:
+        self._redis = connection
+        self._index = connection.key("bdbs")
+        self._create: Script = connection.client.register_script(_CREATE)
+        self._cas: Script = connection.client.register_script(_COMPARE_AND_SET)
+
+    def _key(self, uid: int) -> str:
+        return self._redis.key("bdb", uid)
+
+    def get(self, uid: int) -> Bdb | None:
+        with self._redis.available():
+            doc = self._redis.client.hget(self._key(uid), "doc")
+        return None if doc is None else Bdb.model_validate_json(doc)
+
+    def list(self, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]:
+        remaining = limit
+        cursor = after_uid
+        while remaining is None or remaining > 0:
+            page = LIST_PAGE if remaining is None else min(LIST_PAGE, remaining)
+            with self._redis.available():
+                uids = self._redis.client.zrangebyscore(
+                    self._index, f"({cursor}", "+inf", start=0, num=page
+                )
+                pipeline = self._redis.client.pipeline(transaction=False)
+                for uid in uids:
+                    pipeline.hget(self._key(int(uid)), "doc")  # type: ignore[arg-type]
+                docs = pipeline.execute() if uids else []
+            for uid, doc in zip(uids, docs, strict=True):
+                cursor = int(uid)  # type: ignore[arg-type]
+                if doc is not None:
+                    if remaining is not None:
+                        remaining -= 1
+                    yield Bdb.model_validate_json(doc)
+                    if remaining == 0:
+                        return
+            if len(uids) < page:
+                return
+
+    def add(self, bdb: Bdb) -> None:
+        with self._redis.available():
+            self._redis.client.zadd(self._index, {str(bdb.uid): bdb.uid})
+            created = self._create(
+                keys=[self._key(bdb.uid)], args=[bdb.revision, bdb.to_storage_json()]
+            )
+        if not created:
+            raise BdbAlreadyExistsError(bdb.uid)
+
+    def add_many(self, bdbs: Iterable[Bdb]) -> int:
+        """Bulk load (seeding, benchmarks): pipelined, not atomic as a whole."""
+        with self._redis.available():
+            pipeline = self._redis.client.pipeline(transaction=False)
+            for bdb in bdbs:
+                pipeline.zadd(self._index, {str(bdb.uid): bdb.uid})
+                pipeline.hsetnx(self._key(bdb.uid), "doc", bdb.to_storage_json())
+                pipeline.hsetnx(self._key(bdb.uid), "rev", bdb.revision)
+            results = pipeline.execute()
+        return sum(1 for created in results[1::3] if created)
+
+    def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
+        with self._redis.available():
+            result = self._cas(
+                keys=[self._key(bdb.uid)],
+                args=[str(expected_revision), bdb.revision, bdb.to_storage_json()],
+            )
+        return bool(result == 1)
+
+
+class RedisModuleCatalog:
+    def __init__(self, connection: RedisConnection) -> None:
+        self._redis = connection
+        self._key = connection.key("modules")
+
+    def get(self, module_name: str) -> CatalogModule | None:
+        with self._redis.available():
+            doc = self._redis.client.hget(self._key, module_name)
+        return None if doc is None else CatalogModule.model_validate_json(doc)
+
+    def list(self) -> Iterator[CatalogModule]:
+        with self._redis.available():
+            entries = self._redis.client.hgetall(self._key)
+        modules = [CatalogModule.model_validate_json(doc) for doc in entries.values()]
+        return iter(sorted(modules, key=lambda module: module.module_name))
+
+    def add(self, module: CatalogModule) -> None:
+        with self._redis.available():
+            self._redis.client.hset(self._key, module.module_name, module.model_dump_json())
+
+
+class RedisUserDirectory:
+    def __init__(self, connection: RedisConnection) -> None:
+        self._redis = connection
+        self._key = connection.key("users")
+
+    def get(self, email: str) -> User | None:
+        with self._redis.available():
+            doc = self._redis.client.hget(self._key, email)
+        return None if doc is None else User.model_validate_json(doc)
+
+    def add(self, user: User) -> None:
+        with self._redis.available():
+            created = self._redis.client.hsetnx(self._key, user.email, user.model_dump_json())
+        if not created:
+            raise UserAlreadyExistsError(user.email)
+
+    def list(self) -> Iterator[User]:
+        with self._redis.available():
+            entries = self._redis.client.hgetall(self._key)
+        users = [User.model_validate_json(doc) for doc in entries.values()]
+        return iter(sorted(users, key=lambda user: user.email))
