@@ -13,7 +13,7 @@ from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import Clock, EventPublisher, Exporter
 
 from .composition import build_service
-from .exporting import ExportWorkerPool, SimulatedExporter
+from .exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
 from .memory import UuidIds
 from .stores import Store
 
@@ -59,5 +59,8 @@ def run_export_here(
         pool.shutdown(grace=0 if stopping.is_set() else 1.0)
 
 
-def simulated_exporter(duration: float, stop: threading.Event | None = None) -> Exporter:
-    return SimulatedExporter(duration=duration, stop=stop)
+def choose_exporter(name: str, simulated_duration: float = 5.0) -> Exporter:
+    """`rdb`: a real snapshot of the bdb's Redis endpoint; `simulated`: copies nothing."""
+    if name == "rdb":
+        return RdbExporter()
+    return SimulatedExporter(duration=simulated_duration)

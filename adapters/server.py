@@ -19,20 +19,26 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+from bdbexport.domain.events import DomainEvent
 from bdbexport.domain.export_service import ExportService
 from bdbexport.domain.permissions import RoleTablePolicy
+from bdbexport.domain.ports import EventPublisher, Exporter, Notifier
 
 from .audit import JsonLinesEventLog
 from .bootstrap_file import apply_bootstrap, read_bootstrap_file
 from .demo_data import demo_document
-from .exporting import ExportWorkerPool, SimulatedExporter
+from .exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
 from .http import Authenticator, HttpContext, create_app
 from .memory import SystemClock, UuidIds
+from .notify import SmtpNotifier
 from .stores import Store, open_store
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9443
 """Redis Software's REST API port."""
+
+EXPORTERS = ("rdb", "simulated")
+"""`rdb`: real snapshots of the bdb's Redis endpoint; `simulated`: copies nothing."""
 
 
 class ServerConfigError(ValueError):
@@ -48,7 +54,7 @@ class ServerConfig:
     certfile: Path | None = None
     keyfile: Path | None = None
     insecure_http: bool = False
-    exporter: str = "simulated"
+    exporter: str = "rdb"
     simulated_duration: float = 5.0
     simulated_outcome: str = "succeed"
     max_concurrent_exports: int = 4
@@ -57,6 +63,9 @@ class ServerConfig:
     credential_cache_ttl: float = 60.0
     shutdown_grace: float = 10.0
     export_lease_ttl: float = 60.0
+    smtp_url: str | None = None
+    notify_from: str = "bdbexport@localhost"
+    notify_to: tuple[str, ...] = ()
 
     @property
     def lease_ttl(self) -> timedelta:
@@ -77,10 +86,12 @@ class ServerConfig:
                 f"Refusing to serve plain HTTP on non-loopback address {self.host}: configure"
                 " TLS with --certfile/--keyfile, or pass --insecure-http explicitly."
             )
-        if self.exporter != "simulated":
+        if self.exporter not in EXPORTERS:
             raise ServerConfigError(
-                f"Unknown exporter {self.exporter!r}; this build has: simulated."
+                f"Unknown exporter {self.exporter!r}; choose one of: {', '.join(EXPORTERS)}."
             )
+        if self.smtp_url is not None and not self.notify_to:
+            raise ServerConfigError("--smtp-url needs at least one --notify-to address.")
         if self.export_lease_ttl <= 0:
             raise ServerConfigError("--export-lease-ttl must be positive.")
         if not 1 <= self.port <= 65535:
@@ -145,26 +156,35 @@ def build_server(config: ServerConfig, out: TextIO) -> Server:
         raise
     access_sink, close_access = _sink(config.access_log, sys.stdout)
     audit_sink, close_audit = _sink(config.audit_log, sys.stderr)
+    service_events: EventPublisher = JsonLinesEventLog(audit_sink) if audit_sink else _Discard()
     service = ExportService(
         bdbs=store.bdbs,
         modules=store.modules,
         policy=RoleTablePolicy(),
         clock=SystemClock(),
         ids=UuidIds(),
-        events=JsonLinesEventLog(audit_sink) if audit_sink else _Discard(),
+        events=service_events,
         lease_ttl=config.lease_ttl,
     )
     stopping = threading.Event()
+    events = service_events
     pool = ExportWorkerPool(
         service,
         _exporter(config, stopping),
         max_concurrent=config.max_concurrent_exports,
         stopping=stopping,
+        notifier=_notifier(config),
+        events=events,
     )
     authenticator = Authenticator(
         store.users, token_key=store.secret("jwt"), cache_ttl=config.credential_cache_ttl
     )
-    context = HttpContext(service=service, authenticator=authenticator, launch_export=pool.submit)
+    context = HttpContext(
+        service=service,
+        authenticator=authenticator,
+        launch_export=pool.submit,
+        location_types=RdbExporter.location_types if config.exporter == "rdb" else None,
+    )
 
     closed = threading.Event()
 
@@ -215,14 +235,27 @@ def _fastest(preferred: str, fallback: str) -> Any:
     return preferred
 
 
-def _exporter(config: ServerConfig, stopping: threading.Event) -> SimulatedExporter:
+def _exporter(config: ServerConfig, stopping: threading.Event) -> Exporter:
+    if config.exporter == "rdb":
+        return RdbExporter()
     return SimulatedExporter(
         duration=config.simulated_duration, outcome=config.simulated_outcome, stop=stopping
     )
 
 
+def _notifier(config: ServerConfig) -> Notifier | None:
+    if config.smtp_url is None:
+        return None
+    try:
+        return SmtpNotifier(
+            config.smtp_url, sender=config.notify_from, recipients=list(config.notify_to)
+        )
+    except ValueError as error:
+        raise ServerConfigError(str(error)) from error
+
+
 class _Discard:
-    def publish(self, event: object) -> None:
+    def publish(self, event: DomainEvent) -> None:
         return None
 
 

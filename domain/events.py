@@ -81,6 +81,24 @@ class ExportFailed(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExportNotificationSent(DomainEvent):
+    """The end of an export was announced, as its `email_notification` asked."""
+
+    action_uid: str
+    subject: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportNotificationNotSent(DomainEvent):
+    """An announcement was asked for and could not be sent; `detail` says why."""
+
+    outcome: ClassVar[str] = "failed"
+
+    action_uid: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExportStatusReset(DomainEvent):
     """A reset was accepted; `changed` is False when the export was already idle."""
 

@@ -12,7 +12,7 @@ it is raised.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from . import export_moves
@@ -99,6 +99,14 @@ class ExportService:
         return self.rules.decide(principal, action, uid, bdb)
 
     # --- reads -----------------------------------------------------------------------
+
+    def peek(self, uid: int) -> Bdb | None:
+        """The bdb as stored, without rules: for workers and adapters, not principals."""
+        return self._load(uid)
+
+    def now(self) -> datetime:
+        """The service's clock, so adapters stamp events on the same time line."""
+        return self._clock.now()
 
     def get_bdb(self, principal: Principal | None, uid: int) -> Bdb:
         bdb = self._load(uid)

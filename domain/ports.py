@@ -95,6 +95,13 @@ class UserDirectory(Protocol):
     def list(self) -> Iterator[User]: ...
 
 
+class Notifier(Protocol):
+    """Tells people an export ended (Redis Software's `email_notification`). Raises
+    `OSError` when the message could not be handed over; never blocks for long."""
+
+    def notify(self, subject: str, body: str) -> None: ...
+
+
 class Exporter(Protocol):
     """Copies one bdb's data to one location, blocking until done.
 

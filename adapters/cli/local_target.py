@@ -16,8 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from bdbexport.adapters.local_runtime import (
     build_store_service,
+    choose_exporter,
     run_export_here,
-    simulated_exporter,
 )
 from bdbexport.adapters.stores import Store, StoreUrlError, open_store
 from bdbexport.domain.actions import Action
@@ -123,7 +123,11 @@ class LocalTarget:
         return self._call(lambda: self.service.reset_export_status(self.principal, uid)).to_wire()
 
     def start_export(
-        self, uid: int, location: ExportLocation, on_progress: Callable[[int], None]
+        self,
+        uid: int,
+        location: ExportLocation,
+        on_progress: Callable[[int], None],
+        exporter: str = "rdb",
     ) -> dict[str, Any]:
         """Start and run the export here; returns the bdb when it has ended."""
         started = self._call(lambda: self.service.start_export(self.principal, uid, location))
@@ -136,7 +140,7 @@ class LocalTarget:
             self.service,
             started,
             location,
-            exporter=simulated_exporter(self.simulated_duration),
+            exporter=choose_exporter(exporter, self.simulated_duration),
             read_progress=read_progress,
             on_progress=on_progress,
         )

@@ -403,16 +403,23 @@ def export_start(
     ] = None,
     watch: Annotated[bool, typer.Option(help="Remote: follow the export to its end.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 0.5,
+    exporter: Annotated[
+        str, typer.Option(help="Local: 'rdb' (a real snapshot) or 'simulated' (copies nothing).")
+    ] = "rdb",
 ) -> None:
     """Start an export. Locally it runs in this process and returns when it ends."""
 
     def body(state: State) -> int | None:
         location = location_from(path, url, location_file)
+        if exporter not in {"rdb", "simulated"}:
+            raise CliError("invalid_argument", "--exporter must be rdb or simulated")
         target = open_target(state)
         try:
             if isinstance(target, LocalTarget):
                 with progress_bar(state, uid) as report:
-                    bdb = with_retries(state, lambda: target.start_export(uid, location, report))
+                    bdb = with_retries(
+                        state, lambda: target.start_export(uid, location, report, exporter)
+                    )
                 return finish(state, bdb)
             started = with_retries(state, lambda: target.start_export(uid, location))
             if not watch:
@@ -593,8 +600,9 @@ def serve_command(
         bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")
     ] = False,
     exporter: Annotated[
-        str, typer.Option(help="How exports run: 'simulated' (copies nothing).")
-    ] = "simulated",
+        str,
+        typer.Option(help="How exports run: 'rdb' (snapshots of the bdb's Redis) or 'simulated'."),
+    ] = "rdb",
     simulated_duration: Annotated[
         float, typer.Option(help="Seconds a simulated export takes.")
     ] = 5.0,
@@ -610,6 +618,19 @@ def serve_command(
         float,
         typer.Option(help="Seconds a running export may go without a heartbeat before it fails."),
     ] = 60.0,
+    smtp_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SMTP server for email_notification: smtp://host:port or smtps://.",
+            show_default=False,
+        ),
+    ] = None,
+    notify_from: Annotated[str, typer.Option(help="Sender of notifications.")] = (
+        "bdbexport@localhost"
+    ),
+    notify_to: Annotated[
+        list[str] | None, typer.Option(help="Recipient of notifications (repeatable).")
+    ] = None,
     access_log: Annotated[
         str, typer.Option(help="Access log: '-' for stdout, a file path, or 'off'.")
     ] = "-",
@@ -634,6 +655,9 @@ def serve_command(
             max_concurrent_exports=max_concurrent_exports,
             shutdown_grace=shutdown_grace,
             export_lease_ttl=export_lease_ttl,
+            smtp_url=smtp_url,
+            notify_from=notify_from,
+            notify_to=tuple(notify_to or ()),
             access_log=access_log,
             audit_log=audit_log,
         )

@@ -1,6 +1,7 @@
 """Running exports: a bounded worker pool, and the exporters it drives."""
 
+from .rdb_exporter import RdbExporter
 from .simulated import SimulatedExporter
 from .worker_pool import ExportWorkerPool
 
-__all__ = ["ExportWorkerPool", "SimulatedExporter"]
+__all__ = ["ExportWorkerPool", "RdbExporter", "SimulatedExporter"]

@@ -19,7 +19,9 @@ from .access_log import PRINCIPAL_KEY
 from .authentication import Authenticator
 from .errors import ProtocolError
 
-LaunchExport = Callable[[Bdb, ExportLocation], None]
+LaunchExport = Callable[[Bdb, ExportLocation, bool], None]
+"""Hands a started export to a worker: the bdb `start_export` returned, where to, and
+whether to announce its end (`email_notification`)."""
 
 
 @dataclass(frozen=True)

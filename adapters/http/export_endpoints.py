@@ -44,7 +44,7 @@ async def start_export(request: Request) -> Response:
             f" supported types: {supported}.",
         )
     bdb = context.service.start_export(principal, parse_uid(request.path_params["uid"]), location)
-    context.launch_export(bdb, location)
+    context.launch_export(bdb, location, export.email_notification)
     return JSONResponse(bdb_body(bdb, None))
 
 

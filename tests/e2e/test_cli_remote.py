@@ -38,7 +38,7 @@ def bdbexport(
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     bootstrap = tmp_path / "bootstrap.json"
     bootstrap.write_text(json.dumps(BOOTSTRAP))
-    args = ["--bootstrap", str(bootstrap), "--simulated-duration", "1.5"]
+    args = ["--bootstrap", str(bootstrap), "--exporter", "simulated", "--simulated-duration", "1.5"]
     with ServerProcess(f"sqlite://{tmp_path / 's.sqlite3'}", args=args, workdir=tmp_path) as s:
         yield s.start()
 

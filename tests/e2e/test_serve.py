@@ -111,7 +111,14 @@ def full_story(client: httpx.Client) -> None:
 
 def test_the_full_story_over_plain_http(tmp_path: Path, bootstrap_file: Path) -> None:
     store = f"sqlite://{tmp_path / 'store.sqlite3'}"
-    args = ["--bootstrap", str(bootstrap_file), "--simulated-duration", "1.5"]
+    args = [
+        "--bootstrap",
+        str(bootstrap_file),
+        "--exporter",
+        "simulated",
+        "--simulated-duration",
+        "1.5",
+    ]
     with ServerProcess(store, args=args, workdir=tmp_path).start() as server:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             full_story(client)
@@ -136,7 +143,14 @@ def test_the_full_story_over_tls(
 ) -> None:
     certfile, keyfile, trust = certificates
     store = f"sqlite://{tmp_path / 'store.sqlite3'}"
-    args = ["--bootstrap", str(bootstrap_file), "--simulated-duration", "1.5"]
+    args = [
+        "--bootstrap",
+        str(bootstrap_file),
+        "--exporter",
+        "simulated",
+        "--simulated-duration",
+        "1.5",
+    ]
     server = ServerProcess(store, args=args, tls=(certfile, keyfile), workdir=tmp_path)
     with server.start(verify=trust):
         with httpx.Client(base_url=server.url, verify=trust, timeout=10) as client:
@@ -192,6 +206,8 @@ def test_sigterm_fails_running_exports_after_the_grace_period(
     args = [
         "--bootstrap",
         str(bootstrap_file),
+        "--exporter",
+        "simulated",
         "--simulated-duration",
         "60",
         "--shutdown-grace",

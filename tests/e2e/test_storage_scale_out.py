@@ -46,7 +46,14 @@ def test_two_replicas_on_one_redis_behave_as_one_service(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
     url = f"{redis_server.url}?prefix=replicas{free_port()}:"
-    args = ["--bootstrap", str(bootstrap(tmp_path, BOOTSTRAP)), "--simulated-duration", "0.3"]
+    args = [
+        "--bootstrap",
+        str(bootstrap(tmp_path, BOOTSTRAP)),
+        "--exporter",
+        "simulated",
+        "--simulated-duration",
+        "0.3",
+    ]
     with (
         ServerProcess(url, args=args, workdir=tmp_path).start() as first,
         ServerProcess(url, args=args, workdir=tmp_path).start() as second,
@@ -143,6 +150,8 @@ def test_sigkill_of_a_sqlite_server_loses_no_acknowledged_write(tmp_path: Path) 
     args = [
         "--bootstrap",
         str(bootstrap(tmp_path, MANY)),
+        "--exporter",
+        "simulated",
         "--simulated-duration",
         "600",
         "--access-log",
@@ -173,6 +182,8 @@ def test_sigkill_of_redis_with_aof_loses_no_acknowledged_write(
     args = [
         "--bootstrap",
         str(bootstrap(tmp_path, MANY)),
+        "--exporter",
+        "simulated",
         "--simulated-duration",
         "600",
         "--access-log",
@@ -201,6 +212,8 @@ def test_a_killed_worker_fails_its_export_when_the_lease_runs_out(tmp_path: Path
     args = [
         "--bootstrap",
         str(bootstrap(tmp_path, BOOTSTRAP)),
+        "--exporter",
+        "simulated",
         "--simulated-duration",
         "600",
         "--export-lease-ttl",

@@ -97,7 +97,7 @@ def make_http_world(
     context = HttpContext(
         service=service,
         authenticator=authenticator,
-        launch_export=lambda bdb, location: launched.append((bdb, location)),
+        launch_export=lambda bdb, location, notify: launched.append((bdb, location)),
         location_types=location_types,
     )
     app = create_app(context, access_log=ListSink(lines), version="test")

@@ -124,7 +124,9 @@ def test_an_unknown_store_scheme_is_a_usage_error() -> None:
 
 
 def test_a_local_export_runs_in_the_foreground_to_the_end(store: str) -> None:
-    bdb = json_of(store, "export", "start", "1", "--path", "/mnt/backups")
+    bdb = json_of(
+        store, "export", "start", "1", "--path", "/mnt/backups", "--exporter", "simulated"
+    )
     assert bdb["export_status"] == "succeeded"
     assert bdb["export_progress"] == 100
     status = cli(store, "export", "status", "1")
@@ -134,14 +136,21 @@ def test_a_local_export_runs_in_the_foreground_to_the_end(store: str) -> None:
 def test_a_location_file_takes_any_location_type(store: str, tmp_path: Path) -> None:
     location = tmp_path / "loc.json"
     location.write_text(json.dumps({"type": "url", "url": "ftp://u:p@ftp.example.com/x/"}))
-    assert (
-        json_of(store, "export", "start", "3", "--location-file", str(location))["export_status"]
-        == "succeeded"
+    started = json_of(
+        store, "export", "start", "3", "--location-file", str(location), "--exporter", "simulated"
     )
+    assert started["export_status"] == "succeeded"
     location.write_text("{not json")
     assert cli(store, "export", "start", "3", "--location-file", str(location)).exit_code == 2
     missing = cli(store, "export", "start", "3", "--location-file", str(tmp_path / "none.json"))
     assert missing.exit_code == 2
+
+
+def test_a_real_export_of_a_bdb_without_a_data_endpoint_fails(store: str) -> None:
+    result = cli(store, "export", "start", "1", "--path", "/tmp")
+    assert result.exit_code == ExitCode.EXPORT_FAILED
+    assert "export failed (general-error)" in result.stdout
+    assert cli(store, "export", "start", "1", "--path", "/tmp", "--exporter", "tape").exit_code == 2
 
 
 def test_status_watch_of_a_finished_export_returns_at_once(store: str) -> None:

@@ -132,7 +132,7 @@ def broken_app() -> Starlette:
     context = HttpContext(
         service=build_service(bdbs=BrokenRepository(), modules=InMemoryModuleCatalog()),
         authenticator=Authenticator(users, token_key=b"k" * 32),
-        launch_export=lambda bdb, location: None,
+        launch_export=lambda bdb, location, notify: None,
     )
     return create_app(context)
 

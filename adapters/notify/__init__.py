@@ -1,0 +1,5 @@
+"""Announcing the end of exports."""
+
+from .smtp import SmtpNotifier
+
+__all__ = ["SmtpNotifier"]
