@@ -55,9 +55,13 @@ from .ports import (
     BdbRepository,
     Clock,
     EventPublisher,
+    Exporter,
     IdGenerator,
     ModuleCatalog,
+    ModuleRegistry,
+    Notifier,
     PermissionPolicy,
+    UserDirectory,
 )
 from .principal import Principal
 from .rules_engine import CHECK_ORDER, RulesEngine

@@ -110,6 +110,21 @@ class Bdb(BaseModel):
             raise ValueError("only an exporting database holds an export lease")
         return self
 
+    def evolve(self, **changes: Any) -> Bdb:
+        """A copy with `changes`, skipping validation: for the lifecycle's moves, which
+        keep every invariant by construction. Same result as `model_copy(update=...)`
+        at about half the cost, on the path every request takes."""
+        state = self.__dict__.copy()
+        state.update(changes)
+        successor = object.__new__(Bdb)
+        object.__setattr__(successor, "__dict__", state)
+        object.__setattr__(
+            successor, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys()
+        )
+        object.__setattr__(successor, "__pydantic_extra__", None)
+        object.__setattr__(successor, "__pydantic_private__", None)
+        return successor
+
     @property
     def module_names(self) -> tuple[str, ...]:
         return tuple(module.module_name for module in self.module_list)

@@ -32,15 +32,13 @@ def start(bdb: Bdb, action_uid: str, lease_until: datetime | None = None) -> Bdb
     """Begin an export owned by `action_uid`: progress 0, no failure reason, and a
     lease its worker must renew before `lease_until`."""
     status = _advance(bdb, Trigger.START)
-    return bdb.model_copy(
-        update={
-            "export_status": status,
-            "export_progress": 0,
-            "export_failure_reason": None,
-            "action_uid": action_uid,
-            "export_lease_expires": lease_until,
-            "revision": bdb.revision + 1,
-        }
+    return bdb.evolve(
+        export_status=status,
+        export_progress=0,
+        export_failure_reason=None,
+        action_uid=action_uid,
+        export_lease_expires=lease_until,
+        revision=bdb.revision + 1,
     )
 
 
@@ -71,7 +69,7 @@ def record_progress(
     update: dict[str, object] = {"export_progress": progress, "revision": bdb.revision + 1}
     if lease_until is not None:
         update["export_lease_expires"] = lease_until
-    return bdb.model_copy(update=update)
+    return bdb.evolve(**update)
 
 
 def lease_expired(bdb: Bdb, now: datetime) -> bool:
@@ -87,14 +85,12 @@ def expire(bdb: Bdb) -> Bdb:
     """Fail an export whose lease expired: its worker is gone, and an export that stays
     `exporting` forever would block every reset."""
     status = _advance(bdb, Trigger.FAIL)
-    return bdb.model_copy(
-        update={
-            "export_status": status,
-            "export_failure_reason": ExportFailureReason.GENERAL_ERROR,
-            "action_uid": None,
-            "export_lease_expires": None,
-            "revision": bdb.revision + 1,
-        }
+    return bdb.evolve(
+        export_status=status,
+        export_failure_reason=ExportFailureReason.GENERAL_ERROR,
+        action_uid=None,
+        export_lease_expires=None,
+        revision=bdb.revision + 1,
     )
 
 
@@ -102,15 +98,13 @@ def succeed(bdb: Bdb, action_uid: str, finished_at: datetime) -> Bdb:
     """Finish the export: progress 100, time recorded, the action released."""
     status = _advance(bdb, Trigger.SUCCEED)
     _require_current_action(bdb, action_uid)
-    return bdb.model_copy(
-        update={
-            "export_status": status,
-            "export_progress": 100,
-            "last_export_time": finished_at,
-            "action_uid": None,
-            "export_lease_expires": None,
-            "revision": bdb.revision + 1,
-        }
+    return bdb.evolve(
+        export_status=status,
+        export_progress=100,
+        last_export_time=finished_at,
+        action_uid=None,
+        export_lease_expires=None,
+        revision=bdb.revision + 1,
     )
 
 
@@ -118,14 +112,12 @@ def fail(bdb: Bdb, action_uid: str, reason: ExportFailureReason) -> Bdb:
     """End the export in failure: the reason kept, progress as it was, action released."""
     status = _advance(bdb, Trigger.FAIL)
     _require_current_action(bdb, action_uid)
-    return bdb.model_copy(
-        update={
-            "export_status": status,
-            "export_failure_reason": reason,
-            "action_uid": None,
-            "export_lease_expires": None,
-            "revision": bdb.revision + 1,
-        }
+    return bdb.evolve(
+        export_status=status,
+        export_failure_reason=reason,
+        action_uid=None,
+        export_lease_expires=None,
+        revision=bdb.revision + 1,
     )
 
 
@@ -137,11 +129,9 @@ def reset(bdb: Bdb) -> Bdb | None:
     status = _advance(bdb, Trigger.RESET)
     if status is bdb.export_status:
         return None
-    return bdb.model_copy(
-        update={
-            "export_status": status,
-            "export_progress": 0,
-            "export_failure_reason": None,
-            "revision": bdb.revision + 1,
-        }
+    return bdb.evolve(
+        export_status=status,
+        export_progress=0,
+        export_failure_reason=None,
+        revision=bdb.revision + 1,
     )

@@ -49,6 +49,8 @@ from .statuses import ExportFailureReason
 DEFAULT_MAX_ATTEMPTS: Final = 16
 """Compare-and-set attempts before giving up with `concurrent_update` (retryable)."""
 
+_TARGETS_ONE_BDB = frozenset(action.value for action in TARGETS_ONE_BDB)
+
 DEFAULT_LEASE_TTL: Final = timedelta(seconds=60)
 """How long a running export may go without a sign of life from its worker."""
 
@@ -93,8 +95,12 @@ class ExportService:
         self, principal: Principal | None, action: Action, uid: int | None = None
     ) -> Decision:
         """What would happen if `principal` asked `action` of bdb `uid` now; changes nothing."""
-        bdb = self._peek(uid) if action in TARGETS_ONE_BDB else None
-        if bdb is not None and export_moves.lease_expired(bdb, self._clock.now()):
+        bdb = self._peek(uid) if action._value_ in _TARGETS_ONE_BDB else None
+        if (
+            bdb is not None
+            and bdb.export_lease_expires is not None
+            and export_moves.lease_expired(bdb, self._clock.now())
+        ):
             bdb = export_moves.expire(bdb)  # what any request would see first; not stored
         return self.rules.decide(principal, action, uid, bdb)
 
@@ -318,7 +324,10 @@ class ExportService:
         export whose worker is gone."""
         bdb = self._peek(uid)
         for _ in range(self._max_attempts):
-            if bdb is None or not export_moves.lease_expired(bdb, self._clock.now()):
+            # Only a leased export can expire; the clock is read only then.
+            if bdb is None or bdb.export_lease_expires is None:
+                return bdb
+            if not export_moves.lease_expired(bdb, self._clock.now()):
                 return bdb
             expired = export_moves.expire(bdb)
             if self._bdbs.save(expired, expected_revision=bdb.revision):

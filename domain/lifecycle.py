@@ -107,9 +107,16 @@ NEXT_STATUS = _compile(EXPORT_MACHINE)
 """`(status, trigger) -> status` for every legal move; a missing key is an illegal one."""
 
 
+_NEXT_BY_VALUE: Mapping[tuple[str, str], ExportStatus] = MappingProxyType(
+    {(source.value, trigger.value): dest for (source, trigger), dest in NEXT_STATUS.items()}
+)
+# Keyed by the members' plain string values: an Enum hashes through a Python-level
+# `__hash__`, several times slower than a str's cached hash, on every request.
+
+
 def next_status(status: ExportStatus, trigger: Trigger) -> ExportStatus | None:
     """The status after `trigger`, or None when the lifecycle forbids the move."""
-    return NEXT_STATUS.get((status, trigger))
+    return _NEXT_BY_VALUE.get((status._value_, trigger._value_))
 
 
 def allowed_triggers(status: ExportStatus) -> frozenset[Trigger]:

@@ -65,12 +65,10 @@ class RoleTablePolicy:
     __slots__ = ("_table",)
 
     def __init__(self, table: Mapping[str, Iterable[str]] = BUILTIN_ROLE_PERMISSIONS) -> None:
-        self._table: Mapping[str, frozenset[str]] = MappingProxyType(
-            {
-                str(role): frozenset(str(p) for p in permissions)
-                for role, permissions in table.items()
-            }
-        )
+        # A plain dict of plain strings: looked up on every request (see lifecycle.py).
+        self._table: dict[str, frozenset[str]] = {
+            str(role): frozenset(str(p) for p in permissions) for role, permissions in table.items()
+        }
 
     def permits(self, principal: Principal, permission: str) -> bool:
         granted = self._table.get(principal.role)

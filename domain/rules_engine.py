@@ -30,59 +30,81 @@ from .lifecycle import Trigger, next_status
 from .ports import ModuleCatalog, PermissionPolicy
 from .principal import Principal
 
-_TRIGGER_OF: Mapping[Action, Trigger] = MappingProxyType(
-    {Action.START: Trigger.START, Action.RESET: Trigger.RESET}
-)
+CheckFn = Callable[
+    ["RulesEngine", Principal | None, Action, int | None, Bdb | None], DomainError | None
+]
+"""A check: the refusal it gives for (principal, action, uid, bdb), or None. Checks after
+the gates may assume a principal and a bdb; they take plain arguments, not an object,
+because building one per decision costs more than the checks themselves."""
 
 
-class _Subject:
-    """What the checks look at; built once per decision."""
-
-    __slots__ = ("action", "bdb", "principal", "uid")
-
-    def __init__(
-        self, principal: Principal | None, action: Action, uid: int | None, bdb: Bdb | None
-    ) -> None:
-        self.principal = principal
-        self.action = action
-        self.uid = uid
-        self.bdb = bdb
+def _authenticated(
+    engine: RulesEngine,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+) -> DomainError | None:
+    return UnauthenticatedError() if principal is None else None
 
 
-CheckFn = Callable[["RulesEngine", _Subject], DomainError | None]
-
-
-def _authenticated(engine: RulesEngine, s: _Subject) -> DomainError | None:
-    return UnauthenticatedError() if s.principal is None else None
-
-
-def _permitted(engine: RulesEngine, s: _Subject) -> DomainError | None:
-    permission = REQUIRED_PERMISSION[s.action]
-    assert s.principal is not None  # guaranteed by the gate before
-    if engine.policy.permits(s.principal, permission):
+def _permitted(
+    engine: RulesEngine,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+) -> DomainError | None:
+    assert principal is not None  # guaranteed by the gate before
+    permission = _PERMISSION_BY_VALUE[action._value_]
+    if engine.policy.permits(principal, permission):
         return None
-    return ForbiddenError(s.principal.role, permission)
+    return ForbiddenError(principal.role, permission)
 
 
-def _exists(engine: RulesEngine, s: _Subject) -> DomainError | None:
-    return BdbNotFoundError(s.uid or 0) if s.bdb is None else None
+def _exists(
+    engine: RulesEngine,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+) -> DomainError | None:
+    return BdbNotFoundError(uid or 0) if bdb is None else None
 
 
-def _module_capabilities(engine: RulesEngine, s: _Subject) -> DomainError | None:
-    assert s.bdb is not None
-    return capability_refusal(s.bdb, engine.catalog)
+def _module_capabilities(
+    engine: RulesEngine,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+) -> DomainError | None:
+    assert bdb is not None
+    return capability_refusal(bdb, engine.catalog)
 
 
-def _not_busy(engine: RulesEngine, s: _Subject) -> DomainError | None:
-    assert s.bdb is not None
-    return busy_refusal(s.bdb, s.action)
+def _not_busy(
+    engine: RulesEngine,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+) -> DomainError | None:
+    assert bdb is not None
+    return busy_refusal(bdb, action)
 
 
-def _transition_allowed(engine: RulesEngine, s: _Subject) -> DomainError | None:
-    assert s.bdb is not None
-    trigger = _TRIGGER_OF[s.action]
-    if next_status(s.bdb.export_status, trigger) is None:
-        return InvalidTransitionError(s.bdb.uid, trigger.value, s.bdb.export_status.value)
+def _transition_allowed(
+    engine: RulesEngine,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+) -> DomainError | None:
+    assert bdb is not None
+    trigger = Trigger.START if action is Action.START else Trigger.RESET
+    if next_status(bdb.export_status, trigger) is None:
+        return InvalidTransitionError(bdb.uid, trigger.value, bdb.export_status.value)
     return None
 
 
@@ -112,9 +134,14 @@ CHECK_ORDER: Mapping[Action, tuple[tuple[str, CheckFn, bool], ...]] = MappingPro
 )
 """For each action, its checks as `(name, check, is_gate)`, in the order they run."""
 
-_ALL_PASSED: Mapping[Action, tuple[Check, ...]] = MappingProxyType(
+# The hot path looks these up by the action's plain string value (see lifecycle.py).
+_CHECKS_BY_VALUE = {
+    action.value: tuple(check for _, check, _ in order) for action, order in CHECK_ORDER.items()
+}
+_PERMISSION_BY_VALUE = {action.value: str(p) for action, p in REQUIRED_PERMISSION.items()}
+_ALL_PASSED: Mapping[str, tuple[Check, ...]] = MappingProxyType(
     {
-        action: tuple(Check(name, CheckOutcome.PASSED) for name, _, _ in order)
+        action.value: tuple(Check(name, CheckOutcome.PASSED) for name, _, _ in order)
         for action, order in CHECK_ORDER.items()
     }
 )
@@ -137,9 +164,8 @@ class RulesEngine:
         self, principal: Principal | None, action: Action, uid: int | None, bdb: Bdb | None
     ) -> DomainError | None:
         """The error the request fails with, or None when every check passes."""
-        subject = _Subject(principal, action, uid, bdb)
-        for _, check, _ in CHECK_ORDER[action]:
-            error = check(self, subject)
+        for check in _CHECKS_BY_VALUE[action._value_]:
+            error = check(self, principal, action, uid, bdb)
             if error is not None:
                 return error
         return None
@@ -149,7 +175,7 @@ class RulesEngine:
     ) -> Decision:
         """A decision listing every check's outcome; changes nothing."""
         if self.first_refusal(principal, action, uid, bdb) is None:
-            return Decision(action, uid, principal, _ALL_PASSED[action], None)
+            return Decision(action, uid, principal, _ALL_PASSED[action._value_], None)
         checks = self._explain(principal, action, uid, bdb)
         error = next(check.error for check in checks if check.error is not None)
         return Decision(action, uid, principal, checks, error)
@@ -157,14 +183,13 @@ class RulesEngine:
     def _explain(
         self, principal: Principal | None, action: Action, uid: int | None, bdb: Bdb | None
     ) -> tuple[Check, ...]:
-        subject = _Subject(principal, action, uid, bdb)
         checks: list[Check] = []
         blocked = False
         for name, check, is_gate in CHECK_ORDER[action]:
             if blocked:
                 checks.append(Check(name, CheckOutcome.SKIPPED))
                 continue
-            error = check(self, subject)
+            error = check(self, principal, action, uid, bdb)
             if error is None:
                 checks.append(Check(name, CheckOutcome.PASSED))
             else:

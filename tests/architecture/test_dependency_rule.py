@@ -116,3 +116,11 @@ def test_the_domain_imports_without_any_framework_installed() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "loaded: []"
+
+
+def test_the_public_api_names_only_what_exists() -> None:
+    from bdbexport import domain
+
+    missing = [name for name in domain.__all__ if not hasattr(domain, name)]
+    assert missing == []
+    assert sorted(domain.__all__) == sorted(set(domain.__all__))
