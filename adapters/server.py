@@ -29,6 +29,7 @@ from .bootstrap_file import apply_bootstrap, read_bootstrap_file
 from .demo_data import demo_document
 from .exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
 from .http import Authenticator, HttpContext, create_app
+from .log_sinks import PeriodicFlush
 from .memory import SystemClock, UuidIds
 from .notify import SmtpNotifier
 from .stores import Store, open_store
@@ -259,10 +260,15 @@ class _Discard:
         return None
 
 
-def _sink(target: str, default: TextIO) -> tuple[TextIO | None, Callable[[], None]]:
+def _sink(target: str, default: TextIO) -> tuple[PeriodicFlush | None, Callable[[], None]]:
     if target == "off":
         return None, lambda: None
-    if target == "-":
-        return default, lambda: None
-    stream = Path(target).open("a", encoding="utf-8")  # noqa: SIM115 - closed by the server
-    return stream, stream.close
+    stream = default if target == "-" else Path(target).open("a", encoding="utf-8")  # noqa: SIM115
+    sink = PeriodicFlush(stream)
+
+    def close() -> None:
+        sink.close()
+        if stream is not default:
+            stream.close()
+
+    return sink, close

@@ -134,6 +134,10 @@ class Bdb(BaseModel):
         ours) and no data password (Redis Software never returns it either)."""
         return self.model_dump(mode="json", exclude=_NOT_ON_THE_WIRE)
 
+    def to_wire_json(self) -> bytes:
+        """`to_wire()` encoded, in one step: what a JSON API sends."""
+        return self.__pydantic_serializer__.to_json(self, exclude=_NOT_ON_THE_WIRE)
+
     def to_storage_json(self) -> str:
         """Everything, secrets included: only for stores."""
         return self.model_dump_json(context=_REVEAL)

@@ -37,15 +37,26 @@ class DomainEvent:
         return type(self).__name__
 
     def to_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"event": self.name, "outcome": self.outcome}
-        for field in fields(self):
-            value = getattr(self, field.name)
+        record: dict[str, Any] = {"event": type(self).__name__, "outcome": self.outcome}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif isinstance(value, Enum):
-                value = value.value
-            record[field.name] = value
+                value = value._value_
+            record[name] = value
         return record
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type[DomainEvent]) -> tuple[str, ...]:
+    # Computed once per event class: an audit log serialises one event per request.
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(field.name for field in fields(kind))
+    return names
 
 
 @dataclass(slots=True, kw_only=True)

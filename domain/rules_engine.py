@@ -80,7 +80,7 @@ def _module_capabilities(
     bdb: Bdb | None,
 ) -> DomainError | None:
     assert bdb is not None
-    return capability_refusal(bdb, engine.catalog)
+    return capability_refusal(bdb, engine.catalog) if bdb.module_list else None
 
 
 def _not_busy(
@@ -91,7 +91,7 @@ def _not_busy(
     bdb: Bdb | None,
 ) -> DomainError | None:
     assert bdb is not None
-    return busy_refusal(bdb, action)
+    return None if bdb.action_uid is None else busy_refusal(bdb, action)
 
 
 def _transition_allowed(

@@ -2,7 +2,9 @@
 
 Events carry no secrets (the domain sees to it), so the record is written whole. A
 write that fails is reported to the logging system and dropped: the change it
-describes is already committed, and the use case must not fail after the fact.
+describes is already committed, and the use case must not fail after the fact. When
+lines reach the disk is the sink's business (the server's flushes a few times a
+second, and at shutdown).
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from typing import Any, Protocol
 from bdbexport.domain.events import DomainEvent
 
 log = logging.getLogger("bdbexport.audit")
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class TextSink(Protocol):
     def write(self, text: str, /) -> Any: ...
-
-    def flush(self) -> Any: ...
 
 
 class JsonLinesEventLog:
@@ -29,10 +30,9 @@ class JsonLinesEventLog:
         self._lock = threading.Lock()
 
     def publish(self, event: DomainEvent) -> None:
-        line = json.dumps(event.to_record(), separators=(",", ":")) + "\n"
+        line = _ENCODER.encode(event.to_record()) + "\n"
         try:
             with self._lock:
                 self._sink.write(line)
-                self._sink.flush()
         except (OSError, ValueError):
             log.exception("audit event %s could not be written", event.name)

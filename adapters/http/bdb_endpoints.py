@@ -32,10 +32,17 @@ def bdb_body(bdb: Bdb, fields: frozenset[str] | None) -> dict[str, Any]:
     return wire if fields is None else {k: v for k, v in wire.items() if k in fields}
 
 
+def bdb_response(bdb: Bdb, fields: frozenset[str] | None = None) -> Response:
+    """The bdb object; the whole one is encoded by pydantic in one step (the hot path)."""
+    if fields is None:
+        return Response(bdb.to_wire_json(), media_type="application/json")
+    return JSONResponse(bdb_body(bdb, fields))
+
+
 async def get_bdb(request: Request) -> Response:
     principal = await principal_of(request)
     bdb = context_of(request).service.get_bdb(principal, parse_uid(request.path_params["uid"]))
-    return JSONResponse(bdb_body(bdb, requested_fields(request)))
+    return bdb_response(bdb, requested_fields(request))
 
 
 async def list_bdbs(request: Request) -> Response:

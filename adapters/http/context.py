@@ -61,7 +61,11 @@ def parse_uid(raw: str) -> int:
 
 async def json_object_body(request: Request, *, required: bool) -> dict[str, Any]:
     """The body as a JSON object; `{}` for no body when not `required`."""
-    body = await request.body()
+    headers = request.headers
+    if "content-length" not in headers and "transfer-encoding" not in headers:
+        body = b""  # nothing announced: nothing to read (the common reset)
+    else:
+        body = await request.body()
     if not body.strip():
         if required:
             raise ProtocolError("invalid_schema", "A JSON object body is required.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from .bdb_endpoints import bdb_body
+from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of
 from .errors import ProtocolError
 from .schemas import ExportRequest
@@ -22,7 +22,7 @@ async def reset_export_status(request: Request) -> Response:
     await json_object_body(request, required=False)
     context = context_of(request)
     bdb = context.service.reset_export_status(principal, parse_uid(request.path_params["uid"]))
-    return JSONResponse(bdb_body(bdb, None))
+    return bdb_response(bdb)
 
 
 async def start_export(request: Request) -> Response:
@@ -45,7 +45,7 @@ async def start_export(request: Request) -> Response:
         )
     bdb = context.service.start_export(principal, parse_uid(request.path_params["uid"]), location)
     context.launch_export(bdb, location, export.email_notification)
-    return JSONResponse(bdb_body(bdb, None))
+    return bdb_response(bdb)
 
 
 def describe_validation(error: ValidationError) -> str:

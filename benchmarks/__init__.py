@@ -1,0 +1,1 @@
+"""bdbexport's benchmarks: every figure a ratio against a baseline measured in the same run."""

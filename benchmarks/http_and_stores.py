@@ -1,0 +1,298 @@
+"""HTTP, stores, scale, memory and export throughput: real processes, measured by wrk.
+
+Every figure is a ratio against a baseline measured in the same run: the bare Starlette
+app on the same uvicorn settings, the same store with one bdb, `redis-cli --rdb`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bdbexport.adapters.bootstrap_file import apply_bootstrap, parse_bootstrap
+from bdbexport.adapters.stores import open_store
+from bdbexport.domain import Bdb
+
+from .processes import (
+    Process,
+    WrkResult,
+    basic,
+    start_bare,
+    start_bdbexport,
+    start_redis,
+    uvicorn_options,
+    wrk,
+)
+from .report import Report
+
+ADMIN = ("admin@example.com", "bench-password")
+AUTH = basic(*ADMIN)
+
+
+def seed(store_url: str, count: int) -> None:
+    """Users through the bootstrap path, bdbs through the bulk path (not API calls)."""
+    store = open_store(store_url)
+    document = {"users": [{"email": ADMIN[0], "password": ADMIN[1], "role": "admin"}]}
+    apply_bootstrap(parse_bootstrap(json.dumps(document)), store)
+    add_many = getattr(store.bdbs, "add_many", None)
+    batch: list[Bdb] = []
+    for uid in range(1, count + 1):
+        batch.append(Bdb(uid=uid, name=f"db{uid}"))
+        if len(batch) == 50_000 or uid == count:
+            if add_many is not None:
+                add_many(batch)
+            else:
+                for bdb in batch:
+                    store.bdbs.add(bdb)
+            batch = []
+    store.close()
+
+
+def memory_bootstrap(workdir: Path) -> Path:
+    path = workdir / "bootstrap.json"
+    path.write_text(
+        json.dumps(
+            {
+                "users": [{"email": ADMIN[0], "password": ADMIN[1], "role": "admin"}],
+                "bdbs": [{"uid": 1, "name": "orders"}],
+            }
+        )
+    )
+    return path
+
+
+def run(report: Report, *, quick: bool) -> float:
+    """Returns the bare HTTP floor's seconds per request (for the rules benchmark)."""
+    seconds = 2 if quick else 10
+    workdir = Path(tempfile.mkdtemp(prefix="bdbexport-bench-"))
+    report.info(f"uvicorn options: {' '.join(uvicorn_options()) or 'defaults'}", 0, "")
+    bare, bare_url = start_bare(workdir)
+    try:
+        floor = wrk(bare_url, seconds=seconds, workdir=workdir)
+    finally:
+        bare.stop()
+    report.info("bare Starlette PUT, 32 connections", floor.rps, "req/s")
+    report.info("bare Starlette p99", floor.p99_ms, "ms")
+
+    server, url = start_bdbexport(
+        workdir,
+        "memory://",
+        "--bootstrap",
+        str(memory_bootstrap(workdir)),
+        "--exporter",
+        "simulated",
+    )
+    try:
+        memory = wrk(url, seconds=seconds, authorization=AUTH, workdir=workdir)
+        token = httpx.post(f"{url}/v1/users/authorize", auth=ADMIN).json()["access_token"]
+        jwt = wrk(url, seconds=seconds, authorization=f"JWT {token}", workdir=workdir)
+    finally:
+        server.stop()
+    report.ratio_at_least(
+        "reset, in-memory store, Basic auth", memory.rps, "req/s", floor.rps, "bare", 0.70
+    )
+    report.ratio_at_most(
+        "reset p99, in-memory store", memory.p99_ms, "ms", floor.p99_ms, "bare p99", 3.0
+    )
+    report.ratio_at_least("reset, in-memory store, JWT", jwt.rps, "req/s", floor.rps, "bare", 0.70)
+
+    sizes = [1, 1_000] if quick else [1, 10_000, 1_000_000]
+    sqlite_at = store_runs(report, workdir, "sqlite", sizes, floor, seconds)
+    redis_process, redis_port = start_redis(workdir)
+    try:
+        store_runs(report, workdir, "redis", sizes, floor, seconds, redis_port=redis_port)
+    finally:
+        redis_process.stop()
+    report.info("peak RSS of serve after the largest SQLite run", sqlite_at, "MB")
+
+    export_throughput(report, workdir, quick=quick)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 1 / floor.rps * 32 / 32  # seconds per request at the floor (one at a time)
+
+
+def store_runs(
+    report: Report,
+    workdir: Path,
+    kind: str,
+    sizes: list[int],
+    floor: WrkResult,
+    seconds: int,
+    *,
+    redis_port: int | None = None,
+) -> float:
+    target = {"sqlite": 0.33, "redis": 0.28}[kind]
+    baseline: WrkResult | None = None
+    peak = 0.0
+    for size in sizes:
+        if kind == "sqlite":
+            url_of_store = f"sqlite://{workdir / f'scale-{size}.sqlite3'}"
+        else:
+            url_of_store = f"redis://127.0.0.1:{redis_port}/0?prefix=scale{size}:"
+        started = time.perf_counter()
+        seed(url_of_store, size)
+        loaded = time.perf_counter() - started
+        server, url = start_bdbexport(workdir, url_of_store, "--exporter", "simulated")
+        try:
+            result = wrk(
+                url,
+                seconds=seconds,
+                authorization=AUTH,
+                random_uid_up_to=size,
+                path="/v1/bdbs/{uid}/actions/export_reset_status",
+                workdir=workdir,
+            )
+            if size == sizes[-1]:
+                listed = list_memory(server, url)
+                report.info(
+                    f"GET /v1/bdbs with {size:,} bdbs ({kind}): RSS growth while streaming",
+                    listed,
+                    "MB",
+                )
+            peak = server.peak_rss_mb()
+        finally:
+            server.stop()
+        report.info(f"{kind}: bulk load of {size:,} bdbs", loaded, "s")
+        if size == 1:
+            baseline = result
+            report.ratio_at_least(
+                f"reset, {kind} store, 1 bdb", result.rps, "req/s", floor.rps, "bare", target
+            )
+        else:
+            assert baseline is not None
+            cost, base_cost = 1e6 / result.rps, 1e6 / baseline.rps
+            report.ratio_at_most(
+                f"per-request cost, {kind}, {size:,} bdbs", cost, "µs/req", base_cost, "1 bdb", 1.2
+            )
+    if kind == "sqlite":
+        limit = 150.0
+        report.add_row = None  # type: ignore[attr-defined]
+        report.ratio_at_most(
+            "peak RSS of serve, largest SQLite store", peak, "MB", limit, "150 MB", 1.0
+        )
+    return peak
+
+
+def list_memory(server: Process, url: str) -> float:
+    before = server.rss_mb()
+    with httpx.stream("GET", f"{url}/v1/bdbs", auth=ADMIN, timeout=600) as response:
+        count = 0
+        for chunk in response.iter_bytes():
+            count += chunk.count(b'"uid"')
+    after = server.peak_rss_mb()
+    return max(after - before, 0.0)
+
+
+def export_throughput(report: Report, workdir: Path, *, quick: bool) -> None:
+    import redis
+
+    megabytes = 20 if quick else 200
+    source, port = start_redis(workdir, "--repl-diskless-sync-delay", "0")
+    try:
+        client = redis.Redis(port=port)
+        import os
+
+        pipe = client.pipeline(transaction=False)
+        for i in range(megabytes):
+            pipe.set(f"blob:{i}", os.urandom(1024 * 1024))  # incompressible
+        pipe.execute()
+        cli = shutil.which("redis-cli")
+        assert cli
+        target = workdir / "redis-cli.rdb"
+        started = time.perf_counter()
+        subprocess.run(
+            [cli, "-p", str(port), "--rdb", str(target)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        baseline = time.perf_counter() - started
+        size = target.stat().st_size / 1e6
+        target.unlink()
+
+        document = {
+            "users": [{"email": ADMIN[0], "password": ADMIN[1], "role": "admin"}],
+            "bdbs": [
+                {"uid": 1, "name": "blobs", "endpoints": [{"addr": ["127.0.0.1"], "port": port}]}
+            ],
+        }
+        boot = workdir / "export-bootstrap.json"
+        boot.write_text(json.dumps(document))
+        out = workdir / "exports"
+        out.mkdir()
+        server, url = start_bdbexport(workdir, "memory://", "--bootstrap", str(boot))
+        try:
+            idle = wrk(
+                url,
+                seconds=2,
+                method="GET",
+                path="/v1/bdbs/1",
+                authorization=AUTH,
+                connections=8,
+                workdir=workdir,
+            )
+            started = time.perf_counter()
+            export_once(url, out)
+            ours = time.perf_counter() - started
+            busy = during_exports(url, out, workdir)
+        finally:
+            server.stop()
+        report.ratio_at_least(
+            f"export of a {size:.0f} MB dataset to mount_point",
+            size / ours,
+            "MB/s",
+            size / baseline,
+            "redis-cli --rdb",
+            0.8,
+        )
+        report.ratio_at_most(
+            "GET p99 during exports", busy.p99_ms, "ms", idle.p99_ms, "idle p99", 2.0
+        )
+    finally:
+        source.stop()
+
+
+def export_once(url: str, out: Path) -> None:
+    location = {"export_location": {"type": "mount_point", "path": str(out)}}
+    response = httpx.post(f"{url}/v1/bdbs/1/actions/export", json=location, auth=ADMIN)
+    response.raise_for_status()
+    while True:
+        bdb = httpx.get(f"{url}/v1/bdbs/1", auth=ADMIN).json()
+        if bdb["export_status"] != "exporting":
+            break
+        time.sleep(0.01)
+    assert bdb["export_status"] == "succeeded", bdb
+    for produced in out.iterdir():
+        produced.unlink()
+    httpx.put(f"{url}/v1/bdbs/1/actions/export_reset_status", auth=ADMIN).raise_for_status()
+
+
+def during_exports(url: str, out: Path, workdir: Path) -> WrkResult:
+    import threading
+
+    done = threading.Event()
+
+    def keep_exporting() -> None:
+        while not done.is_set():
+            export_once(url, out)
+
+    worker = threading.Thread(target=keep_exporting)
+    worker.start()
+    try:
+        return wrk(
+            url,
+            seconds=3,
+            method="GET",
+            path="/v1/bdbs/1",
+            authorization=AUTH,
+            connections=8,
+            workdir=workdir,
+        )
+    finally:
+        done.set()
+        worker.join()
