@@ -15,6 +15,16 @@ from .errors import ActionMismatchError, InvalidProgressError, InvalidTransition
 from .lifecycle import Trigger, next_status
 from .statuses import ExportFailureReason, ExportStatus
 
+# Enum members as module constants: in Python 3.11 `Enum.MEMBER` is a Python-level
+# lookup (about 0.2 µs), paid on every request where these are used.
+_T_START = Trigger.START
+_T_PROGRESS = Trigger.PROGRESS
+_T_FAIL = Trigger.FAIL
+_T_SUCCEED = Trigger.SUCCEED
+_T_RESET = Trigger.RESET
+_EXPORTING = ExportStatus.EXPORTING
+_GENERAL_ERROR = ExportFailureReason.GENERAL_ERROR
+
 
 def _advance(bdb: Bdb, trigger: Trigger) -> ExportStatus:
     status = next_status(bdb.export_status, trigger)
@@ -31,7 +41,7 @@ def _require_current_action(bdb: Bdb, action_uid: str) -> None:
 def start(bdb: Bdb, action_uid: str, lease_until: datetime | None = None) -> Bdb:
     """Begin an export owned by `action_uid`: progress 0, no failure reason, and a
     lease its worker must renew before `lease_until`."""
-    status = _advance(bdb, Trigger.START)
+    status = _advance(bdb, _T_START)
     return bdb.evolve(
         export_status=status,
         export_progress=0,
@@ -55,7 +65,7 @@ def record_progress(
     `renew_before`) returns None: there is nothing to store, so heartbeats cost a write
     only every so often.
     """
-    _advance(bdb, Trigger.PROGRESS)
+    _advance(bdb, _T_PROGRESS)
     _require_current_action(bdb, action_uid)
     if not bdb.export_progress <= progress <= 100:
         raise InvalidProgressError(bdb.uid, progress, bdb.export_progress)
@@ -75,7 +85,7 @@ def record_progress(
 def lease_expired(bdb: Bdb, now: datetime) -> bool:
     """Whether a running export's worker has stopped renewing its lease in time."""
     return (
-        bdb.export_status is ExportStatus.EXPORTING
+        bdb.export_status is _EXPORTING
         and bdb.export_lease_expires is not None
         and bdb.export_lease_expires <= now
     )
@@ -84,10 +94,10 @@ def lease_expired(bdb: Bdb, now: datetime) -> bool:
 def expire(bdb: Bdb) -> Bdb:
     """Fail an export whose lease expired: its worker is gone, and an export that stays
     `exporting` forever would block every reset."""
-    status = _advance(bdb, Trigger.FAIL)
+    status = _advance(bdb, _T_FAIL)
     return bdb.evolve(
         export_status=status,
-        export_failure_reason=ExportFailureReason.GENERAL_ERROR,
+        export_failure_reason=_GENERAL_ERROR,
         action_uid=None,
         export_lease_expires=None,
         revision=bdb.revision + 1,
@@ -96,7 +106,7 @@ def expire(bdb: Bdb) -> Bdb:
 
 def succeed(bdb: Bdb, action_uid: str, finished_at: datetime) -> Bdb:
     """Finish the export: progress 100, time recorded, the action released."""
-    status = _advance(bdb, Trigger.SUCCEED)
+    status = _advance(bdb, _T_SUCCEED)
     _require_current_action(bdb, action_uid)
     return bdb.evolve(
         export_status=status,
@@ -110,7 +120,7 @@ def succeed(bdb: Bdb, action_uid: str, finished_at: datetime) -> Bdb:
 
 def fail(bdb: Bdb, action_uid: str, reason: ExportFailureReason) -> Bdb:
     """End the export in failure: the reason kept, progress as it was, action released."""
-    status = _advance(bdb, Trigger.FAIL)
+    status = _advance(bdb, _T_FAIL)
     _require_current_action(bdb, action_uid)
     return bdb.evolve(
         export_status=status,
@@ -126,7 +136,7 @@ def reset(bdb: Bdb) -> Bdb | None:
 
     Progress returns to 0: idle means no export, so a lingering 100 would mislead.
     """
-    status = _advance(bdb, Trigger.RESET)
+    status = _advance(bdb, _T_RESET)
     if status is bdb.export_status:
         return None
     return bdb.evolve(
