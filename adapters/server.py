@@ -185,6 +185,7 @@ def build_server(config: ServerConfig, out: TextIO) -> Server:
         authenticator=authenticator,
         launch_export=pool.submit,
         location_types=RdbExporter.location_types if config.exporter == "rdb" else None,
+        offload=store.url.startswith(("redis://", "rediss://")),
     )
 
     closed = threading.Event()

@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -69,6 +70,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.bdbexport = context
+    app.state.bdbexport_limiter = anyio.CapacityLimiter(context.offload_threads)
     return app
 
 

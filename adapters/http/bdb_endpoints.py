@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bdbexport.domain.bdb import Bdb
 
-from .context import context_of, parse_uid, principal_of
+from .context import context_of, parse_uid, principal_of, run_use_case
 from .schemas import BDB_FIELDS
 
 LIST_CHUNK = 200
@@ -41,7 +41,8 @@ def bdb_response(bdb: Bdb, fields: frozenset[str] | None = None) -> Response:
 
 async def get_bdb(request: Request) -> Response:
     principal = await principal_of(request)
-    bdb = context_of(request).service.get_bdb(principal, parse_uid(request.path_params["uid"]))
+    service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
+    bdb = await run_use_case(request, lambda: service.get_bdb(principal, uid))
     return bdb_response(bdb, requested_fields(request))
 
 

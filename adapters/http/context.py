@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from starlette.requests import Request
 
 from bdbexport.domain.bdb import MAX_UID, Bdb
@@ -18,6 +19,8 @@ from bdbexport.domain.principal import Principal
 from .access_log import PRINCIPAL_KEY
 from .authentication import Authenticator
 from .errors import ProtocolError
+
+T = TypeVar("T")
 
 LaunchExport = Callable[[Bdb, ExportLocation, bool], None]
 """Hands a started export to a worker: the bdb `start_export` returned, where to, and
@@ -31,6 +34,21 @@ class HttpContext:
     launch_export: LaunchExport
     location_types: frozenset[str] | None = None
     """Location types exports can go to; None accepts every type the API defines."""
+    offload: bool = False
+    """Run use cases in worker threads: for stores behind a network round trip (Redis),
+    so one request waiting on the store never stalls the event loop and concurrent
+    requests overlap their round trips. Local stores (memory, SQLite) answer in
+    microseconds and run inline, cheaper than a thread hop."""
+    offload_threads: int = 32
+
+
+async def run_use_case(request: Request, call: Callable[[], T]) -> T:
+    """`call()`, inline or in a worker thread as the context says."""
+    context = context_of(request)
+    if not context.offload:
+        return call()
+    limiter = request.app.state.bdbexport_limiter
+    return await anyio.to_thread.run_sync(call, limiter=limiter)
 
 
 def context_of(request: Request) -> HttpContext:

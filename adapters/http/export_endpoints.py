@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .bdb_endpoints import bdb_response
-from .context import context_of, json_object_body, parse_uid, principal_of
+from .context import context_of, json_object_body, parse_uid, principal_of, run_use_case
 from .errors import ProtocolError
 from .schemas import ExportRequest
 
@@ -20,8 +20,8 @@ async def reset_export_status(request: Request) -> Response:
     """
     principal = await principal_of(request)
     await json_object_body(request, required=False)
-    context = context_of(request)
-    bdb = context.service.reset_export_status(principal, parse_uid(request.path_params["uid"]))
+    service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
+    bdb = await run_use_case(request, lambda: service.reset_export_status(principal, uid))
     return bdb_response(bdb)
 
 
@@ -43,7 +43,8 @@ async def start_export(request: Request) -> Response:
             f"Exports to location type '{location.type}' are not supported by this server;"
             f" supported types: {supported}.",
         )
-    bdb = context.service.start_export(principal, parse_uid(request.path_params["uid"]), location)
+    service, uid = context.service, parse_uid(request.path_params["uid"])
+    bdb = await run_use_case(request, lambda: service.start_export(principal, uid, location))
     context.launch_export(bdb, location, export.email_notification)
     return bdb_response(bdb)
 

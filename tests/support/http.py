@@ -72,7 +72,10 @@ class ListSink:
 
 
 def make_http_world(
-    *, bdbs: tuple[Bdb, ...] | None = None, location_types: frozenset[str] | None = None
+    *,
+    bdbs: tuple[Bdb, ...] | None = None,
+    location_types: frozenset[str] | None = None,
+    offload: bool = False,
 ) -> HttpWorld:
     store = open_store("memory://")
     demo, _ = demo_document()
@@ -99,6 +102,7 @@ def make_http_world(
         authenticator=authenticator,
         launch_export=lambda bdb, location, notify: launched.append((bdb, location)),
         location_types=location_types,
+        offload=offload,
     )
     app = create_app(context, access_log=ListSink(lines), version="test")
     return HttpWorld(app, store, service, authenticator, events, launched, lines)

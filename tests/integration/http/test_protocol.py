@@ -182,3 +182,22 @@ async def test_the_access_log_is_one_json_line_per_request_without_secrets(
 
 
 PASSWORDS_TEXT = next(iter(PASSWORDS.values()))
+
+
+async def test_use_cases_can_run_in_worker_threads() -> None:
+    from tests.support.http import make_http_world
+
+    world = make_http_world(offload=True)
+    async with world.client() as client:
+        reset = await client.put(RESET.format(2), headers=ADMIN)
+        refused = await client.put(RESET.format(4), headers=ADMIN)
+        shown = await client.get("/v1/bdbs/2", headers=ADMIN)
+        started = await client.post(
+            "/v1/bdbs/1/actions/export",
+            json={"export_location": {"type": "mount_point", "path": "/m"}},
+            headers=ADMIN,
+        )
+    assert reset.json()["export_status"] == "idle"
+    assert_error(refused, 409, "export_in_progress")
+    assert shown.json()["export_status"] == "idle"
+    assert started.json()["export_status"] == "exporting"
