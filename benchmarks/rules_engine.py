@@ -9,7 +9,7 @@ import gc
 import pstats
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bdbexport.adapters.composition import build_service
 from bdbexport.adapters.memory import InMemoryBdbRepository, InMemoryEventLog
@@ -26,7 +26,7 @@ ROLE_TABLE = {
 CAPABILITIES = {"search": frozenset({"backup_restore"})}
 
 
-def floor_rule(role: str, bdbs: dict[int, dict[str, object]], uid: int) -> str | None:
+def floor_rule(role: str, bdbs: Mapping[int, Mapping[str, object]], uid: int) -> str | None:
     """The same decision, written by hand on dicts and frozensets: the floor."""
     if "reset_bdb_current_export_status" not in ROLE_TABLE.get(role, ()):
         return "forbidden"
