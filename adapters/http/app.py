@@ -17,7 +17,7 @@ from starlette.routing import Route
 from bdbexport.domain.errors import DomainError
 
 from .access_log import REQUEST_ID_KEY, AccessLogMiddleware, LineSink
-from .context import HttpContext
+from .context import HttpContext, parse_uid
 from .errors import ProtocolError, error_response
 from .openapi import openapi_document
 from .operations import OPERATIONS
@@ -76,7 +76,12 @@ def create_app(
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return error_response(exc.code, exc.description, retryable=exc.retryable)
+    description = exc.description
+    raw_uid = request.path_params.get("uid")
+    if exc.code == "db_not_exist" and raw_uid is not None and parse_uid(raw_uid) == 0:
+        # The domain saw "no such uid"; the client should see the uid it sent.
+        description = f"Database {raw_uid!r} does not exist: uids are positive 64-bit integers."
+    return error_response(exc.code, description, retryable=exc.retryable)
 
 
 async def _protocol_error(request: Request, exc: Exception) -> Response:

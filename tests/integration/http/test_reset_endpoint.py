@@ -87,7 +87,9 @@ async def test_permission_is_checked_before_existence(client: httpx.AsyncClient)
 async def test_uids_that_are_not_positive_64_bit_integers_are_404(
     client: httpx.AsyncClient, uid: str
 ) -> None:
-    assert_error(await client.put(RESET.format(uid), headers=ADMIN), 404, "db_not_exist")
+    response = await client.put(RESET.format(uid), headers=ADMIN)
+    assert_error(response, 404, "db_not_exist")
+    assert "Database 0" not in response.json()["description"]
     assert_error(await client.get(f"/v1/bdbs/{uid}", headers=ADMIN), 404, "db_not_exist")
 
 
