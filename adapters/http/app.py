@@ -102,6 +102,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"Method {request.method} is not allowed here; allowed: {allowed}.",
             headers={"Allow": allowed},
         )
+    # Any other protocol error Starlette raises keeps its status; the code is generic.
     return error_response("invalid_request", exc.detail, status=exc.status_code)
 
 

@@ -34,6 +34,7 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "request_too_large": 413,
         "not_found": 404,
         "method_not_allowed": 405,
+        "invalid_request": 400,
         "internal_error": 500,
     }
 )
