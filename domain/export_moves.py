@@ -55,11 +55,12 @@ def start(bdb: Bdb, action_uid: str, lease_until: datetime | None = None) -> Bdb
 def record_progress(
     bdb: Bdb,
     action_uid: str,
-    progress: int,
+    progress: int | None,
     lease_until: datetime | None = None,
     renew_before: datetime | None = None,
 ) -> Bdb | None:
-    """Move progress forward and renew the lease to `lease_until`.
+    """Move progress forward and renew the lease to `lease_until`; `progress` None is a
+    heartbeat, which keeps the progress as stored at the moment of the write.
 
     A report that changes nothing (same progress, and a lease still valid past
     `renew_before`) returns None: there is nothing to store, so heartbeats cost a write
@@ -67,6 +68,8 @@ def record_progress(
     """
     _advance(bdb, _T_PROGRESS)
     _require_current_action(bdb, action_uid)
+    if progress is None:
+        progress = bdb.export_progress
     if not bdb.export_progress <= progress <= 100:
         raise InvalidProgressError(bdb.uid, progress, bdb.export_progress)
     lease_is_fresh = (

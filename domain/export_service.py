@@ -200,6 +200,10 @@ class ExportService:
     def record_export_progress(self, uid: int, action_uid: str, progress: int) -> Bdb:
         """Progress of a running export, which also renews its lease. A report that
         changes nothing is accepted and stores nothing."""
+        return self._report(uid, action_uid, progress)
+
+    def _report(self, uid: int, action_uid: str, progress: int | None) -> Bdb:
+        """A worker's report: progress, or (None) a heartbeat that keeps the progress."""
         now = self._clock.now()
 
         def announce(old: Bdb, new: Bdb | None) -> DomainEvent:
@@ -217,7 +221,7 @@ class ExportService:
                 uid=uid,
                 at=now,
                 action_uid=action_uid,
-                progress=progress,
+                progress=old.export_progress if progress is None else progress,
                 revision=None if new is None else new.revision,
             )
 
@@ -233,9 +237,9 @@ class ExportService:
     def record_export_heartbeat(self, uid: int, action_uid: str) -> Bdb:
         """A sign of life from a running export's worker: renews the lease, at most
         one write per half lease."""
-        current = self._load(uid)
-        progress = 0 if current is None else current.export_progress
-        return self.record_export_progress(uid, action_uid, progress)
+        # No progress of its own: read inside the compare-and-set loop, so a report the
+        # exporter makes meanwhile is never contradicted by a stale value.
+        return self._report(uid, action_uid, None)
 
     def record_export_success(self, uid: int, action_uid: str) -> Bdb:
         finished_at = self._clock.now()

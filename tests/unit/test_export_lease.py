@@ -123,3 +123,13 @@ def test_the_lease_length_must_be_positive() -> None:
             events=service._events,
             lease_ttl=timedelta(0),
         )
+
+
+def test_a_heartbeat_never_contradicts_progress_reported_meanwhile(
+    world: World, exporting: str
+) -> None:
+    world.service.record_export_progress(1, exporting, 40)
+    world.clock.advance(timedelta(seconds=35))
+    renewed = world.service.record_export_heartbeat(1, exporting)
+    assert renewed.export_progress == 40
+    assert renewed.export_lease_expires == world.clock.now() + timedelta(seconds=60)
