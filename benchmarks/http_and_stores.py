@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from bdbexport.adapters.bootstrap_file import apply_bootstrap, parse_bootstrap
-from bdbexport.adapters.stores import open_store
+from bdbexport.composition.bootstrap_file import apply_bootstrap, parse_bootstrap
+from bdbexport.composition.stores import open_store
 from bdbexport.domain import Bdb
 
 from .processes import (

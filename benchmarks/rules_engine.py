@@ -11,8 +11,8 @@ import time
 import tracemalloc
 from collections.abc import Callable, Mapping
 
-from bdbexport.adapters.composition import build_service
 from bdbexport.adapters.memory import InMemoryBdbRepository, InMemoryEventLog
+from bdbexport.composition import build_service
 from bdbexport.domain import Action, Bdb, ExportFailureReason, ExportStatus, Principal
 
 from .report import Report

@@ -1,15 +1,22 @@
-"""bdbexport's domain: the export-status lifecycle of a Redis Software database.
+"""bdbexport's domain: the export, import and backup status lifecycles of a Redis
+Software database.
 
 Pure rules and use cases behind ports; imports only the standard library, pydantic
-and transitions. Start with `ExportService` (the use cases, including `evaluate`)
-or `RulesEngine` (decisions on a bdb you already hold).
+and transitions. Start with `ActionService` (the use cases, including `evaluate`),
+its asynchronous twin `AsyncActionService`, or `RulesEngine` (decisions on a bdb you
+already hold). `core` holds the same decisions as pure functions (sans-I/O).
 """
 
-from .actions import REQUIRED_PERMISSION, Action
+from .actions import ACTIONS, REQUIRED_PERMISSION, Action, ActionRule
+from .async_service import AsyncActionService
 from .bdb import MAX_UID, Bdb, Endpoint, ModuleRef
+from .capability_rule import CatalogSnapshot
+from .core import DEFAULT_LEASE_TTL, DEFAULT_MAX_ATTEMPTS, Change, CoreSettings, Refusal
 from .decision import Check, CheckOutcome, Decision
 from .errors import (
+    ActionInProgressError,
     ActionMismatchError,
+    BackupInProgressError,
     BdbAlreadyExistsError,
     BdbNotFoundError,
     BusyError,
@@ -17,16 +24,25 @@ from .errors import (
     DomainError,
     ExportInProgressError,
     ForbiddenError,
+    ImportInProgressError,
     IncompatibleStoreError,
+    InvalidFailureReasonError,
     InvalidProgressError,
     InvalidTransitionError,
+    LeaseNotExpiredError,
     StoreUnavailableError,
     UnauthenticatedError,
     UnsupportedModuleCapabilitiesError,
     UserAlreadyExistsError,
 )
+from .event_bus import EventBus
 from .events import (
+    ActionFailed,
+    ActionLeaseRenewed,
+    ActionProgressed,
     ActionRefused,
+    ActionStarted,
+    ActionSucceeded,
     DomainEvent,
     ExportFailed,
     ExportLeaseRenewed,
@@ -36,10 +52,13 @@ from .events import (
     ExportStarted,
     ExportStatusReset,
     ExportSucceeded,
+    LifecycleEvent,
+    NotificationNotSent,
+    NotificationSent,
+    StatusReset,
 )
 from .export_outcome import ExportFailedError
-from .export_service import ExportService
-from .lifecycle import Trigger, next_status
+from .lifecycle import BACKUP, EXPORT, IMPORT, LIFECYCLES, ActionKind, Lifecycle, Trigger
 from .locations import (
     AbsLocation,
     ExportLocation,
@@ -52,6 +71,9 @@ from .locations import (
 from .modules import BACKUP_RESTORE, CatalogModule
 from .permissions import BUILTIN_ROLE_PERMISSIONS, Permission, Role, RoleTablePolicy
 from .ports import (
+    AsyncBdbRepository,
+    AsyncModuleCatalog,
+    AsyncUserDirectory,
     BdbRepository,
     Clock,
     EventPublisher,
@@ -65,19 +87,51 @@ from .ports import (
 )
 from .principal import Principal
 from .rules_engine import CHECK_ORDER, RulesEngine
-from .statuses import BdbStatus, ExportFailureReason, ExportStatus
+from .service import ActionService, ExportService
+from .statuses import (
+    BackupFailureReason,
+    BackupStatus,
+    BdbStatus,
+    ExportFailureReason,
+    ExportStatus,
+    ImportFailureReason,
+    ImportStatus,
+)
 from .users import User
 
 __all__ = [
+    "ACTIONS",
+    "BACKUP",
     "BACKUP_RESTORE",
     "BUILTIN_ROLE_PERMISSIONS",
     "CHECK_ORDER",
+    "DEFAULT_LEASE_TTL",
+    "DEFAULT_MAX_ATTEMPTS",
+    "EXPORT",
+    "IMPORT",
+    "LIFECYCLES",
     "MAX_UID",
     "REQUIRED_PERMISSION",
     "AbsLocation",
     "Action",
+    "ActionFailed",
+    "ActionInProgressError",
+    "ActionKind",
+    "ActionLeaseRenewed",
     "ActionMismatchError",
+    "ActionProgressed",
     "ActionRefused",
+    "ActionRule",
+    "ActionService",
+    "ActionStarted",
+    "ActionSucceeded",
+    "AsyncActionService",
+    "AsyncBdbRepository",
+    "AsyncModuleCatalog",
+    "AsyncUserDirectory",
+    "BackupFailureReason",
+    "BackupInProgressError",
+    "BackupStatus",
     "Bdb",
     "BdbAlreadyExistsError",
     "BdbNotFoundError",
@@ -85,14 +139,18 @@ __all__ = [
     "BdbStatus",
     "BusyError",
     "CatalogModule",
+    "CatalogSnapshot",
+    "Change",
     "Check",
     "CheckOutcome",
     "Clock",
     "ConcurrentUpdateError",
+    "CoreSettings",
     "Decision",
     "DomainError",
     "DomainEvent",
     "Endpoint",
+    "EventBus",
     "EventPublisher",
     "ExportFailed",
     "ExportFailedError",
@@ -112,22 +170,33 @@ __all__ = [
     "ForbiddenError",
     "GcsLocation",
     "IdGenerator",
+    "ImportFailureReason",
+    "ImportInProgressError",
+    "ImportStatus",
     "IncompatibleStoreError",
+    "InvalidFailureReasonError",
     "InvalidProgressError",
     "InvalidTransitionError",
+    "LeaseNotExpiredError",
+    "Lifecycle",
+    "LifecycleEvent",
     "ModuleCatalog",
     "ModuleRef",
     "ModuleRegistry",
     "MountPointLocation",
+    "NotificationNotSent",
+    "NotificationSent",
     "Notifier",
     "Permission",
     "PermissionPolicy",
     "Principal",
+    "Refusal",
     "Role",
     "RoleTablePolicy",
     "RulesEngine",
     "S3Location",
     "SftpLocation",
+    "StatusReset",
     "StoreUnavailableError",
     "Trigger",
     "UnauthenticatedError",
@@ -136,5 +205,4 @@ __all__ = [
     "User",
     "UserAlreadyExistsError",
     "UserDirectory",
-    "next_status",
 ]

@@ -1,11 +1,18 @@
-"""The requests a principal can make of this family, and the permission each needs."""
+"""The requests a principal can make of this family, and what each one needs.
+
+`ACTIONS` is the readable rule: for every action, the permission it requires and,
+for the actions that move a lifecycle, which lifecycle and which trigger. The rules
+engine compiles its check order from it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from .lifecycle import BACKUP, EXPORT, IMPORT, Lifecycle, Trigger
 from .permissions import Permission
 
 
@@ -16,21 +23,82 @@ class Action(StrEnum):
     LIST = "list"
     VIEW_MODULES = "view_modules"
     START = "start"
+    """Start an export (the seed family's first member keeps the short words)."""
     RESET = "reset"
+    """Reset the export status: the seed."""
+    START_IMPORT = "start_import"
+    RESET_IMPORT = "reset_import"
+    START_BACKUP = "start_backup"
+    RESET_BACKUP = "reset_backup"
 
 
-REQUIRED_PERMISSION: Mapping[Action, Permission] = MappingProxyType(
+@dataclass(frozen=True, slots=True)
+class ActionRule:
+    """What one action needs: a permission, whether it names a bdb, and the lifecycle
+    move it makes (None for reads)."""
+
+    permission: Permission
+    targets_one_bdb: bool
+    lifecycle: Lifecycle | None = None
+    trigger: Trigger | None = None
+
+    @property
+    def moves_a_lifecycle(self) -> bool:
+        return self.lifecycle is not None
+
+
+ACTIONS: Mapping[Action, ActionRule] = MappingProxyType(
     {
-        Action.VIEW: Permission.VIEW_BDB_INFO,
-        Action.LIST: Permission.VIEW_ALL_BDBS_INFO,
-        Action.VIEW_MODULES: Permission.VIEW_CLUSTER_MODULES,
-        Action.START: Permission.START_BDB_EXPORT,
-        Action.RESET: Permission.RESET_BDB_CURRENT_EXPORT_STATUS,
+        Action.VIEW: ActionRule(Permission.VIEW_BDB_INFO, targets_one_bdb=True),
+        Action.LIST: ActionRule(Permission.VIEW_ALL_BDBS_INFO, targets_one_bdb=False),
+        Action.VIEW_MODULES: ActionRule(Permission.VIEW_CLUSTER_MODULES, targets_one_bdb=False),
+        Action.START: ActionRule(Permission.START_BDB_EXPORT, True, EXPORT, Trigger.START),
+        Action.RESET: ActionRule(
+            Permission.RESET_BDB_CURRENT_EXPORT_STATUS, True, EXPORT, Trigger.RESET
+        ),
+        Action.START_IMPORT: ActionRule(Permission.START_BDB_IMPORT, True, IMPORT, Trigger.START),
+        Action.RESET_IMPORT: ActionRule(
+            Permission.RESET_BDB_CURRENT_IMPORT_STATUS, True, IMPORT, Trigger.RESET
+        ),
+        # Redis Software documents no permission of its own for an on-demand backup
+        # ("to make an on-demand backup, export your data"): it needs start_bdb_export.
+        Action.START_BACKUP: ActionRule(Permission.START_BDB_EXPORT, True, BACKUP, Trigger.START),
+        Action.RESET_BACKUP: ActionRule(
+            Permission.RESET_BDB_CURRENT_BACKUP_STATUS, True, BACKUP, Trigger.RESET
+        ),
     }
 )
 
-TARGETS_ONE_BDB: frozenset[Action] = frozenset({Action.VIEW, Action.START, Action.RESET})
+REQUIRED_PERMISSION: Mapping[Action, Permission] = MappingProxyType(
+    {action: rule.permission for action, rule in ACTIONS.items()}
+)
+
+TARGETS_ONE_BDB: frozenset[Action] = frozenset(
+    action for action, rule in ACTIONS.items() if rule.targets_one_bdb
+)
 """Actions that name a database by uid, and so check that it exists."""
 
-CHANGES_EXPORT: frozenset[Action] = frozenset({Action.START, Action.RESET})
-"""Actions that move the export lifecycle, and so check modules and business."""
+CHANGES_A_LIFECYCLE: frozenset[Action] = frozenset(
+    action for action, rule in ACTIONS.items() if rule.moves_a_lifecycle
+)
+"""Actions that move a lifecycle, and so check modules and business."""
+
+CHANGES_EXPORT = CHANGES_A_LIFECYCLE
+"""The name this set had before the family; kept for embedders."""
+
+
+def reset_action(lifecycle: Lifecycle) -> Action:
+    """The principal's action that resets `lifecycle`."""
+    return _BY_MOVE[(lifecycle.kind, Trigger.RESET)]
+
+
+def start_action(lifecycle: Lifecycle) -> Action:
+    """The principal's action that starts `lifecycle`."""
+    return _BY_MOVE[(lifecycle.kind, Trigger.START)]
+
+
+_BY_MOVE = {
+    (rule.lifecycle.kind, rule.trigger): action
+    for action, rule in ACTIONS.items()
+    if rule.lifecycle is not None
+}

@@ -1,4 +1,4 @@
-"""The bdb aggregate: the export-related slice of a Redis Software database object.
+"""The bdb aggregate: the action-status slice of a Redis Software database object.
 
 Instances are immutable. A change is a new instance with `revision` one higher, so a
 repository can store it with a compare-and-set on the revision it was derived from and
@@ -12,6 +12,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -22,7 +23,15 @@ from pydantic import (
     model_validator,
 )
 
-from .statuses import BdbStatus, ExportFailureReason, ExportStatus
+from .lifecycle import LIFECYCLES
+from .statuses import (
+    BackupStatus,
+    BdbStatus,
+    ExportFailureReason,
+    ExportStatus,
+    ImportFailureReason,
+    ImportStatus,
+)
 
 MAX_UID = 2**63 - 1
 """Uids are 64-bit signed integers on the wire; anything larger cannot name a database."""
@@ -57,12 +66,12 @@ class Endpoint(BaseModel):
 
 
 class Bdb(BaseModel):
-    """A database as far as its export lifecycle is concerned.
+    """A database as far as its export, import and backup lifecycles are concerned.
 
     The validator holds the invariants every stored bdb obeys, so a record that breaks
     them cannot be built from outside data (a bootstrap file, a corrupted store). The
-    lifecycle itself derives new states with `model_copy`, which skips validation: its
-    transitions preserve the invariants by construction and the hot path stays cheap.
+    lifecycle moves derive new states with `model_copy`, which skips validation: their
+    transitions preserve the invariants by construction.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -75,9 +84,22 @@ class Bdb(BaseModel):
     export_progress: int = Field(default=0, ge=0, le=100)
     export_failure_reason: ExportFailureReason | None = None
     last_export_time: UtcDatetime | None = None
+    import_status: ImportStatus = ImportStatus.IDLE
+    import_progress: int = Field(default=0, ge=0, le=100)
+    import_failure_reason: ImportFailureReason | None = None
+    backup_status: BackupStatus = BackupStatus.IDLE
+    backup_progress: int = Field(default=0, ge=0, le=100)
+    backup_failure_reason: ExportFailureReason | None = None
+    last_backup_time: UtcDatetime | None = None
     action_uid: str | None = Field(default=None, min_length=1)
-    export_lease_expires: UtcDatetime | None = None
-    """While exporting: when the export counts as abandoned unless its worker renews it."""
+    # The mypy plugin cannot type a constructor keyword of a field with alias choices;
+    # both names validate at run time, and code passes the field's own name.
+    action_lease_expires: UtcDatetime | None = Field(  # type: ignore[pydantic-alias]
+        default=None,
+        # Stores written before the family existed call it `export_lease_expires`.
+        validation_alias=AliasChoices("action_lease_expires", "export_lease_expires"),
+    )
+    """While an action runs: when it counts as abandoned unless its worker renews it."""
     endpoints: tuple[Endpoint, ...] = ()
     authentication_redis_pass: SecretStr | None = None
     revision: int = Field(default=0, ge=0)
@@ -95,35 +117,24 @@ class Bdb(BaseModel):
         return "**********"
 
     @model_validator(mode="after")
-    def _export_fields_agree(self) -> Self:
-        failed = self.export_status is ExportStatus.FAILED
-        if failed != (self.export_failure_reason is not None):
-            raise ValueError(
-                "export_failure_reason must be set exactly when export_status is failed"
-            )
-        if self.export_status is ExportStatus.EXPORTING and self.action_uid is None:
-            raise ValueError("an exporting database must carry the export's action_uid")
-        if (
-            self.export_lease_expires is not None
-            and self.export_status is not ExportStatus.EXPORTING
-        ):
-            raise ValueError("only an exporting database holds an export lease")
+    def _status_fields_agree(self) -> Self:
+        running = []
+        for lifecycle in LIFECYCLES.values():
+            kind = lifecycle.kind.value
+            failed = lifecycle.status_of(self) is lifecycle.failed
+            if failed != (lifecycle.reason_of(self) is not None):
+                raise ValueError(
+                    f"{kind}_failure_reason must be set exactly when {kind}_status is failed"
+                )
+            if lifecycle.is_running(self):
+                running.append(kind)
+        if len(running) > 1:
+            raise ValueError(f"only one action runs at a time, not {' and '.join(running)}")
+        if running and self.action_uid is None:
+            raise ValueError(f"a database running an {running[0]} must carry its action_uid")
+        if self.action_lease_expires is not None and not running:
+            raise ValueError("only a database running an action holds an action lease")
         return self
-
-    def evolve(self, **changes: Any) -> Bdb:
-        """A copy with `changes`, skipping validation: for the lifecycle's moves, which
-        keep every invariant by construction. Same result as `model_copy(update=...)`
-        at about half the cost, on the path every request takes."""
-        state = self.__dict__.copy()
-        state.update(changes)
-        successor = object.__new__(Bdb)
-        object.__setattr__(successor, "__dict__", state)
-        object.__setattr__(
-            successor, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys()
-        )
-        object.__setattr__(successor, "__pydantic_extra__", None)
-        object.__setattr__(successor, "__pydantic_private__", None)
-        return successor
 
     @property
     def module_names(self) -> tuple[str, ...]:
@@ -143,5 +154,5 @@ class Bdb(BaseModel):
         return self.model_dump_json(context=_REVEAL)
 
 
-_NOT_ON_THE_WIRE: set[str] = {"revision", "authentication_redis_pass", "export_lease_expires"}
+_NOT_ON_THE_WIRE: set[str] = {"revision", "authentication_redis_pass", "action_lease_expires"}
 _REVEAL = {"reveal_secrets": True}

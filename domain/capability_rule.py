@@ -1,18 +1,26 @@
-"""Module-capability rule: data can leave a database only if every module loaded in
-it can save and restore its own data.
+"""Module-capability rule: data can leave or enter a database only if every module
+loaded in it can save and restore its own data.
 
 Fails closed: a module the catalog does not know is treated as lacking the capability.
+The rule reads a *snapshot* of the catalog (the entries of the bdb's modules, taken by
+the shell that drives the core), so deciding needs no I/O.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .bdb import Bdb
 from .errors import UnsupportedModuleCapabilitiesError
-from .modules import BACKUP_RESTORE
-from .ports import ModuleCatalog
+from .modules import BACKUP_RESTORE, CatalogModule
+
+CatalogSnapshot = Mapping[str, CatalogModule]
+"""The catalog entries a decision may need, by module name; a missing name is unknown."""
+
+NO_MODULES: CatalogSnapshot = {}
 
 
-def modules_lacking_backup_restore(bdb: Bdb, catalog: ModuleCatalog) -> tuple[str, ...]:
+def modules_lacking_backup_restore(bdb: Bdb, catalog: CatalogSnapshot) -> tuple[str, ...]:
     """Names of the bdb's modules that are unknown or lack `backup_restore`, in list order."""
     lacking: list[str] = []
     for module in bdb.module_list:
@@ -23,7 +31,7 @@ def modules_lacking_backup_restore(bdb: Bdb, catalog: ModuleCatalog) -> tuple[st
 
 
 def capability_refusal(
-    bdb: Bdb, catalog: ModuleCatalog
+    bdb: Bdb, catalog: CatalogSnapshot
 ) -> UnsupportedModuleCapabilitiesError | None:
     """The refusal naming the offending modules, or None when the rule passes."""
     if not bdb.module_list:

@@ -95,30 +95,80 @@ class BusyError(DomainError):
         self.action_uid = action_uid
 
 
-class ExportInProgressError(DomainError):
-    """A reset was asked while an export runs; it may succeed once the export ends."""
+class ActionInProgressError(DomainError):
+    """A reset was asked while that lifecycle's action runs; it may succeed once the
+    action ends. One subclass per member of the family, each with its own code."""
 
-    code = "export_in_progress"
+    code = "action_in_progress"
     retryable = True
+    kind: ClassVar[str] = "action"
+    running_word: ClassVar[str] = "running an action"
 
     def __init__(self, uid: int) -> None:
         super().__init__(
-            f"Database {uid} is exporting; its export status can be reset once the"
-            " export has finished."
+            f"Database {uid} is {self.running_word}; its {self.kind} status can be reset"
+            f" once the {self.kind} has finished."
         )
         self.uid = uid
 
 
+class ExportInProgressError(ActionInProgressError):
+    code = "export_in_progress"
+    kind = "export"
+    running_word = "exporting"
+
+
+class ImportInProgressError(ActionInProgressError):
+    code = "import_in_progress"
+    kind = "import"
+    running_word = "importing"
+
+
+class BackupInProgressError(ActionInProgressError):
+    code = "backup_in_progress"
+    kind = "backup"
+    running_word = "backing up"
+
+
+IN_PROGRESS_ERRORS: dict[str, type[ActionInProgressError]] = {
+    error.kind: error
+    for error in (ExportInProgressError, ImportInProgressError, BackupInProgressError)
+}
+"""The in-progress refusal of each member of the family, by its kind's name."""
+
+
 class InvalidTransitionError(DomainError):
-    """The lifecycle has no such move from the current export status."""
+    """The lifecycle has no such move from the current status."""
 
     code = "invalid_transition"
 
-    def __init__(self, uid: int, trigger: str, status: str) -> None:
-        super().__init__(f"Cannot {trigger} the export of database {uid} while it is {status}.")
+    def __init__(self, uid: int, trigger: str, status: str, kind: str = "export") -> None:
+        super().__init__(f"Cannot {trigger} the {kind} of database {uid} while it is {status}.")
         self.uid = uid
         self.trigger = trigger
         self.status = status
+        self.kind = kind
+
+
+class LeaseNotExpiredError(DomainError):
+    """Expiry was asked of an action whose lease still runs (or that holds none)."""
+
+    code = "lease_not_expired"
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(f"The running action of database {uid} still holds a valid lease.")
+        self.uid = uid
+
+
+class InvalidFailureReasonError(DomainError):
+    """A worker reported a failure reason its lifecycle's vocabulary does not have."""
+
+    code = "invalid_failure_reason"
+
+    def __init__(self, uid: int, reason: str, kind: str) -> None:
+        super().__init__(f"'{reason}' is not a failure reason of a {kind} (database {uid}).")
+        self.uid = uid
+        self.reason = reason
 
 
 class InvalidProgressError(DomainError):
@@ -126,9 +176,10 @@ class InvalidProgressError(DomainError):
 
     code = "invalid_progress"
 
-    def __init__(self, uid: int, progress: int, current: int) -> None:
+    def __init__(self, uid: int, progress: int, current: int, kind: str = "export") -> None:
         super().__init__(
-            f"Export progress of database {uid} must be between {current} and 100, got {progress}."
+            f"{kind.capitalize()} progress of database {uid} must be between {current} and 100,"
+            f" got {progress}."
         )
         self.uid = uid
         self.progress = progress

@@ -2,8 +2,12 @@
 
 They are slotted dataclasses carrying who, which bdb, what and when; `to_record()` gives
 the flat JSON-ready form audit logs write. No event carries a secret. They are values:
-nobody changes one after it is published. They are not `frozen` because a frozen
-dataclass costs three times as much to build, on the path every request takes.
+nobody changes one after it is published (not `frozen` only because a frozen
+dataclass costs three times as much to build, on the path every request takes).
+
+Events of the family's lifecycles are one class per kind of change with the
+lifecycle's `kind` as a field; their `name` reads as before the family existed
+(`ExportStarted`, `ImportFailed`, `BackupStatusReset`).
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from .statuses import ExportFailureReason, ExportStatus
+from .lifecycle import ActionKind
 
 WORKER_ACTOR = "export-worker"
-"""The actor recorded for reports that come from an export worker, not a principal."""
+"""The actor recorded for reports that come from a worker, not a principal."""
+
+LEASE_EXPIRY_ACTOR = "lease-expiry"
+"""The actor recorded when an abandoned action is failed because its lease ran out."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -37,13 +44,13 @@ class DomainEvent:
         return type(self).__name__
 
     def to_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"event": type(self).__name__, "outcome": self.outcome}
+        record: dict[str, Any] = {"event": self.name, "outcome": self.outcome}
         for name in _field_names(type(self)):
             value = getattr(self, name)
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif isinstance(value, Enum):
-                value = value._value_
+                value = value.value
             record[name] = value
         return record
 
@@ -60,63 +67,88 @@ def _field_names(kind: type[DomainEvent]) -> tuple[str, ...]:
 
 
 @dataclass(slots=True, kw_only=True)
-class ExportStarted(DomainEvent):
-    action_uid: str
-    previous_status: ExportStatus
+class LifecycleEvent(DomainEvent):
+    """An event of one member of the family; `kind` says which."""
+
+    suffix: ClassVar[str] = ""
+
+    kind: ActionKind = ActionKind.EXPORT
+    action_uid: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.kind.value.capitalize() + self.suffix
+
+
+@dataclass(slots=True, kw_only=True)
+class ActionStarted(LifecycleEvent):
+    suffix: ClassVar[str] = "Started"
+
+    previous_status: str
     location_type: str
 
 
 @dataclass(slots=True, kw_only=True)
-class ExportProgressed(DomainEvent):
-    action_uid: str
+class ActionProgressed(LifecycleEvent):
+    suffix: ClassVar[str] = "Progressed"
+
     progress: int
 
 
 @dataclass(slots=True, kw_only=True)
-class ExportLeaseRenewed(DomainEvent):
-    """A running export's worker proved it is alive; the lease runs until `until`."""
+class ActionLeaseRenewed(LifecycleEvent):
+    """A running action's worker proved it is alive; the lease runs until `until`."""
 
-    action_uid: str
+    suffix: ClassVar[str] = "LeaseRenewed"
+
     until: datetime
 
 
 @dataclass(slots=True, kw_only=True)
-class ExportSucceeded(DomainEvent):
-    action_uid: str
+class ActionSucceeded(LifecycleEvent):
+    suffix: ClassVar[str] = "Succeeded"
+
+    email_notification: bool = False
+    """The starter asked to be told how it ended (handlers send the message)."""
 
 
 @dataclass(slots=True, kw_only=True)
-class ExportFailed(DomainEvent):
-    action_uid: str
-    reason: ExportFailureReason
+class ActionFailed(LifecycleEvent):
+    suffix: ClassVar[str] = "Failed"
+
+    reason: str
     detail: str = ""
+    email_notification: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
-class ExportNotificationSent(DomainEvent):
-    """The end of an export was announced, as its `email_notification` asked."""
+class StatusReset(LifecycleEvent):
+    """A reset was accepted; `changed` is False when the status was already idle."""
 
-    action_uid: str
+    suffix: ClassVar[str] = "StatusReset"
+
+    previous_status: str
+    cleared_reason: str | None
+    changed: bool
+
+
+@dataclass(slots=True, kw_only=True)
+class NotificationSent(LifecycleEvent):
+    """The end of an action was announced, as its `email_notification` asked."""
+
+    suffix: ClassVar[str] = "NotificationSent"
+
     subject: str
 
 
 @dataclass(slots=True, kw_only=True)
-class ExportNotificationNotSent(DomainEvent):
+class NotificationNotSent(LifecycleEvent):
     """An announcement was asked for and could not be sent; `detail` says why."""
 
     outcome: ClassVar[str] = "failed"
+    suffix: ClassVar[str] = "NotificationNotSent"
 
-    action_uid: str
     detail: str
-
-
-@dataclass(slots=True, kw_only=True)
-class ExportStatusReset(DomainEvent):
-    """A reset was accepted; `changed` is False when the export was already idle."""
-
-    previous_status: ExportStatus
-    cleared_reason: ExportFailureReason | None
-    changed: bool
 
 
 @dataclass(slots=True, kw_only=True)
@@ -128,3 +160,14 @@ class ActionRefused(DomainEvent):
     action: str
     error_code: str
     description: str
+
+
+# The names these events had when export was the only member of the family.
+ExportStarted = ActionStarted
+ExportProgressed = ActionProgressed
+ExportLeaseRenewed = ActionLeaseRenewed
+ExportSucceeded = ActionSucceeded
+ExportFailed = ActionFailed
+ExportStatusReset = StatusReset
+ExportNotificationSent = NotificationSent
+ExportNotificationNotSent = NotificationNotSent

@@ -23,6 +23,9 @@ class Permission(StrEnum):
     VIEW_CLUSTER_MODULES = "view_cluster_modules"
     START_BDB_EXPORT = "start_bdb_export"
     RESET_BDB_CURRENT_EXPORT_STATUS = "reset_bdb_current_export_status"
+    START_BDB_IMPORT = "start_bdb_import"
+    RESET_BDB_CURRENT_IMPORT_STATUS = "reset_bdb_current_import_status"
+    RESET_BDB_CURRENT_BACKUP_STATUS = "reset_bdb_current_backup_status"
 
 
 class Role(StrEnum):
@@ -40,7 +43,13 @@ class Role(StrEnum):
 _VIEW = frozenset(
     {Permission.VIEW_BDB_INFO, Permission.VIEW_ALL_BDBS_INFO, Permission.VIEW_CLUSTER_MODULES}
 )
-_OPERATE = _VIEW | {Permission.START_BDB_EXPORT, Permission.RESET_BDB_CURRENT_EXPORT_STATUS}
+_OPERATE = _VIEW | {
+    Permission.START_BDB_EXPORT,
+    Permission.RESET_BDB_CURRENT_EXPORT_STATUS,
+    Permission.START_BDB_IMPORT,
+    Permission.RESET_BDB_CURRENT_IMPORT_STATUS,
+    Permission.RESET_BDB_CURRENT_BACKUP_STATUS,
+}
 
 BUILTIN_ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
     {

@@ -8,7 +8,7 @@ and is what the tests use instead of mocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Protocol
 
@@ -41,6 +41,23 @@ class BdbRepository(Protocol):
     def save(self, bdb: Bdb, *, expected_revision: int) -> bool: ...
 
 
+class AsyncBdbRepository(Protocol):
+    """`BdbRepository`'s contract, awaited: for asyncio applications and our server.
+
+    An implementation must not block the event loop: a store that is slow or stuck
+    delays only the coroutines waiting on it, and gives up within a bounded time with
+    `StoreUnavailableError`.
+    """
+
+    async def get(self, uid: int) -> Bdb | None: ...
+
+    def list(self, *, after_uid: int = 0, limit: int | None = None) -> AsyncIterator[Bdb]: ...
+
+    async def add(self, bdb: Bdb) -> None: ...
+
+    async def save(self, bdb: Bdb, *, expected_revision: int) -> bool: ...
+
+
 class ModuleCatalog(Protocol):
     """The modules the cluster knows: `get` by name (None if unknown), `list` all by name."""
 
@@ -54,6 +71,14 @@ class ModuleRegistry(ModuleCatalog, Protocol):
     entry of the same name (a new version). Only administration uses it."""
 
     def add(self, module: CatalogModule) -> None: ...
+
+
+class AsyncModuleCatalog(Protocol):
+    """`ModuleCatalog`'s contract, awaited."""
+
+    async def get(self, module_name: str) -> CatalogModule | None: ...
+
+    def list(self) -> AsyncIterator[CatalogModule]: ...
 
 
 class PermissionPolicy(Protocol):
@@ -93,6 +118,16 @@ class UserDirectory(Protocol):
     def add(self, user: User) -> None: ...
 
     def list(self) -> Iterator[User]: ...
+
+
+class AsyncUserDirectory(Protocol):
+    """`UserDirectory`'s contract, awaited (authentication on the event loop)."""
+
+    async def get(self, email: str) -> User | None: ...
+
+    async def add(self, user: User) -> None: ...
+
+    def list(self) -> AsyncIterator[User]: ...
 
 
 class Notifier(Protocol):

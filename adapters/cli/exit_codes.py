@@ -29,6 +29,8 @@ EXIT_CODE_OF_ERROR: Mapping[str, ExitCode] = MappingProxyType(
         "unsupported_module_capabilities": ExitCode.UNSUPPORTED_MODULES,
         "busy": ExitCode.RETRYABLE,
         "export_in_progress": ExitCode.RETRYABLE,
+        "import_in_progress": ExitCode.RETRYABLE,
+        "backup_in_progress": ExitCode.RETRYABLE,
         "concurrent_update": ExitCode.RETRYABLE,
         "store_unavailable": ExitCode.CONNECTION,
         "connection_error": ExitCode.CONNECTION,

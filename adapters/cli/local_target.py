@@ -9,17 +9,10 @@ worker pool and exporter as the server's, and the command returns when it ends.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from bdbexport.adapters.local_runtime import (
-    build_store_service,
-    choose_exporter,
-    run_export_here,
-)
-from bdbexport.adapters.stores import Store, StoreUrlError, open_store
 from bdbexport.domain.actions import Action
 from bdbexport.domain.bdb import Bdb, ModuleRef
 from bdbexport.domain.errors import DomainError
@@ -31,7 +24,7 @@ from bdbexport.domain.principal import Principal
 from bdbexport.domain.users import User
 
 from .errors import CliError
-from .exit_codes import ExitCode
+from .wiring import LocalRuntime
 
 T = TypeVar("T")
 LOCAL_ADMIN = Principal("local-admin", Role.ADMIN)
@@ -57,47 +50,22 @@ def parse_location(document: Any) -> ExportLocation:
         ) from error
 
 
-def sqlite_path(url: str) -> Path | None:
-    return Path(url[len("sqlite://") :]) if url.startswith("sqlite://") else None
-
-
 class LocalTarget:
-    def __init__(
-        self,
-        store_url: str,
-        *,
-        as_user: str | None,
-        create: bool = False,
-        simulated_duration: float = 5.0,
-    ) -> None:
-        path = sqlite_path(store_url)
-        if path is not None and not create and not path.exists():
-            raise CliError(
-                "incompatible_store",
-                f"store file {path} does not exist (run `bdbexport serve` once to create it,"
-                " or pass --store)",
-                exit_code=ExitCode.STORE,
-            )
-        try:
-            self.store: Store = open_store(store_url)
-        except StoreUrlError as error:
-            raise CliError("config_error", str(error), exit_code=ExitCode.USAGE) from error
-        except DomainError as error:
-            raise CliError(error.code, error.description) from error
-        self.service = build_store_service(self.store)
+    def __init__(self, runtime: LocalRuntime, *, as_user: str | None) -> None:
+        self.runtime = runtime
+        self.service = runtime.service
         self.principal = self._principal(as_user)
-        self.simulated_duration = simulated_duration
 
     def _principal(self, as_user: str | None) -> Principal:
         if as_user is None:
             return LOCAL_ADMIN
-        user = self.store.users.get(as_user)
+        user = self.runtime.users.get(as_user)
         if user is None:
             raise CliError("unauthenticated", f"no user {as_user} in the store")
         return user.principal
 
     def close(self) -> None:
-        self.store.close()
+        self.runtime.close()
 
     # --- the family's operations, answering wire dicts like the remote target -------------
 
@@ -131,19 +99,7 @@ class LocalTarget:
     ) -> dict[str, Any]:
         """Start and run the export here; returns the bdb when it has ended."""
         started = self._call(lambda: self.service.start_export(self.principal, uid, location))
-
-        def read_progress() -> int | None:
-            current = self.store.bdbs.get(uid)
-            return None if current is None else current.export_progress
-
-        run_export_here(
-            self.service,
-            started,
-            location,
-            exporter=choose_exporter(exporter, self.simulated_duration),
-            read_progress=read_progress,
-            on_progress=on_progress,
-        )
+        self.runtime.run_export(started, location, exporter, on_progress)
         return self.get_bdb(uid)
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
@@ -156,7 +112,7 @@ class LocalTarget:
             bdb = Bdb(uid=uid, name=name, module_list=[ModuleRef(module_name=m) for m in modules])
         except ValidationError as error:
             raise CliError("invalid_schema", describe_validation(error)) from error
-        self._call(lambda: self.store.bdbs.add(bdb))
+        self._call(lambda: self.runtime.bdbs.add(bdb))
         return bdb.to_wire()
 
     def add_module(self, name: str, version: str, capabilities: list[str]) -> dict[str, Any]:
@@ -166,7 +122,7 @@ class LocalTarget:
             )
         except ValidationError as error:
             raise CliError("invalid_schema", describe_validation(error)) from error
-        self.store.modules.add(module)
+        self.runtime.modules.add(module)
         return {
             "module_name": module.module_name,
             "semantic_version": module.semantic_version,
@@ -183,7 +139,7 @@ class LocalTarget:
             user = User(email=email, role=role, password_hash=hash_password(password))
         except ValidationError as error:
             raise CliError("invalid_schema", describe_validation(error)) from error
-        self._call(lambda: self.store.users.add(user))
+        self._call(lambda: self.runtime.users.add(user))
         return {"email": user.email, "role": user.role}
 
     def _call(self, operation: Callable[[], T]) -> T:

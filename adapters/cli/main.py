@@ -17,15 +17,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-from bdbexport.adapters.bootstrap_file import BootstrapError
-from bdbexport.adapters.server import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    ServerConfig,
-    ServerConfigError,
-    serve,
-)
-from bdbexport.adapters.stores import StoreUrlError, default_store_url
 from bdbexport.domain.actions import Action
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.locations import ExportLocation
@@ -36,31 +27,42 @@ from .local_target import LocalTarget, parse_location
 from .output import Output
 from .remote_target import RemoteTarget
 from .settings import CliSettings
+from .wiring import CliWiring
 
 T = TypeVar("T")
 PASSWORD_ENV = "BDBEXPORT_PASSWORD"
 
-app = typer.Typer(
-    name="bdbexport",
-    help="The export-status lifecycle of Redis Software databases: server and tools.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 db_app = typer.Typer(help="Databases: list, show, add (local).", no_args_is_help=True)
 export_app = typer.Typer(help="Exports: start, status (--watch), reset.", no_args_is_help=True)
 module_app = typer.Typer(help="The module catalog: list, add (local).", no_args_is_help=True)
 user_app = typer.Typer(help="Users: add (local).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(export_app, name="export")
-app.add_typer(module_app, name="module")
-app.add_typer(user_app, name="user")
+
+
+def build_app(wiring: CliWiring) -> typer.Typer:
+    """The `bdbexport` command over `wiring` (how local mode reaches a store): the
+    entry point builds it, and may add commands of its own (`serve`)."""
+    app = typer.Typer(
+        name="bdbexport",
+        help="The export-status lifecycle of Redis Software databases: server and tools.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"obj": wiring},
+    )
+    app.callback()(main)
+    app.add_typer(db_app, name="db")
+    app.add_typer(export_app, name="export")
+    app.add_typer(module_app, name="module")
+    app.add_typer(user_app, name="user")
+    app.command("explain")(explain)
+    return app
 
 
 @dataclass
 class State:
     settings: CliSettings
     output: Output
+    wiring: CliWiring
 
 
 def state_of(ctx: typer.Context) -> State:
@@ -68,7 +70,6 @@ def state_of(ctx: typer.Context) -> State:
     return state
 
 
-@app.callback()
 def main(
     ctx: typer.Context,
     store: Annotated[
@@ -151,7 +152,9 @@ def main(
     except CliError as error:
         output.error(error)
         raise typer.Exit(int(error.exit_code)) from None
-    ctx.obj = State(settings=settings, output=output)
+    wiring = ctx.obj
+    assert isinstance(wiring, CliWiring), "build the app with build_app(wiring)"
+    ctx.obj = State(settings=settings, output=output, wiring=wiring)
 
 
 # --- running a command: targets, errors, retries ------------------------------------------
@@ -194,9 +197,7 @@ def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTa
             insecure=settings.insecure,
             ca_file=settings.ca_file,
         )
-    return LocalTarget(
-        settings.store or default_store_url(), as_user=settings.as_user, create=create
-    )
+    return LocalTarget(state.wiring.open_local(settings.store, create), as_user=settings.as_user)
 
 
 def local_only(state: State, what: str) -> LocalTarget:
@@ -480,7 +481,6 @@ def export_status(
     run_command(ctx, body)
 
 
-@app.command("explain")
 def explain(
     ctx: typer.Context,
     uid: Annotated[int, typer.Argument(help="Database uid.")],
@@ -573,108 +573,3 @@ def follow(
             bdb = target.get_bdb(uid)
         report(int(bdb["export_progress"]))
     return finish(state, bdb)
-
-
-# --- the server -----------------------------------------------------------------------------
-
-
-@app.command("serve")
-def serve_command(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            help="Store URL: sqlite:///path (default: the embedded file) or memory://.",
-            show_default=False,
-        ),
-    ] = None,
-    bootstrap: Annotated[
-        Path | None,
-        typer.Option(help="JSON file of users, modules and bdbs to create if missing."),
-    ] = None,
-    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
-    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
-    insecure_http: Annotated[
-        bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")
-    ] = False,
-    exporter: Annotated[
-        str,
-        typer.Option(help="How exports run: 'rdb' (snapshots of the bdb's Redis) or 'simulated'."),
-    ] = "rdb",
-    simulated_duration: Annotated[
-        float, typer.Option(help="Seconds a simulated export takes.")
-    ] = 5.0,
-    simulated_outcome: Annotated[
-        str,
-        typer.Option(help="succeed, or a failure reason (no-permission, wrong-file-path, ...)."),
-    ] = "succeed",
-    max_concurrent_exports: Annotated[int, typer.Option(help="Exports run at once.")] = 4,
-    shutdown_grace: Annotated[
-        float, typer.Option(help="Seconds running exports get to finish when stopping.")
-    ] = 10.0,
-    export_lease_ttl: Annotated[
-        float,
-        typer.Option(help="Seconds a running export may go without a heartbeat before it fails."),
-    ] = 60.0,
-    smtp_url: Annotated[
-        str | None,
-        typer.Option(
-            help="SMTP server for email_notification: smtp://host:port or smtps://.",
-            show_default=False,
-        ),
-    ] = None,
-    notify_from: Annotated[str, typer.Option(help="Sender of notifications.")] = (
-        "bdbexport@localhost"
-    ),
-    notify_to: Annotated[
-        list[str] | None, typer.Option(help="Recipient of notifications (repeatable).")
-    ] = None,
-    access_log: Annotated[
-        str, typer.Option(help="Access log: '-' for stdout, a file path, or 'off'.")
-    ] = "-",
-    audit_log: Annotated[
-        str, typer.Option(help="Audit log: '-' for stderr, a file path, or 'off'.")
-    ] = "-",
-) -> None:
-    """Run the REST server (Redis Software's export endpoints)."""
-
-    def body(state: State) -> None:
-        config = ServerConfig(
-            store_url=store or state.settings.store or default_store_url(),
-            host=host,
-            port=port,
-            bootstrap=bootstrap,
-            certfile=certfile,
-            keyfile=keyfile,
-            insecure_http=insecure_http,
-            exporter=exporter,
-            simulated_duration=simulated_duration,
-            simulated_outcome=simulated_outcome,
-            max_concurrent_exports=max_concurrent_exports,
-            shutdown_grace=shutdown_grace,
-            export_lease_ttl=export_lease_ttl,
-            smtp_url=smtp_url,
-            notify_from=notify_from,
-            notify_to=tuple(notify_to or ()),
-            access_log=access_log,
-            audit_log=audit_log,
-        )
-        try:
-            serve(config)
-        except (ServerConfigError, StoreUrlError, BootstrapError, ValueError) as error:
-            raise CliError("config_error", str(error), exit_code=ExitCode.USAGE) from error
-        except DomainError as error:
-            raise CliError(error.code, error.description) from error
-        except OSError as error:
-            raise CliError(
-                "connection_error", f"cannot listen on {host}:{port}: {error.strerror}"
-            ) from error
-
-    run_command(ctx, body)
-
-
-def run() -> None:
-    """The console script's entry point."""
-    app()

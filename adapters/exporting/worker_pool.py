@@ -17,16 +17,10 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import DomainError
-from bdbexport.domain.events import (
-    WORKER_ACTOR,
-    DomainEvent,
-    ExportNotificationNotSent,
-    ExportNotificationSent,
-)
 from bdbexport.domain.export_outcome import ExportFailedError
-from bdbexport.domain.export_service import ExportService
 from bdbexport.domain.locations import ExportLocation
-from bdbexport.domain.ports import EventPublisher, Exporter, Notifier
+from bdbexport.domain.ports import Exporter
+from bdbexport.domain.service import ActionService
 from bdbexport.domain.statuses import ExportFailureReason
 
 log = logging.getLogger("bdbexport.exports")
@@ -35,21 +29,17 @@ log = logging.getLogger("bdbexport.exports")
 class ExportWorkerPool:
     def __init__(
         self,
-        service: ExportService,
+        service: ActionService,
         exporter: Exporter,
         *,
         max_concurrent: int = 4,
         stopping: threading.Event | None = None,
         heartbeat_every: float | None = None,
-        notifier: Notifier | None = None,
-        events: EventPublisher | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self._service = service
         self._exporter = exporter
-        self._notifier = notifier
-        self._events = events
         self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix="bdbexport-export")
         self._running: dict[str, tuple[int, Future[None]]] = {}
         self._lock = threading.Lock()
@@ -64,11 +54,11 @@ class ExportWorkerPool:
 
     def submit(self, bdb: Bdb, location: ExportLocation, notify: bool = False) -> None:
         """Run the export `bdb.action_uid` names; `bdb` is the one `start_export` returned.
-        With `notify`, its end is announced through the notifier."""
+        With `notify`, its end is announced (by the notification handler)."""
         action_uid = bdb.action_uid
         if action_uid is None:
             raise ValueError("submit takes the bdb returned by start_export")
-        future = self._executor.submit(self._run_and_notify, bdb, action_uid, location, notify)
+        future = self._executor.submit(self._run, bdb, action_uid, location, notify)
         with self._lock:
             self._running[action_uid] = (bdb.uid, future)
             if self._ticker is None:
@@ -114,60 +104,9 @@ class ExportWorkerPool:
         with self._lock:
             self._running.pop(action_uid, None)
 
-    def _run_and_notify(
-        self, bdb: Bdb, action_uid: str, location: ExportLocation, notify: bool
-    ) -> None:
-        detail = self._run(bdb, action_uid, location)
-        if notify:
-            self._announce(bdb, action_uid, detail)
-
-    def _announce(self, bdb: Bdb, action_uid: str, detail: str) -> None:
-        final = self._service.peek(bdb.uid)
-        status = "gone" if final is None else final.export_status.value
-        reason = (
-            ""
-            if final is None or final.export_failure_reason is None
-            else (f" ({final.export_failure_reason.value})")
-        )
-        subject = f"Export of database {bdb.uid} ({bdb.name}) {status}{reason}"
-        now = self._service.now()
-        if self._notifier is None:
-            self._publish(
-                ExportNotificationNotSent(
-                    actor=WORKER_ACTOR,
-                    uid=bdb.uid,
-                    at=now,
-                    action_uid=action_uid,
-                    detail="email_notification was asked, but no notifier is configured",
-                )
-            )
-            return
-        body = f"{subject}.\nAction: {action_uid}\n" + (f"Detail: {detail}\n" if detail else "")
-        try:
-            self._notifier.notify(subject, body)
-        except OSError as error:
-            self._publish(
-                ExportNotificationNotSent(
-                    actor=WORKER_ACTOR,
-                    uid=bdb.uid,
-                    at=now,
-                    action_uid=action_uid,
-                    detail=str(error),
-                )
-            )
-            return
-        self._publish(
-            ExportNotificationSent(
-                actor=WORKER_ACTOR, uid=bdb.uid, at=now, action_uid=action_uid, subject=subject
-            )
-        )
-
-    def _publish(self, event: DomainEvent) -> None:
-        if self._events is not None:
-            self._events.publish(event)
-
-    def _run(self, bdb: Bdb, action_uid: str, location: ExportLocation) -> str:
-        """Drive the export to its end; the failure detail, if any."""
+    def _run(self, bdb: Bdb, action_uid: str, location: ExportLocation, notify: bool) -> None:
+        """Drive the export to its end. With `notify`, the end event asks the
+        notification handler to announce it."""
         uid = bdb.uid
 
         def progress(percent: int) -> None:
@@ -178,27 +117,27 @@ class ExportWorkerPool:
         try:
             self._exporter.export(bdb, location, progress)
         except ExportFailedError as failure:
-            self._finish_failed(uid, action_uid, failure.reason, failure.detail)
-            return failure.detail
+            self._finish_failed(uid, action_uid, failure.reason, failure.detail, notify)
+            return
         except DomainError as refusal:
             # The export is no longer the bdb's current action: nothing left to record.
             log.warning("export %s of bdb %s abandoned: %s", action_uid, uid, refusal.description)
-            return refusal.description
+            return
         except Exception as error:  # any other way an exporter can break
             log.exception("export %s of bdb %s crashed", action_uid, uid)
-            self._finish_failed(uid, action_uid, ExportFailureReason.GENERAL_ERROR, repr(error))
-            return repr(error)
+            self._finish_failed(
+                uid, action_uid, ExportFailureReason.GENERAL_ERROR, repr(error), notify
+            )
+            return
         try:
-            self._service.record_export_success(uid, action_uid)
+            self._service.record_success(uid, action_uid, notify=notify)
         except DomainError as refusal:
             log.warning("success of export %s not recorded: %s", action_uid, refusal.description)
-            return refusal.description
-        return ""
 
     def _finish_failed(
-        self, uid: int, action_uid: str, reason: ExportFailureReason, detail: str
+        self, uid: int, action_uid: str, reason: ExportFailureReason, detail: str, notify: bool
     ) -> None:
         try:
-            self._service.record_export_failure(uid, action_uid, reason, detail)
+            self._service.record_failure(uid, action_uid, reason, detail, notify=notify)
         except DomainError as refusal:
             log.warning("failure of export %s not recorded: %s", action_uid, refusal.description)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,11 +32,13 @@ def create_app(
     max_body: int = MAX_BODY_BYTES,
     version: str = "0",
     on_shutdown: Sequence[Callable[[], None]] = (),
+    on_shutdown_async: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> Starlette:
     """The REST API of the export family, wired to `context`'s use cases.
 
     `access_log` receives one JSON line per request (None: no access log).
-    `on_shutdown` runs when the server stops (e.g. the export worker pool's grace).
+    `on_shutdown` runs when the server stops (e.g. the export worker pool's grace),
+    then `on_shutdown_async` on the loop (closing connections that belong to it).
     """
     document = openapi_document(version=version)
 
@@ -54,6 +55,8 @@ def create_app(
         yield
         for callback in on_shutdown:
             callback()
+        for closing in on_shutdown_async:
+            await closing()
 
     app = Starlette(
         routes=routes,
@@ -70,7 +73,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.bdbexport = context
-    app.state.bdbexport_limiter = anyio.CapacityLimiter(context.offload_threads)
     return app
 
 

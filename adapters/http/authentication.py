@@ -32,7 +32,7 @@ import jwt
 
 from bdbexport.domain.errors import UnauthenticatedError
 from bdbexport.domain.passwords import verify_dummy, verify_password
-from bdbexport.domain.ports import UserDirectory
+from bdbexport.domain.ports import AsyncUserDirectory
 from bdbexport.domain.principal import Principal
 from bdbexport.domain.users import User
 
@@ -56,7 +56,7 @@ class _Verified:
 class Authenticator:
     def __init__(
         self,
-        users: UserDirectory,
+        users: AsyncUserDirectory,
         *,
         token_key: bytes,
         cache_size: int = 4096,
@@ -88,7 +88,7 @@ class Authenticator:
             email, password = _parse_basic(value.strip())
             return await self.verify_password(email, password)
         if scheme in {"jwt", "bearer"}:
-            return self.verify_token(value.strip())
+            return await self.verify_token(value.strip())
         raise UnauthenticatedError("Unsupported authorization scheme: use Basic or JWT.")
 
     async def verify_password(self, email: str, password: str) -> Principal:
@@ -100,7 +100,8 @@ class Authenticator:
         if cached is not None:
             now = time.monotonic()
             if cached.expires > now and (
-                now - cached.checked < USER_RECHECK_SECONDS or self._still_valid(email, cached)
+                now - cached.checked < USER_RECHECK_SECONDS
+                or await self._still_valid(email, cached)
             ):
                 if now - cached.checked >= USER_RECHECK_SECONDS:
                     cached.checked = now
@@ -130,7 +131,7 @@ class Authenticator:
         claims = {"sub": principal.name, "iss": TOKEN_ISSUER, "iat": now, "exp": now + ttl}
         return jwt.encode(claims, self._token_key, algorithm=TOKEN_ALGORITHM)
 
-    def verify_token(self, token: str) -> Principal:
+    async def verify_token(self, token: str) -> Principal:
         """A JWT's principal. Decoding and verifying a token costs tens of microseconds,
         so a verified token is remembered until it expires (bounded LRU), and its user
         re-read at most every `USER_RECHECK_SECONDS`."""
@@ -139,19 +140,19 @@ class Authenticator:
         if cached is not None:
             if cached.expires > time.time() and (
                 now - cached.checked < USER_RECHECK_SECONDS
-                or self._still_valid(cached.principal.name, cached)
+                or await self._still_valid(cached.principal.name, cached)
             ):
                 if now - cached.checked >= USER_RECHECK_SECONDS:
                     cached.checked = now
                 return cached.principal
             self._tokens.pop(token, None)
-        principal, password_hash, expires = self._decode(token)
+        principal, password_hash, expires = await self._decode(token)
         self._tokens[token] = _Verified(principal, password_hash, expires, now)
         while len(self._tokens) > self._cache_size:
             self._tokens.popitem(last=False)
         return principal
 
-    def _decode(self, token: str) -> tuple[Principal, str, float]:
+    async def _decode(self, token: str) -> tuple[Principal, str, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -164,7 +165,7 @@ class Authenticator:
             raise UnauthenticatedError("The token has expired.") from error
         except jwt.InvalidTokenError as error:
             raise UnauthenticatedError("The token is not valid.") from error
-        user = self._users.get(str(claims["sub"]))
+        user = await self._users.get(str(claims["sub"]))
         if user is None:
             raise UnauthenticatedError("The token is not valid.")
         return user.principal, user.password_hash, float(claims["exp"])
@@ -178,8 +179,8 @@ class Authenticator:
             if entry.principal.name == email:
                 self._tokens.pop(token, None)
 
-    def _still_valid(self, email: str, cached: _Verified) -> bool:
-        user = self._users.get(email)
+    async def _still_valid(self, email: str, cached: _Verified) -> bool:
+        user = await self._users.get(email)
         return (
             user is not None
             and user.password_hash == cached.password_hash
@@ -187,7 +188,7 @@ class Authenticator:
         )
 
     async def _verify_slowly(self, key: bytes, email: str, password: str) -> Principal | None:
-        user = self._users.get(email)
+        user = await self._users.get(email)
         async with self._kdf:
             self.kdf_runs += 1
             matches = await anyio.to_thread.run_sync(_check, user, password)

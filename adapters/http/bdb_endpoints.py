@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bdbexport.domain.bdb import Bdb
 
-from .context import context_of, parse_uid, principal_of, run_use_case
+from .context import context_of, parse_uid, principal_of
 from .schemas import BDB_FIELDS
 
 LIST_CHUNK = 200
@@ -42,7 +42,7 @@ def bdb_response(bdb: Bdb, fields: frozenset[str] | None = None) -> Response:
 async def get_bdb(request: Request) -> Response:
     principal = await principal_of(request)
     service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
-    bdb = await run_use_case(request, lambda: service.get_bdb(principal, uid))
+    bdb = await service.get_bdb(principal, uid)
     return bdb_response(bdb, requested_fields(request))
 
 
@@ -54,12 +54,14 @@ async def list_bdbs(request: Request) -> Response:
     )
 
 
-def _json_array(bdbs: Iterable[Bdb], fields: frozenset[str] | None) -> Iterator[bytes]:
+async def _json_array(
+    bdbs: AsyncIterable[Bdb], fields: frozenset[str] | None
+) -> AsyncIterator[bytes]:
     """The list as a JSON array, streamed in chunks: memory stays flat for any size."""
     yield b"["
     first = True
     chunk: list[str] = []
-    for bdb in bdbs:
+    async for bdb in bdbs:
         chunk.append(json.dumps(bdb_body(bdb, fields), separators=(",", ":")))
         if len(chunk) == LIST_CHUNK:
             yield (("" if first else ",") + ",".join(chunk)).encode()

@@ -6,21 +6,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio
 from starlette.requests import Request
 
+from bdbexport.domain.async_service import AsyncActionService
 from bdbexport.domain.bdb import MAX_UID, Bdb
-from bdbexport.domain.export_service import ExportService
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.principal import Principal
 
 from .access_log import PRINCIPAL_KEY
 from .authentication import Authenticator
 from .errors import ProtocolError
-
-T = TypeVar("T")
 
 LaunchExport = Callable[[Bdb, ExportLocation, bool], None]
 """Hands a started export to a worker: the bdb `start_export` returned, where to, and
@@ -29,26 +26,12 @@ whether to announce its end (`email_notification`)."""
 
 @dataclass(frozen=True)
 class HttpContext:
-    service: ExportService
+    service: AsyncActionService
+    """The use cases, awaited: a slow store delays only the requests that need it."""
     authenticator: Authenticator
     launch_export: LaunchExport
     location_types: frozenset[str] | None = None
     """Location types exports can go to; None accepts every type the API defines."""
-    offload: bool = False
-    """Run use cases in worker threads: for stores behind a network round trip (Redis),
-    so one request waiting on the store never stalls the event loop and concurrent
-    requests overlap their round trips. Local stores (memory, SQLite) answer in
-    microseconds and run inline, cheaper than a thread hop."""
-    offload_threads: int = 32
-
-
-async def run_use_case(request: Request, call: Callable[[], T]) -> T:
-    """`call()`, inline or in a worker thread as the context says."""
-    context = context_of(request)
-    if not context.offload:
-        return call()
-    limiter = request.app.state.bdbexport_limiter
-    return await anyio.to_thread.run_sync(call, limiter=limiter)
 
 
 def context_of(request: Request) -> HttpContext:

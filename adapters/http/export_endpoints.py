@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .bdb_endpoints import bdb_response
-from .context import context_of, json_object_body, parse_uid, principal_of, run_use_case
+from .context import context_of, json_object_body, parse_uid, principal_of
 from .errors import ProtocolError
 from .schemas import ExportRequest
 
@@ -21,7 +21,7 @@ async def reset_export_status(request: Request) -> Response:
     principal = await principal_of(request)
     await json_object_body(request, required=False)
     service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
-    bdb = await run_use_case(request, lambda: service.reset_export_status(principal, uid))
+    bdb = await service.reset_export_status(principal, uid)
     return bdb_response(bdb)
 
 
@@ -44,7 +44,7 @@ async def start_export(request: Request) -> Response:
             f" supported types: {supported}.",
         )
     service, uid = context.service, parse_uid(request.path_params["uid"])
-    bdb = await run_use_case(request, lambda: service.start_export(principal, uid, location))
+    bdb = await service.start_export(principal, uid, location)
     context.launch_export(bdb, location, export.email_notification)
     return bdb_response(bdb)
 

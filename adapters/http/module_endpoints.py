@@ -10,7 +10,7 @@ from .context import context_of, principal_of
 
 async def list_modules(request: Request) -> Response:
     principal = await principal_of(request)
-    modules = context_of(request).service.list_modules(principal)
+    modules = [module async for module in context_of(request).service.list_modules(principal)]
     return JSONResponse(
         [
             {

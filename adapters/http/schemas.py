@@ -10,7 +10,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from bdbexport.domain.bdb import MAX_UID, Endpoint, ModuleRef
 from bdbexport.domain.locations import FTP_URL_PATTERN, ExportLocation
-from bdbexport.domain.statuses import BdbStatus, ExportFailureReason, ExportStatus
+from bdbexport.domain.statuses import (
+    BackupStatus,
+    BdbStatus,
+    ExportFailureReason,
+    ExportStatus,
+    ImportFailureReason,
+    ImportStatus,
+)
 
 
 class ErrorBody(BaseModel):
@@ -77,6 +84,13 @@ class BdbObject(BaseModel):
     export_progress: int = Field(ge=0, le=100)
     export_failure_reason: ExportFailureReason | None
     last_export_time: datetime | None
+    import_status: ImportStatus
+    import_progress: int = Field(ge=0, le=100)
+    import_failure_reason: ImportFailureReason | None
+    backup_status: BackupStatus
+    backup_progress: int = Field(ge=0, le=100)
+    backup_failure_reason: ExportFailureReason | None
+    last_backup_time: datetime | None
     action_uid: str | None
     endpoints: list[Endpoint]
 
@@ -94,6 +108,13 @@ class PartialBdbObject(BaseModel):
     export_progress: int | None = None
     export_failure_reason: ExportFailureReason | None = None
     last_export_time: datetime | None = None
+    import_status: ImportStatus | None = None
+    import_progress: int | None = None
+    import_failure_reason: ImportFailureReason | None = None
+    backup_status: BackupStatus | None = None
+    backup_progress: int | None = None
+    backup_failure_reason: ExportFailureReason | None = None
+    last_backup_time: datetime | None = None
     action_uid: str | None = None
     endpoints: list[Endpoint] | None = None
 

@@ -4,6 +4,11 @@ They keep the same contracts as the durable stores (compare-and-set, uid order,
 thread safety), so a test that passes against them says something true.
 """
 
+from .async_adapters import (
+    AsyncInMemoryBdbRepository,
+    AsyncInMemoryModuleCatalog,
+    AsyncInMemoryUserDirectory,
+)
 from .bdb_repository import InMemoryBdbRepository
 from .clock import ManualClock, SystemClock
 from .event_log import InMemoryEventLog
@@ -12,6 +17,9 @@ from .module_catalog import InMemoryModuleCatalog
 from .user_directory import InMemoryUserDirectory
 
 __all__ = [
+    "AsyncInMemoryBdbRepository",
+    "AsyncInMemoryModuleCatalog",
+    "AsyncInMemoryUserDirectory",
     "InMemoryBdbRepository",
     "InMemoryEventLog",
     "InMemoryModuleCatalog",

@@ -19,30 +19,17 @@ from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.users import User
 
 from .connection import RedisConnection
+from .scripts import COMPARE_AND_SET, CREATE
 
 LIST_PAGE = 500
-
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'doc', ARGV[2])
-return 1
-"""
-
-_COMPARE_AND_SET = """
-local current = redis.call('HGET', KEYS[1], 'rev')
-if not current then return -1 end
-if current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'doc', ARGV[3])
-return 1
-"""
 
 
 class RedisBdbRepository:
     def __init__(self, connection: RedisConnection) -> None:
         self._redis = connection
         self._index = connection.key("bdbs")
-        self._create: Script = connection.client.register_script(_CREATE)
-        self._cas: Script = connection.client.register_script(_COMPARE_AND_SET)
+        self._create: Script = connection.client.register_script(CREATE)
+        self._cas: Script = connection.client.register_script(COMPARE_AND_SET)
 
     def _key(self, uid: int) -> str:
         return self._redis.key("bdb", uid)

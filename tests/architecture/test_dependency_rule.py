@@ -48,32 +48,51 @@ def test_domain_imports_only_the_stdlib_pydantic_and_transitions(path: Path) -> 
 
 
 ADAPTER_PACKAGES = {init.parent.name for init in (ROOT / "adapters").glob("*/__init__.py")}
+WIRING = {"composition", "entrypoints"}
+"""The composition root and the entry points: the only code that combines adapters."""
+FOLDERS = ("domain", "adapters", "composition", "entrypoints")
+
+
+def test_adapters_holds_only_adapter_packages() -> None:
+    """No wiring module hides at the top of adapters/: each file there belongs to one
+    adapter package (the composition root lives in composition/)."""
+    loose = [p.name for p in (ROOT / "adapters").glob("*.py") if p.name != "__init__.py"]
+    assert loose == []
 
 
 @pytest.mark.parametrize("path", python_files("adapters"), ids=lambda p: str(p.relative_to(ROOT)))
-def test_adapters_reach_each_other_only_through_the_composition_root(path: Path) -> None:
-    """An adapter package may import the domain, itself and the composition root (the
-    top-level modules of adapters/), never another adapter package."""
-    parts = path.relative_to(ROOT / "adapters").parts
-    if len(parts) == 1:
-        return  # the composition root itself
+def test_an_adapter_imports_only_the_domain_and_itself(path: Path) -> None:
+    """An adapter package may import the domain and itself: never another adapter
+    package, the composition root or an entry point."""
+    own = path.relative_to(ROOT / "adapters").parts[0]
     for line, module in imported_modules(path):
         names = module.split(".")
-        if names[:2] == ["bdbexport", "adapters"] and len(names) > 2:
+        if names[0] != "bdbexport":
+            continue
+        assert names[1] not in WIRING, f"{path}:{line} imports {module}"
+        if names[1] == "adapters" and len(names) > 2:
             target = names[2]
-            assert target not in ADAPTER_PACKAGES or target == parts[0], (
+            assert target not in ADAPTER_PACKAGES or target == own, (
                 f"{path}:{line} imports {module}"
             )
 
 
 @pytest.mark.parametrize(
+    "path", python_files("composition"), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_the_composition_root_never_imports_an_entry_point(path: Path) -> None:
+    for line, module in imported_modules(path):
+        assert not module.startswith("bdbexport.entrypoints"), f"{path}:{line} imports {module}"
+
+
+@pytest.mark.parametrize(
     "path",
-    python_files("domain") + python_files("adapters") + python_files("tests"),
+    [path for folder in (*FOLDERS, "tests") for path in python_files(folder)],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_nothing_imports_the_bare_folder_names(path: Path) -> None:
     for line, module in imported_modules(path):
-        assert module.split(".")[0] not in {"domain", "adapters"}, f"{path}:{line}"
+        assert module.split(".")[0] not in FOLDERS, f"{path}:{line}"
 
 
 def test_every_package_folder_is_mapped_by_the_build_backend() -> None:
@@ -81,10 +100,13 @@ def test_every_package_folder_is_mapped_by_the_build_backend() -> None:
     declared = set(config["tool"]["setuptools"]["packages"])
     on_disk = {
         ".".join(("bdbexport", *init.parent.relative_to(ROOT).parts))
-        for folder in ("domain", "adapters")
+        for folder in FOLDERS
         for init in (ROOT / folder).rglob("__init__.py")
     }
     assert declared == on_disk
+    assert set(config["tool"]["setuptools"]["package-dir"]) == {
+        f"bdbexport.{folder}" for folder in FOLDERS
+    }
 
 
 BLOCKER = """
@@ -97,7 +119,7 @@ class Uninstalled(importlib.abc.MetaPathFinder):
         return None
 sys.meta_path.insert(0, Uninstalled())
 import bdbexport.domain
-from bdbexport.adapters.composition import build_service
+from bdbexport.composition import build_service
 from bdbexport.domain import Action, Principal
 service = build_service()
 assert service.evaluate(Principal("a", "admin"), Action.RESET, 1).error.code == "db_not_exist"

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import typer.main
 
-from bdbexport.adapters.bootstrap_file import apply_bootstrap
 from bdbexport.adapters.cli.exit_codes import ExitCode
-from bdbexport.adapters.cli.main import app
-from bdbexport.adapters.demo_data import demo_document
-from bdbexport.adapters.stores import open_store
+from bdbexport.composition.bootstrap_file import apply_bootstrap
+from bdbexport.composition.demo_data import demo_document
+from bdbexport.composition.stores import open_store
+from bdbexport.entrypoints.cli import app
 from tests.docs.test_http_api_examples import matches
 
 PAGE = Path(__file__).parents[2] / "docs" / "cli.md"

@@ -6,12 +6,12 @@ import io
 import subprocess
 import sys
 
-from bdbexport.adapters import demo
+from bdbexport.entrypoints import demo
 
 
 def test_the_demo_command_tours_the_rules_engine() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bdbexport.adapters.demo"],
+        [sys.executable, "-m", "bdbexport.entrypoints.demo"],
         capture_output=True,
         text=True,
         check=True,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bdbexport.adapters.sqlite import SqliteBdbRepository, SqliteDatabase
-from bdbexport.adapters.stores import open_store
+from bdbexport.composition.stores import open_store
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP, MOUNT
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess, bdbexport_command, free_port

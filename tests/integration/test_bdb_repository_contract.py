@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bdbexport.adapters.stores import Store, open_store
+from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import (
     Bdb,
     BdbAlreadyExistsError,
@@ -168,7 +168,7 @@ def test_secrets_are_stable_per_name(store: Store) -> None:
 
 
 def test_use_cases_run_unchanged_on_the_store(store: Store) -> None:
-    from bdbexport.adapters.composition import build_service
+    from bdbexport.composition import build_service
     from bdbexport.domain import MountPointLocation, Principal
 
     store.bdbs.add(Bdb(uid=1, name="db"))

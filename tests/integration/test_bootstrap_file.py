@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from bdbexport.adapters.bootstrap_file import (
+from bdbexport.composition.bootstrap_file import (
     BootstrapError,
     apply_bootstrap,
     parse_bootstrap,
     read_bootstrap_file,
 )
-from bdbexport.adapters.stores import open_store
+from bdbexport.composition.stores import open_store
 from bdbexport.domain import ExportStatus
 from bdbexport.domain.passwords import hash_password, verify_password
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bdbexport.adapters.stores import Store, open_store
+from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import Bdb
 from tests.support.hammer import UIDS, hammer
 from tests.support.reconcile import reconcile

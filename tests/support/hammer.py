@@ -13,9 +13,9 @@ import random
 import sys
 from typing import Any
 
-from bdbexport.adapters.composition import build_service
 from bdbexport.adapters.memory import InMemoryEventLog
-from bdbexport.adapters.stores import Store, open_store
+from bdbexport.composition import build_service
+from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import DomainError, ExportFailureReason, MountPointLocation, Principal
 
 ADMIN = Principal("hammer@example.com", "admin")

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 import httpx
 from starlette.applications import Starlette
 
-from bdbexport.adapters.bootstrap_file import BootstrapDocument, BootstrapUser, apply_bootstrap
-from bdbexport.adapters.demo_data import demo_document
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
 from bdbexport.adapters.memory import InMemoryEventLog, ManualClock, SequentialIds
-from bdbexport.adapters.stores import Store, open_store
-from bdbexport.domain import Bdb, ExportLocation, ExportService, Role, RoleTablePolicy
+from bdbexport.composition import Application, bootstrap
+from bdbexport.composition.bootstrap_file import BootstrapDocument, BootstrapUser, apply_bootstrap
+from bdbexport.composition.demo_data import demo_document
+from bdbexport.composition.stores import Store, open_store
+from bdbexport.domain import AsyncActionService, Bdb, ExportLocation, Role
 from bdbexport.domain.passwords import hash_password
 
 PASSWORDS: Mapping[Role, str] = {role: f"{role.value}-password" for role in Role}
@@ -50,7 +51,7 @@ NOBODY = basic(Role.NONE)
 class HttpWorld:
     app: Starlette
     store: Store
-    service: ExportService
+    service: AsyncActionService
     authenticator: Authenticator
     events: InMemoryEventLog
     launched: list[tuple[Bdb, ExportLocation]] = field(default_factory=list)
@@ -75,9 +76,12 @@ def make_http_world(
     *,
     bdbs: tuple[Bdb, ...] | None = None,
     location_types: frozenset[str] | None = None,
-    offload: bool = False,
+    store_url: str = "memory://",
 ) -> HttpWorld:
-    store = open_store("memory://")
+    """The app over `bootstrap`'s wiring, on the store `store_url` names (in memory by
+    default), seeded with the demo bdbs and one user per role; exports are recorded in
+    `launched` instead of run."""
+    store = open_store(store_url)
     demo, _ = demo_document()
     apply_bootstrap(
         BootstrapDocument(
@@ -86,23 +90,29 @@ def make_http_world(
         store,
     )
     events = InMemoryEventLog()
-    service = ExportService(
-        bdbs=store.bdbs,
-        modules=store.modules,
-        policy=RoleTablePolicy(),
+    application: Application = bootstrap(
+        store,
         clock=ManualClock(),
         ids=SequentialIds("export"),
-        events=events,
+        subscribers=[events],
+        with_async=True,
     )
-    authenticator = Authenticator(store.users, token_key=store.secret("jwt"))
+    assert application.async_service is not None
+    assert application.async_store is not None
+    authenticator = Authenticator(application.async_store.users, token_key=store.secret("jwt"))
     launched: list[tuple[Bdb, ExportLocation]] = []
     lines: list[str] = []
     context = HttpContext(
-        service=service,
+        service=application.async_service,
         authenticator=authenticator,
         launch_export=lambda bdb, location, notify: launched.append((bdb, location)),
         location_types=location_types,
-        offload=offload,
     )
-    app = create_app(context, access_log=ListSink(lines), version="test")
-    return HttpWorld(app, store, service, authenticator, events, launched, lines)
+    app = create_app(
+        context,
+        access_log=ListSink(lines),
+        version="test",
+        on_shutdown=[application.close],
+        on_shutdown_async=[application.aclose],
+    )
+    return HttpWorld(app, store, application.async_service, authenticator, events, launched, lines)

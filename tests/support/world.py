@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bdbexport.adapters.composition import build_service
 from bdbexport.adapters.memory import (
     InMemoryBdbRepository,
     InMemoryEventLog,
@@ -12,6 +11,7 @@ from bdbexport.adapters.memory import (
     ManualClock,
     SequentialIds,
 )
+from bdbexport.composition import build_service
 from bdbexport.domain import (
     Bdb,
     CatalogModule,

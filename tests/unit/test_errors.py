@@ -25,8 +25,13 @@ def test_codes_are_the_published_vocabulary() -> None:
         "db_not_exist",
         "unsupported_module_capabilities",
         "busy",
+        "action_in_progress",
         "export_in_progress",
+        "import_in_progress",
+        "backup_in_progress",
         "invalid_transition",
+        "lease_not_expired",
+        "invalid_failure_reason",
         "invalid_progress",
         "action_mismatch",
         "concurrent_update",
@@ -39,7 +44,15 @@ def test_codes_are_the_published_vocabulary() -> None:
 
 def test_only_temporary_conditions_are_retryable() -> None:
     retryable = {cls.code for cls in ERROR_TYPES if cls.retryable}
-    assert retryable == {"busy", "export_in_progress", "concurrent_update", "store_unavailable"}
+    assert retryable == {
+        "busy",
+        "action_in_progress",
+        "export_in_progress",
+        "import_in_progress",
+        "backup_in_progress",
+        "concurrent_update",
+        "store_unavailable",
+    }
 
 
 def test_errors_render_as_redis_software_error_objects() -> None:

@@ -33,13 +33,13 @@ def exporting(world: World) -> str:
 def test_start_grants_a_lease_of_the_configured_length(world: World, exporting: str) -> None:
     bdb = world.bdbs.get(1)
     assert bdb is not None
-    assert bdb.export_lease_expires == world.clock.now() + world.service.lease_ttl
+    assert bdb.action_lease_expires == world.clock.now() + world.service.lease_ttl
 
 
 def test_progress_renews_the_lease(world: World, exporting: str) -> None:
     world.clock.advance(timedelta(seconds=50))
     bdb = world.service.record_export_progress(1, exporting, 30)
-    assert bdb.export_lease_expires == world.clock.now() + timedelta(seconds=60)
+    assert bdb.action_lease_expires == world.clock.now() + timedelta(seconds=60)
 
 
 def test_heartbeats_write_only_when_half_the_lease_is_gone(world: World, exporting: str) -> None:
@@ -61,7 +61,7 @@ def test_an_expired_lease_fails_the_export_on_the_next_read(world: World, export
     assert bdb.export_status is ExportStatus.FAILED
     assert bdb.export_failure_reason == "general-error"
     assert bdb.action_uid is None
-    assert bdb.export_lease_expires is None
+    assert bdb.action_lease_expires is None
     event = world.events.of_type(ExportFailed)[-1]
     assert isinstance(event, ExportFailed)
     assert event.actor == "lease-expiry"
@@ -95,9 +95,9 @@ def test_evaluate_sees_the_expiry_without_storing_it(world: World, exporting: st
     assert len(world.events) == published
 
 
-def test_a_lease_belongs_only_to_an_exporting_bdb() -> None:
-    with pytest.raises(ValidationError, match="export lease"):
-        Bdb(uid=1, name="db", export_lease_expires="2026-01-01T00:00:00Z")
+def test_a_lease_belongs_only_to_a_bdb_running_an_action() -> None:
+    with pytest.raises(ValidationError, match="action lease"):
+        Bdb(uid=1, name="db", action_lease_expires="2026-01-01T00:00:00Z")
 
 
 def test_exports_without_a_lease_never_expire() -> None:
@@ -109,7 +109,7 @@ def test_exports_without_a_lease_never_expire() -> None:
 
 
 def test_the_lease_length_must_be_positive() -> None:
-    from bdbexport.adapters.composition import build_service
+    from bdbexport.composition import build_service
     from bdbexport.domain import ExportService
 
     service = build_service()
@@ -132,4 +132,4 @@ def test_a_heartbeat_never_contradicts_progress_reported_meanwhile(
     world.clock.advance(timedelta(seconds=35))
     renewed = world.service.record_export_heartbeat(1, exporting)
     assert renewed.export_progress == 40
-    assert renewed.export_lease_expires == world.clock.now() + timedelta(seconds=60)
+    assert renewed.action_lease_expires == world.clock.now() + timedelta(seconds=60)

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bdbexport.adapters.composition import build_service
 from bdbexport.adapters.memory import InMemoryBdbRepository
+from bdbexport.composition import build_service
 from bdbexport.domain import (
     ActionRefused,
     Bdb,

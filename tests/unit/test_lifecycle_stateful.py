@@ -60,8 +60,8 @@ class ExportLifecycle(RuleBasedStateMachine):
         return (
             bdb is not None
             and bdb.export_status is ExportStatus.EXPORTING
-            and bdb.export_lease_expires is not None
-            and bdb.export_lease_expires <= self.world.clock.now()
+            and bdb.action_lease_expires is not None
+            and bdb.action_lease_expires <= self.world.clock.now()
         )
 
     def view(self, uid: int) -> Bdb | None:
@@ -73,7 +73,7 @@ class ExportLifecycle(RuleBasedStateMachine):
                     "export_status": ExportStatus.FAILED,
                     "export_failure_reason": ExportFailureReason.GENERAL_ERROR,
                     "action_uid": None,
-                    "export_lease_expires": None,
+                    "action_lease_expires": None,
                     "revision": bdb.revision + 1,
                 }
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bdbexport.adapters.memory import InMemoryModuleCatalog
 from bdbexport.domain import (
     Action,
     Bdb,
@@ -16,14 +15,13 @@ from bdbexport.domain import (
 from bdbexport.domain.busy_rule import busy_refusal
 from bdbexport.domain.capability_rule import capability_refusal, modules_lacking_backup_restore
 
-CATALOG = InMemoryModuleCatalog(
-    [
-        CatalogModule(
-            module_name="search", semantic_version="2.8", capabilities=["backup_restore"]
-        ),
-        CatalogModule(module_name="graph", semantic_version="2.10", capabilities=["types"]),
-    ]
-)
+CATALOG = {
+    "search": CatalogModule(
+        module_name="search", semantic_version="2.8", capabilities=["backup_restore"]
+    ),
+    "graph": CatalogModule(module_name="graph", semantic_version="2.10", capabilities=["types"]),
+}
+"""A catalog snapshot: the rule reads entries by name, never a store."""
 
 
 def bdb_with(*names: str) -> Bdb:

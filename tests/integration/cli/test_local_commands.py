@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bdbexport.adapters.bootstrap_file import BootstrapDocument, apply_bootstrap
 from bdbexport.adapters.cli.exit_codes import ExitCode
-from bdbexport.adapters.cli.main import app
-from bdbexport.adapters.demo_data import demo_document
-from bdbexport.adapters.stores import open_store
+from bdbexport.composition.bootstrap_file import BootstrapDocument, apply_bootstrap
+from bdbexport.composition.demo_data import demo_document
+from bdbexport.composition.stores import open_store
+from bdbexport.entrypoints.cli import app
 from tests.support.http import known_users
 
 runner = CliRunner()

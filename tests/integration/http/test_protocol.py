@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bdbexport.adapters.composition import build_service
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
-from bdbexport.adapters.memory import InMemoryModuleCatalog, InMemoryUserDirectory
+from bdbexport.adapters.memory import AsyncInMemoryUserDirectory, InMemoryUserDirectory
+from bdbexport.composition import build_async_service
 from bdbexport.domain import Bdb
 from tests.integration.http.test_reset_endpoint import RESET, assert_error
 from tests.support.http import ADMIN, PASSWORDS, HttpWorld, known_users
@@ -114,24 +115,24 @@ async def test_a_non_numeric_content_length_is_400(http_world: HttpWorld) -> Non
 class BrokenRepository:
     """A repository whose storage fails in a way no rule foresees."""
 
-    def get(self, uid: int) -> Bdb | None:
+    async def get(self, uid: int) -> Bdb | None:
         raise RuntimeError("disk on fire: password=hunter2")
 
-    def list(self, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]:
+    def list(self, *, after_uid: int = 0, limit: int | None = None) -> AsyncIterator[Bdb]:
         raise RuntimeError("disk on fire")
 
-    def add(self, bdb: Bdb) -> None:
+    async def add(self, bdb: Bdb) -> None:
         raise RuntimeError("disk on fire")
 
-    def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
+    async def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
         raise RuntimeError("disk on fire")
 
 
 def broken_app() -> Starlette:
     users = InMemoryUserDirectory(user.to_user() for user in known_users())
     context = HttpContext(
-        service=build_service(bdbs=BrokenRepository(), modules=InMemoryModuleCatalog()),
-        authenticator=Authenticator(users, token_key=b"k" * 32),
+        service=build_async_service(bdbs=BrokenRepository()),
+        authenticator=Authenticator(AsyncInMemoryUserDirectory(users), token_key=b"k" * 32),
         launch_export=lambda bdb, location, notify: None,
     )
     return create_app(context)
@@ -184,10 +185,10 @@ async def test_the_access_log_is_one_json_line_per_request_without_secrets(
 PASSWORDS_TEXT = next(iter(PASSWORDS.values()))
 
 
-async def test_use_cases_can_run_in_worker_threads() -> None:
+async def test_the_app_serves_the_same_over_a_real_sqlite_store(tmp_path: Path) -> None:
     from tests.support.http import make_http_world
 
-    world = make_http_world(offload=True)
+    world = make_http_world(store_url=f"sqlite://{tmp_path / 'http.sqlite3'}")
     async with world.client() as client:
         reset = await client.put(RESET.format(2), headers=ADMIN)
         refused = await client.put(RESET.format(4), headers=ADMIN)

@@ -18,6 +18,13 @@ BDB_KEYS = {
     "export_progress",
     "export_failure_reason",
     "last_export_time",
+    "import_status",
+    "import_progress",
+    "import_failure_reason",
+    "backup_status",
+    "backup_progress",
+    "backup_failure_reason",
+    "last_backup_time",
     "action_uid",
     "endpoints",
 }

@@ -1,9 +1,10 @@
-"""`bdbexport serve`: the composition root of the REST server.
+"""`bdbexport serve`: the entry point of the REST server.
 
 It opens the store named by a URL, seeds it (a bootstrap file, or the demo dataset on
-first start), wires the use cases, the authenticator, the export worker pool and the
-logs into the Starlette app, and runs it on uvicorn with the fastest event loop and
-HTTP parser installed. Nothing here runs at import time.
+first start), has `bootstrap` build the application (with the asynchronous use cases
+for the event loop), adds the authenticator and the logs, mounts the Starlette app
+and runs it on uvicorn with the fastest event loop and HTTP parser installed.
+Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -19,27 +20,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
-from bdbexport.domain.events import DomainEvent
-from bdbexport.domain.export_service import ExportService
-from bdbexport.domain.permissions import RoleTablePolicy
-from bdbexport.domain.ports import EventPublisher, Exporter, Notifier
-
-from .audit import JsonLinesEventLog
-from .bootstrap_file import apply_bootstrap, read_bootstrap_file
-from .demo_data import demo_document
-from .exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
-from .http import Authenticator, HttpContext, create_app
-from .log_sinks import PeriodicFlush
-from .memory import SystemClock, UuidIds
-from .notify import SmtpNotifier
-from .stores import Store, open_store
+from bdbexport.adapters.http import Authenticator, HttpContext, create_app
+from bdbexport.adapters.notify import SmtpNotifier
+from bdbexport.composition import EXPORTERS, Application, bootstrap
+from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
+from bdbexport.composition.demo_data import demo_document
+from bdbexport.composition.log_sinks import PeriodicFlush
+from bdbexport.composition.stores import Store, open_store
+from bdbexport.domain.ports import Notifier
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9443
 """Redis Software's REST API port."""
-
-EXPORTERS = ("rdb", "simulated")
-"""`rdb`: real snapshots of the bdb's Redis endpoint; `simulated`: copies nothing."""
 
 
 class ServerConfigError(ValueError):
@@ -141,9 +133,12 @@ def seed_store(store: Store, config: ServerConfig, out: TextIO) -> None:
 @dataclass
 class Server:
     app: Any
-    store: Store
-    pool: ExportWorkerPool
+    application: Application
     close: Callable[[], None]
+
+    @property
+    def store(self) -> Store:
+        return self.application.store
 
 
 def build_server(config: ServerConfig, out: TextIO) -> Server:
@@ -157,35 +152,29 @@ def build_server(config: ServerConfig, out: TextIO) -> Server:
         raise
     access_sink, close_access = _sink(config.access_log, sys.stdout)
     audit_sink, close_audit = _sink(config.audit_log, sys.stderr)
-    service_events: EventPublisher = JsonLinesEventLog(audit_sink) if audit_sink else _Discard()
-    service = ExportService(
-        bdbs=store.bdbs,
-        modules=store.modules,
-        policy=RoleTablePolicy(),
-        clock=SystemClock(),
-        ids=UuidIds(),
-        events=service_events,
+    application = bootstrap(
+        store,
+        exporter=config.exporter,
+        simulated_duration=config.simulated_duration,
+        simulated_outcome=config.simulated_outcome,
         lease_ttl=config.lease_ttl,
-    )
-    stopping = threading.Event()
-    events = service_events
-    pool = ExportWorkerPool(
-        service,
-        _exporter(config, stopping),
-        max_concurrent=config.max_concurrent_exports,
-        stopping=stopping,
+        max_concurrent_exports=config.max_concurrent_exports,
+        audit=audit_sink,
         notifier=_notifier(config),
-        events=events,
+        with_async=True,
     )
+    assert application.async_store is not None
+    assert application.async_service is not None
     authenticator = Authenticator(
-        store.users, token_key=store.secret("jwt"), cache_ttl=config.credential_cache_ttl
+        application.async_store.users,
+        token_key=store.secret("jwt"),
+        cache_ttl=config.credential_cache_ttl,
     )
     context = HttpContext(
-        service=service,
+        service=application.async_service,
         authenticator=authenticator,
-        launch_export=pool.submit,
-        location_types=RdbExporter.location_types if config.exporter == "rdb" else None,
-        offload=store.url.startswith(("redis://", "rediss://")),
+        launch_export=application.pool.submit,
+        location_types=application.location_types,
     )
 
     closed = threading.Event()
@@ -194,13 +183,18 @@ def build_server(config: ServerConfig, out: TextIO) -> Server:
         if closed.is_set():
             return
         closed.set()
-        pool.shutdown(grace=config.shutdown_grace)
-        store.close()
+        application.close(grace=config.shutdown_grace)
         close_access()
         close_audit()
 
-    app = create_app(context, access_log=access_sink, version=version(), on_shutdown=[close])
-    return Server(app=app, store=store, pool=pool, close=close)
+    app = create_app(
+        context,
+        access_log=access_sink,
+        version=version(),
+        on_shutdown=[close],
+        on_shutdown_async=[application.aclose],
+    )
+    return Server(app=app, application=application, close=close)
 
 
 def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
@@ -237,14 +231,6 @@ def _fastest(preferred: str, fallback: str) -> Any:
     return preferred
 
 
-def _exporter(config: ServerConfig, stopping: threading.Event) -> Exporter:
-    if config.exporter == "rdb":
-        return RdbExporter()
-    return SimulatedExporter(
-        duration=config.simulated_duration, outcome=config.simulated_outcome, stop=stopping
-    )
-
-
 def _notifier(config: ServerConfig) -> Notifier | None:
     if config.smtp_url is None:
         return None
@@ -254,11 +240,6 @@ def _notifier(config: ServerConfig) -> Notifier | None:
         )
     except ValueError as error:
         raise ServerConfigError(str(error)) from error
-
-
-class _Discard:
-    def publish(self, event: DomainEvent) -> None:
-        return None
 
 
 def _sink(target: str, default: TextIO) -> tuple[PeriodicFlush | None, Callable[[], None]]:

@@ -20,10 +20,10 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.lifecycle import running_lifecycle
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.passwords import hash_password, is_password_hash
 from bdbexport.domain.permissions import Role
-from bdbexport.domain.statuses import ExportStatus
 from bdbexport.domain.users import User
 
 from .stores import Store
@@ -144,11 +144,11 @@ def apply_bootstrap(
 
 
 def _with_lease(bdb: Bdb, lease_until: datetime | None) -> Bdb:
-    if lease_until is None or bdb.export_status is not ExportStatus.EXPORTING:
+    if lease_until is None or running_lifecycle(bdb) is None:
         return bdb
-    if bdb.export_lease_expires is not None:
+    if bdb.action_lease_expires is not None:
         return bdb
-    return bdb.model_copy(update={"export_lease_expires": lease_until})
+    return bdb.model_copy(update={"action_lease_expires": lease_until})
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""`python -m bdbexport.adapters.demo`: a tour of the rules engine on a demo cluster.
+"""`python -m bdbexport.entrypoints.demo`: a tour of the rules engine on a demo cluster.
 
 It builds the in-memory world, asks `evaluate` what each built-in role may do to each
 kind of database, then walks one export through its lifecycle. It changes nothing
@@ -11,6 +11,13 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from bdbexport.adapters.memory import (
+    InMemoryBdbRepository,
+    InMemoryEventLog,
+    InMemoryModuleCatalog,
+    SequentialIds,
+)
+from bdbexport.composition import build_service
 from bdbexport.domain import (
     Action,
     Bdb,
@@ -22,14 +29,6 @@ from bdbexport.domain import (
     MountPointLocation,
     Principal,
     Role,
-)
-
-from .composition import build_service
-from .memory import (
-    InMemoryBdbRepository,
-    InMemoryEventLog,
-    InMemoryModuleCatalog,
-    SequentialIds,
 )
 
 

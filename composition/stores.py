@@ -1,5 +1,9 @@
 """Choosing a store from a URL: part of the composition root.
 
+A store offers the synchronous ports (CLI, export workers, seeding) and, on demand
+(`Store.open_async()`), the asynchronous ones over the same data (the server's
+requests on the event loop).
+
 `memory://` keeps everything in the process (throwaway runs, tests); `sqlite:///path`
 is the embedded default, one file; `redis://` / `rediss://` is the store several
 replicas share. Every
@@ -11,17 +15,29 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
-
-from .memory import InMemoryBdbRepository, InMemoryModuleCatalog, InMemoryUserDirectory
-from .sqlite import SqliteBdbRepository, SqliteDatabase, SqliteModuleCatalog, SqliteUserDirectory
+from bdbexport.adapters.memory import (
+    AsyncInMemoryBdbRepository,
+    AsyncInMemoryModuleCatalog,
+    AsyncInMemoryUserDirectory,
+    InMemoryBdbRepository,
+    InMemoryModuleCatalog,
+    InMemoryUserDirectory,
+)
+from bdbexport.domain.ports import (
+    AsyncBdbRepository,
+    AsyncModuleCatalog,
+    AsyncUserDirectory,
+    BdbRepository,
+    ModuleRegistry,
+    UserDirectory,
+)
 
 STORE_ENV = "BDBEXPORT_STORE"
 HOME_ENV = "BDBEXPORT_HOME"
@@ -44,6 +60,20 @@ def default_store_url() -> str:
     return os.environ.get(STORE_ENV) or f"sqlite://{default_store_path()}"
 
 
+async def _nothing_to_close() -> None:
+    return None
+
+
+@dataclass
+class AsyncStore:
+    """The asynchronous ports over a store's data, for code on an event loop."""
+
+    bdbs: AsyncBdbRepository
+    modules: AsyncModuleCatalog
+    users: AsyncUserDirectory
+    close: Callable[[], Awaitable[None]] = _nothing_to_close
+
+
 @dataclass
 class Store:
     url: str
@@ -54,6 +84,8 @@ class Store:
     close: Callable[[], None] = field(default=lambda: None)
     transaction: Callable[[], AbstractContextManager[Any]] | None = None
     """A context manager making several writes atomic, where the store has one."""
+    open_async: Callable[[], AsyncStore] | None = None
+    """Opens the asynchronous ports over the same data (its own connections)."""
 
     @property
     def is_empty(self) -> bool:
@@ -69,17 +101,7 @@ def open_store(url: str) -> Store:
     if parts.scheme == "memory":
         return _memory_store(url)
     if parts.scheme == "sqlite":
-        path = _sqlite_path(url)
-        database = SqliteDatabase(path)
-        return Store(
-            url=url,
-            bdbs=SqliteBdbRepository(database),
-            modules=SqliteModuleCatalog(database),
-            users=SqliteUserDirectory(database),
-            secret=database.secret,
-            close=database.close,
-            transaction=database.write,
-        )
+        return _sqlite_store(url)
     if parts.scheme in {"redis", "rediss"}:
         return _redis_store(url)
     raise StoreUrlError(
@@ -88,10 +110,57 @@ def open_store(url: str) -> Store:
     )
 
 
+def _sqlite_store(url: str) -> Store:
+    # Imported here, like the Redis client: an embedder of the in-memory adapters
+    # never loads a store driver.
+    from bdbexport.adapters.sqlite import (
+        AsyncSqliteBdbRepository,
+        AsyncSqliteDatabase,
+        AsyncSqliteModuleCatalog,
+        AsyncSqliteUserDirectory,
+        SqliteBdbRepository,
+        SqliteDatabase,
+        SqliteModuleCatalog,
+        SqliteUserDirectory,
+    )
+
+    path = _sqlite_path(url)
+    database = SqliteDatabase(path)
+
+    def open_async() -> AsyncStore:
+        # Its own connection, which never blocks the loop on SQLite's lock.
+        connection = AsyncSqliteDatabase(path)
+
+        async def close() -> None:
+            connection.close()
+
+        return AsyncStore(
+            bdbs=AsyncSqliteBdbRepository(connection),
+            modules=AsyncSqliteModuleCatalog(connection),
+            users=AsyncSqliteUserDirectory(connection),
+            close=close,
+        )
+
+    return Store(
+        url=url,
+        bdbs=SqliteBdbRepository(database),
+        modules=SqliteModuleCatalog(database),
+        users=SqliteUserDirectory(database),
+        secret=database.secret,
+        close=database.close,
+        transaction=database.write,
+        open_async=open_async,
+    )
+
+
 def _redis_store(url: str) -> Store:
     # Imported here: the redis client is an optional dependency (the `redis` extra).
     try:
-        from .redis_store import (
+        from bdbexport.adapters.redis_store import (
+            AsyncRedisBdbRepository,
+            AsyncRedisConnection,
+            AsyncRedisModuleCatalog,
+            AsyncRedisUserDirectory,
             RedisBdbRepository,
             RedisConnection,
             RedisModuleCatalog,
@@ -102,6 +171,17 @@ def _redis_store(url: str) -> Store:
             f"Store URL {url!r} needs the Redis client: pip install 'bdbexport[redis]'."
         ) from error
     connection = RedisConnection(url)
+
+    def open_async() -> AsyncStore:
+        # redis.asyncio: one round trip per read or compare-and-set, on the loop.
+        shared = AsyncRedisConnection(url)
+        return AsyncStore(
+            bdbs=AsyncRedisBdbRepository(shared),
+            modules=AsyncRedisModuleCatalog(shared),
+            users=AsyncRedisUserDirectory(shared),
+            close=shared.aclose,
+        )
+
     return Store(
         url=url,
         bdbs=RedisBdbRepository(connection),
@@ -109,6 +189,7 @@ def _redis_store(url: str) -> Store:
         users=RedisUserDirectory(connection),
         secret=connection.secret,
         close=connection.close,
+        open_async=open_async,
     )
 
 
@@ -127,10 +208,16 @@ def _memory_store(url: str) -> Store:
     def secret(name: str) -> bytes:
         return keys.setdefault(name, secrets.token_bytes(32))
 
+    bdbs, modules, users = InMemoryBdbRepository(), InMemoryModuleCatalog(), InMemoryUserDirectory()
+
+    def open_async() -> AsyncStore:
+        # Views of the same dicts: what the loop changes, the workers see.
+        return AsyncStore(
+            bdbs=AsyncInMemoryBdbRepository(bdbs),
+            modules=AsyncInMemoryModuleCatalog(modules),
+            users=AsyncInMemoryUserDirectory(users),
+        )
+
     return Store(
-        url=url,
-        bdbs=InMemoryBdbRepository(),
-        modules=InMemoryModuleCatalog(),
-        users=InMemoryUserDirectory(),
-        secret=secret,
+        url=url, bdbs=bdbs, modules=modules, users=users, secret=secret, open_async=open_async
     )

@@ -1,0 +1,52 @@
+"""What the CLI needs from the composition root, as types it owns.
+
+The CLI adapter never opens a store or picks an exporter itself: the entry point
+hands it a `CliWiring`, whose `open_local` gives a `LocalRuntime` (the use cases over
+a store, and a way to run an export in the foreground). So the adapter depends on
+the domain and on these protocols only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
+from bdbexport.domain.service import ActionService
+
+
+class LocalRuntime(Protocol):
+    """The use cases over one store, in this process."""
+
+    @property
+    def service(self) -> ActionService: ...
+
+    @property
+    def bdbs(self) -> BdbRepository: ...
+
+    @property
+    def modules(self) -> ModuleRegistry: ...
+
+    @property
+    def users(self) -> UserDirectory: ...
+
+    def run_export(
+        self,
+        started: Bdb,
+        location: ExportLocation,
+        exporter: str,
+        on_progress: Callable[[int], None],
+    ) -> None:
+        """Run the export `started` names in the foreground, to its end."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CliWiring:
+    open_local: Callable[[str | None, bool], LocalRuntime]
+    """`(store URL or None for the default, create)` -> the runtime; raises `CliError`
+    when the store cannot be opened (missing file without `create`, bad URL)."""

@@ -1,0 +1,136 @@
+"""The async ports over Redis, on the keys, Lua scripts and JSON of the sync repositories.
+
+Both views of one store run in the same server at once (requests on the event loop,
+export workers in threads), so everything here must read and write exactly what
+`repositories.py` does: the same `<prefix>bdb:<uid>` hashes changed only by the shared
+compare-and-set script, the same sorted-set index written before the bdb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import cast
+
+from redis.commands.core import AsyncScript
+
+from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
+from bdbexport.domain.modules import CatalogModule
+from bdbexport.domain.users import User
+
+from .async_connection import AsyncRedisConnection
+from .repositories import LIST_PAGE
+from .scripts import COMPARE_AND_SET, CREATE
+
+
+class AsyncRedisBdbRepository:
+    def __init__(self, connection: AsyncRedisConnection) -> None:
+        self._redis = connection
+        self._index = connection.key("bdbs")
+        # EVALSHA first, EVAL once if the server's script cache lost it (a restart).
+        self._create: AsyncScript = connection.client.register_script(CREATE)
+        self._cas: AsyncScript = connection.client.register_script(COMPARE_AND_SET)
+
+    def _key(self, uid: int) -> str:
+        return self._redis.key("bdb", uid)
+
+    async def get(self, uid: int) -> Bdb | None:
+        async with self._redis.available():
+            doc = await self._redis.client.hget(self._key(uid), "doc")
+        return None if doc is None else Bdb.model_validate_json(doc)
+
+    async def list(self, *, after_uid: int = 0, limit: int | None = None) -> AsyncIterator[Bdb]:
+        remaining = limit
+        cursor = after_uid
+        while remaining is None or remaining > 0:
+            page = LIST_PAGE if remaining is None else min(LIST_PAGE, remaining)
+            async with self._redis.available():
+                members = await self._redis.client.zrangebyscore(
+                    self._index, f"({cursor}", "+inf", start=0, num=page
+                )
+                # Without scores the reply is the members: the uids, as bytes.
+                uids = [int(member) for member in cast("list[bytes]", members)]
+                docs = await self._fetch(uids)
+            for uid, doc in zip(uids, docs, strict=True):
+                cursor = uid
+                if doc is not None:  # an index entry whose add did not finish
+                    if remaining is not None:
+                        remaining -= 1
+                    yield Bdb.model_validate_json(doc)
+                    if remaining == 0:
+                        return
+            if len(uids) < page:
+                return
+
+    async def _fetch(self, uids: Sequence[int]) -> Sequence[bytes | None]:
+        """One round trip for a page's documents."""
+        if not uids:
+            return ()
+        pipeline = self._redis.client.pipeline(transaction=False)
+        for uid in uids:
+            pipeline.hget(self._key(uid), "doc")
+        return cast("Sequence[bytes | None]", await pipeline.execute())
+
+    async def add(self, bdb: Bdb) -> None:
+        async with self._redis.available():
+            await self._redis.client.zadd(self._index, {str(bdb.uid): bdb.uid})
+            created = await self._create(
+                keys=[self._key(bdb.uid)], args=[bdb.revision, bdb.to_storage_json()]
+            )
+        if not created:
+            raise BdbAlreadyExistsError(bdb.uid)
+
+    async def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
+        async with self._redis.available():
+            result = await self._cas(
+                keys=[self._key(bdb.uid)],
+                args=[str(expected_revision), bdb.revision, bdb.to_storage_json()],
+            )
+        return bool(result == 1)
+
+
+class AsyncRedisModuleCatalog:
+    def __init__(self, connection: AsyncRedisConnection) -> None:
+        self._redis = connection
+        self._key = connection.key("modules")
+
+    async def get(self, module_name: str) -> CatalogModule | None:
+        async with self._redis.available():
+            doc = await self._redis.client.hget(self._key, module_name)
+        return None if doc is None else CatalogModule.model_validate_json(doc)
+
+    async def list(self) -> AsyncIterator[CatalogModule]:
+        async with self._redis.available():
+            entries = await self._redis.client.hgetall(self._key)
+        modules = [CatalogModule.model_validate_json(doc) for doc in entries.values()]
+        for module in sorted(modules, key=lambda module: module.module_name):
+            yield module
+
+    async def add(self, module: CatalogModule) -> None:
+        """Add or replace (a new version) the module of that name."""
+        async with self._redis.available():
+            await self._redis.client.hset(self._key, module.module_name, module.model_dump_json())
+
+
+class AsyncRedisUserDirectory:
+    def __init__(self, connection: AsyncRedisConnection) -> None:
+        self._redis = connection
+        self._key = connection.key("users")
+
+    async def get(self, email: str) -> User | None:
+        async with self._redis.available():
+            doc = await self._redis.client.hget(self._key, email)
+        return None if doc is None else User.model_validate_json(doc)
+
+    async def add(self, user: User) -> None:
+        async with self._redis.available():
+            created = await self._redis.client.hsetnx(self._key, user.email, user.model_dump_json())
+        if not created:
+            raise UserAlreadyExistsError(user.email)
+
+    async def list(self) -> AsyncIterator[User]:
+        async with self._redis.available():
+            entries = await self._redis.client.hgetall(self._key)
+        users = [User.model_validate_json(doc) for doc in entries.values()]
+        for user in sorted(users, key=lambda user: user.email):
+            yield user

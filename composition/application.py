@@ -1,0 +1,193 @@
+"""The composition root: `bootstrap(...)` builds the whole application, and is the
+only place that picks adapters.
+
+From a store (or its URL) it builds the clock, the ids, the event bus with its
+handlers (audit, notification, any subscriber the caller adds), the synchronous use
+cases (CLI, export workers), the asynchronous ones when asked (the server's requests
+on the event loop), the exporter and the export worker pool. The server, the CLI's
+local mode and the tests all call it, so they run the same wiring.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bdbexport.adapters.audit import JsonLinesEventLog
+from bdbexport.adapters.audit.json_lines import TextSink
+from bdbexport.adapters.exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
+from bdbexport.adapters.memory import SystemClock, UuidIds
+from bdbexport.adapters.notify import NotificationHandler
+from bdbexport.domain.async_service import AsyncActionService
+from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.core import DEFAULT_LEASE_TTL
+from bdbexport.domain.event_bus import EventBus
+from bdbexport.domain.events import ActionFailed, ActionSucceeded, DomainEvent
+from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.permissions import RoleTablePolicy
+from bdbexport.domain.ports import (
+    Clock,
+    EventPublisher,
+    Exporter,
+    IdGenerator,
+    Notifier,
+    PermissionPolicy,
+)
+from bdbexport.domain.service import ActionService
+
+from .stores import AsyncStore, Store, open_store
+
+EXPORTERS = ("rdb", "simulated")
+"""`rdb`: real snapshots of the bdb's Redis endpoint; `simulated`: copies nothing."""
+
+
+def choose_exporter(
+    name: str,
+    *,
+    simulated_duration: float = 5.0,
+    simulated_outcome: str = "succeed",
+    stop: threading.Event | None = None,
+) -> Exporter:
+    """The exporter `name` stands for (one of `EXPORTERS`)."""
+    if name == "rdb":
+        return RdbExporter()
+    if name == "simulated":
+        return SimulatedExporter(duration=simulated_duration, outcome=simulated_outcome, stop=stop)
+    raise ValueError(f"Unknown exporter {name!r}; choose one of: {', '.join(EXPORTERS)}.")
+
+
+@dataclass
+class Application:
+    """Everything one process runs, wired."""
+
+    store: Store
+    service: ActionService
+    """The synchronous use cases: export workers, the CLI, sync embedders."""
+    bus: EventBus
+    pool: ExportWorkerPool
+    stopping: threading.Event
+    exporter_name: str
+    location_types: frozenset[str] | None
+    """The location types the exporter can write to (None: every type)."""
+    async_store: AsyncStore | None = None
+    async_service: AsyncActionService | None = None
+    """The asynchronous use cases over the same data, when built `with_async`."""
+
+    def run_export_here(
+        self,
+        started: Bdb,
+        location: ExportLocation,
+        *,
+        on_progress: Callable[[int], None],
+        poll: float = 0.1,
+    ) -> None:
+        """Run an export `start_export` just began, in the foreground, through the
+        worker pool; returns when it has ended. Ctrl-C stops it as a server shutdown
+        would: recorded as failed, never left `exporting`."""
+        self.pool.submit(started, location)
+        try:
+            while self.pool.running():
+                self.stopping.wait(poll)
+                current = self.store.bdbs.get(started.uid)
+                if current is not None:
+                    on_progress(current.export_progress)
+        except KeyboardInterrupt:
+            self.stopping.set()
+            raise
+
+    def close(self, grace: float = 1.0) -> None:
+        """Stop the workers (running exports get `grace` seconds) and close the store."""
+        self.pool.shutdown(grace=grace)
+        self.store.close()
+
+    async def aclose(self) -> None:
+        """Close the asynchronous ports (their connections belong to the loop)."""
+        if self.async_store is not None:
+            await self.async_store.close()
+
+
+def bootstrap(
+    store: Store | str,
+    *,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    policy: PermissionPolicy | None = None,
+    exporter: str = "rdb",
+    simulated_duration: float = 5.0,
+    simulated_outcome: str = "succeed",
+    lease_ttl: timedelta = DEFAULT_LEASE_TTL,
+    max_concurrent_exports: int = 4,
+    audit: TextSink | None = None,
+    notifier: Notifier | None = None,
+    subscribers: Sequence[EventPublisher] = (),
+    with_async: bool = False,
+) -> Application:
+    """The application over `store` (a `Store`, or a URL to open).
+
+    `audit` receives every event as a JSON line; `notifier` announces ends of actions
+    whose starter asked (`email_notification`); `subscribers` receive every event too
+    (tests pass an in-memory log). `with_async` also builds the asynchronous use
+    cases over the store's async ports, for a server's event loop.
+    """
+    opened = open_store(store) if isinstance(store, str) else store
+    clock = clock if clock is not None else SystemClock()
+    ids = ids if ids is not None else UuidIds()
+    policy = policy if policy is not None else RoleTablePolicy()
+
+    bus = EventBus()
+    if audit is not None:
+        bus.subscribe(DomainEvent, JsonLinesEventLog(audit).publish)
+    for subscriber in subscribers:
+        bus.subscribe(DomainEvent, subscriber.publish)
+    announce = NotificationHandler(notifier, publish=bus, lookup=opened.bdbs.get)
+    bus.subscribe(ActionSucceeded, announce)
+    bus.subscribe(ActionFailed, announce)
+
+    service = ActionService(
+        bdbs=opened.bdbs,
+        modules=opened.modules,
+        policy=policy,
+        clock=clock,
+        ids=ids,
+        events=bus,
+        lease_ttl=lease_ttl,
+    )
+    async_store: AsyncStore | None = None
+    async_service: AsyncActionService | None = None
+    if with_async:
+        if opened.open_async is None:
+            raise ValueError(f"store {opened.url} offers no asynchronous ports")
+        async_store = opened.open_async()
+        async_service = AsyncActionService(
+            bdbs=async_store.bdbs,
+            modules=async_store.modules,
+            policy=policy,
+            clock=clock,
+            ids=ids,
+            events=bus,
+            lease_ttl=lease_ttl,
+        )
+
+    stopping = threading.Event()
+    chosen = choose_exporter(
+        exporter,
+        simulated_duration=simulated_duration,
+        simulated_outcome=simulated_outcome,
+        stop=stopping,
+    )
+    pool = ExportWorkerPool(
+        service, chosen, max_concurrent=max_concurrent_exports, stopping=stopping
+    )
+    return Application(
+        store=opened,
+        service=service,
+        bus=bus,
+        pool=pool,
+        stopping=stopping,
+        exporter_name=exporter,
+        location_types=RdbExporter.location_types if exporter == "rdb" else None,
+        async_store=async_store,
+        async_service=async_service,
+    )

@@ -1,0 +1,84 @@
+"""The use cases over a store in this process: what the CLI's local mode runs.
+
+An export started locally runs in the foreground through the same worker pool and
+exporter machinery as the server's (`bootstrap` builds both), with the exporter the
+command chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
+from bdbexport.domain.service import ActionService
+
+from .application import Application, bootstrap
+from .stores import Store, default_store_url, open_store
+
+
+class MissingStoreError(FileNotFoundError):
+    """The store file does not exist, and the command may not create it."""
+
+
+class StoreRuntime:
+    """The use cases over one opened store; closes it when done."""
+
+    def __init__(self, store: Store, *, simulated_duration: float = 5.0) -> None:
+        self._store = store
+        self._simulated_duration = simulated_duration
+        self._application = bootstrap(store)
+
+    @property
+    def service(self) -> ActionService:
+        return self._application.service
+
+    @property
+    def bdbs(self) -> BdbRepository:
+        return self._store.bdbs
+
+    @property
+    def modules(self) -> ModuleRegistry:
+        return self._store.modules
+
+    @property
+    def users(self) -> UserDirectory:
+        return self._store.users
+
+    def run_export(
+        self,
+        started: Bdb,
+        location: ExportLocation,
+        exporter: str,
+        on_progress: Callable[[int], None],
+    ) -> None:
+        runner: Application = bootstrap(
+            self._store,
+            exporter=exporter,
+            simulated_duration=self._simulated_duration,
+            max_concurrent_exports=1,
+        )
+        try:
+            runner.run_export_here(started, location, on_progress=on_progress)
+        finally:
+            runner.pool.shutdown(grace=0 if runner.stopping.is_set() else 1.0)
+
+    def close(self) -> None:
+        self._application.pool.shutdown(grace=0)
+        self._store.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    return Path(url[len("sqlite://") :]) if url.startswith("sqlite://") else None
+
+
+def open_local_runtime(store_url: str | None, create: bool) -> StoreRuntime:
+    """The runtime over `store_url` (default: the embedded file). Without `create`, a
+    missing SQLite file is `MissingStoreError` rather than a new empty store."""
+    url = store_url or default_store_url()
+    path = sqlite_path(url)
+    if path is not None and not create and not path.exists():
+        raise MissingStoreError(str(path))
+    return StoreRuntime(open_store(url))

@@ -1,0 +1,204 @@
+"""The asynchronous shell: the same use cases, awaited, for asyncio applications (and
+our own server) over async ports.
+
+It drives the very plans the synchronous shell drives (`plans`), answering each I/O
+request with an `await`, so a slow or stuck store delays only the requests that need
+it, never the event loop. Same public API shape as `ActionService`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from . import core, plans
+from .actions import Action
+from .bdb import Bdb
+from .capability_rule import CatalogSnapshot
+from .decision import Decision
+from .lifecycle import ActionKind, Trigger
+from .locations import ExportLocation
+from .modules import CatalogModule
+from .ports import (
+    AsyncBdbRepository,
+    AsyncModuleCatalog,
+    Clock,
+    EventPublisher,
+    IdGenerator,
+    PermissionPolicy,
+)
+from .principal import Principal
+from .shell import Shell
+
+T = TypeVar("T")
+
+_EXPORT = ActionKind.EXPORT
+
+
+class AsyncActionService(Shell):
+    """The application services of the hexagon over asynchronous ports."""
+
+    def __init__(
+        self,
+        *,
+        bdbs: AsyncBdbRepository,
+        modules: AsyncModuleCatalog,
+        policy: PermissionPolicy,
+        clock: Clock,
+        ids: IdGenerator,
+        events: EventPublisher,
+        max_attempts: int = core.DEFAULT_MAX_ATTEMPTS,
+        lease_ttl: timedelta = core.DEFAULT_LEASE_TTL,
+    ) -> None:
+        super().__init__(
+            policy=policy,
+            clock=clock,
+            ids=ids,
+            events=events,
+            max_attempts=max_attempts,
+            lease_ttl=lease_ttl,
+        )
+        self._bdbs = bdbs
+        self._modules = modules
+
+    async def _drive(self, plan: plans.Plan[T]) -> T:
+        """Answer the plan's requests by awaiting the ports until it returns."""
+        try:
+            request = next(plan)
+            while True:
+                request = plan.send(await self._answer(request))
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    async def _answer(self, request: plans.IoRequest) -> Any:
+        if isinstance(request, plans.LoadBdb):
+            return await self._bdbs.get(request.uid)
+        if isinstance(request, plans.SaveBdb):
+            return await self._bdbs.save(request.bdb, expected_revision=request.expected_revision)
+        return await self._snapshot(request.names)
+
+    async def _snapshot(self, names: tuple[str, ...]) -> CatalogSnapshot:
+        snapshot = {}
+        for name in names:
+            entry = await self._modules.get(name)
+            if entry is not None:
+                snapshot[name] = entry
+        return snapshot
+
+    async def _run(self, plan: plans.Plan[plans.Outcome]) -> Bdb:
+        bdb = self.finish(await self._drive(plan))
+        assert bdb is not None  # an outcome without error carries its bdb
+        return bdb
+
+    # --- the rules engine, side-effect free -------------------------------------------
+
+    async def evaluate(
+        self, principal: Principal | None, action: Action, uid: int | None = None
+    ) -> Decision:
+        """What would happen if `principal` asked `action` of bdb `uid` now; changes nothing."""
+        return await self._drive(self._evaluate_plan(principal, action, uid))
+
+    # --- reads -----------------------------------------------------------------------
+
+    async def peek(self, uid: int) -> Bdb | None:
+        """The bdb as requests see it, without rules: for workers and adapters."""
+        return self.finish(await self._drive(self._peek_plan(uid)))
+
+    async def get_bdb(self, principal: Principal | None, uid: int) -> Bdb:
+        return await self._run(self._read_plan(principal, Action.VIEW, uid))
+
+    def list_bdbs(
+        self, principal: Principal | None, *, after_uid: int = 0, limit: int | None = None
+    ) -> AsyncIterator[Bdb]:
+        """Bdbs in uid order, streamed from the repository (never loaded all at once).
+        The permission is checked here, before the first bdb is read."""
+        self._check_read(principal, Action.LIST)
+        return self._bdbs.list(after_uid=after_uid, limit=limit)
+
+    def list_modules(self, principal: Principal | None) -> AsyncIterator[CatalogModule]:
+        self._check_read(principal, Action.VIEW_MODULES)
+        return self._modules.list()
+
+    # --- principals' changes -----------------------------------------------------------
+
+    async def reset_status(
+        self, principal: Principal | None, uid: int, kind: ActionKind = _EXPORT
+    ) -> Bdb:
+        """Back to idle unless that lifecycle's action runs; idle is left as it is."""
+        return await self._run(self._reset_plan(principal, uid, kind))
+
+    async def start_action(
+        self,
+        principal: Principal | None,
+        uid: int,
+        location: ExportLocation,
+        kind: ActionKind = _EXPORT,
+    ) -> Bdb:
+        """Begin an action; the returned bdb's `action_uid` identifies it to the worker."""
+        return await self._run(self._start_plan(principal, uid, location, kind))
+
+    async def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
+        """The seed: back to idle unless exporting."""
+        return await self.reset_status(principal, uid, ActionKind.EXPORT)
+
+    async def reset_import_status(self, principal: Principal | None, uid: int) -> Bdb:
+        return await self.reset_status(principal, uid, ActionKind.IMPORT)
+
+    async def reset_backup_status(self, principal: Principal | None, uid: int) -> Bdb:
+        return await self.reset_status(principal, uid, ActionKind.BACKUP)
+
+    async def start_export(
+        self, principal: Principal | None, uid: int, location: ExportLocation
+    ) -> Bdb:
+        return await self.start_action(principal, uid, location, ActionKind.EXPORT)
+
+    # --- workers' reports ----------------------------------------------------------------
+
+    async def record_progress(
+        self, uid: int, action_uid: str, progress: int | None, kind: ActionKind = _EXPORT
+    ) -> Bdb:
+        """Progress of a running action (None: a heartbeat), which also renews its lease."""
+        return await self._run(
+            self._report_plan(Trigger.PROGRESS, uid, action_uid, kind, progress=progress)
+        )
+
+    async def record_success(
+        self, uid: int, action_uid: str, kind: ActionKind = _EXPORT, *, notify: bool = False
+    ) -> Bdb:
+        return await self._run(
+            self._report_plan(Trigger.SUCCEED, uid, action_uid, kind, notify=notify)
+        )
+
+    async def record_failure(
+        self,
+        uid: int,
+        action_uid: str,
+        reason: StrEnum | str,
+        detail: str = "",
+        kind: ActionKind = _EXPORT,
+        *,
+        notify: bool = False,
+    ) -> Bdb:
+        """End an action in failure; `detail` goes to the event, never to the bdb."""
+        return await self._run(
+            self._report_plan(
+                Trigger.FAIL, uid, action_uid, kind, reason=reason, detail=detail, notify=notify
+            )
+        )
+
+    async def record_export_progress(self, uid: int, action_uid: str, progress: int) -> Bdb:
+        return await self.record_progress(uid, action_uid, progress)
+
+    async def record_export_heartbeat(self, uid: int, action_uid: str) -> Bdb:
+        return await self.record_progress(uid, action_uid, None)
+
+    async def record_export_success(self, uid: int, action_uid: str) -> Bdb:
+        return await self.record_success(uid, action_uid)
+
+    async def record_export_failure(
+        self, uid: int, action_uid: str, reason: StrEnum | str, detail: str = ""
+    ) -> Bdb:
+        return await self.record_failure(uid, action_uid, reason, detail)

@@ -1,0 +1,321 @@
+"""The pure core (sans-I/O): every use case decided as a function of its inputs.
+
+Each function takes who asks (or which worker reports), the bdb as loaded, a
+snapshot of the module catalog, the time of the decision and the service's settings,
+and returns either a `Refusal` (the typed domain error and the event that records it)
+or a `Change` (the bdb before, its successor — None when there is nothing to store —
+and the events to publish once the successor is committed). Nothing here reads a
+clock, draws an id, touches a repository or publishes: the shells in `service` and
+`async_service` do that, through `plans`, so the logic is written once for every I/O
+style, as h11 does for HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from . import moves
+from .actions import ACTIONS, Action, reset_action, start_action
+from .bdb import Bdb
+from .capability_rule import CatalogSnapshot
+from .decision import Decision
+from .errors import BdbNotFoundError, DomainError
+from .events import (
+    LEASE_EXPIRY_ACTOR,
+    WORKER_ACTOR,
+    ActionFailed,
+    ActionLeaseRenewed,
+    ActionProgressed,
+    ActionRefused,
+    ActionStarted,
+    ActionSucceeded,
+    DomainEvent,
+    StatusReset,
+)
+from .lifecycle import Lifecycle, Trigger
+from .principal import Principal
+from .rules_engine import RulesEngine
+
+DEFAULT_MAX_ATTEMPTS: Final = 16
+"""Compare-and-set attempts before giving up with `concurrent_update` (retryable)."""
+
+DEFAULT_LEASE_TTL: Final = timedelta(seconds=60)
+"""How long a running action may go without a sign of life from its worker."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSettings:
+    """What every decision of one service shares: its rules and its limits."""
+
+    rules: RulesEngine
+    lease_ttl: timedelta = DEFAULT_LEASE_TTL
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.lease_ttl <= timedelta(0):
+            raise ValueError("lease_ttl must be positive")
+
+
+@dataclass(slots=True)
+class Change:
+    """An accepted request: store `after` in place of `before` (a compare-and-set on
+    `before.revision`), then publish `events`. `after` None: nothing to store."""
+
+    before: Bdb
+    after: Bdb | None
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def result(self) -> Bdb:
+        return self.before if self.after is None else self.after
+
+
+@dataclass(slots=True)
+class Refusal:
+    """A refused request: raise `error`, after publishing `event`."""
+
+    error: DomainError
+    event: ActionRefused
+
+
+def actor_of(principal: Principal | None) -> str:
+    return "anonymous" if principal is None else principal.name
+
+
+def refuse(
+    actor: str, action: str, uid: int | None, error: DomainError, now: datetime, bdb: Bdb | None
+) -> Refusal:
+    return Refusal(
+        error,
+        ActionRefused(
+            actor=actor,
+            uid=uid,
+            at=now,
+            action=action,
+            error_code=error.code,
+            description=error.description,
+            revision=None if bdb is None else bdb.revision,
+        ),
+    )
+
+
+def check_read(
+    settings: CoreSettings,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+    now: datetime,
+) -> Refusal | None:
+    """The refusal of a read (view, list, view modules), or None when it may proceed."""
+    error = settings.rules.first_refusal(principal, action, uid, bdb)
+    return None if error is None else refuse(actor_of(principal), action, uid, error, now, bdb)
+
+
+def evaluate(
+    settings: CoreSettings,
+    principal: Principal | None,
+    action: Action,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+    now: datetime,
+) -> Decision:
+    """What would happen if `principal` asked `action` of `bdb` at `now`; changes nothing.
+
+    An action whose lease has lapsed is seen failed, as any request would see it first.
+    """
+    if bdb is not None and bdb.action_lease_expires is not None:
+        expired = moves.expire(bdb, now)
+        if expired is not None:
+            bdb = expired[1]
+    return settings.rules.decide(principal, action, uid, bdb, catalog)
+
+
+def decide_reset(
+    settings: CoreSettings,
+    principal: Principal | None,
+    lifecycle: Lifecycle,
+    uid: int,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+    now: datetime,
+) -> Change | Refusal:
+    """Back to idle unless that lifecycle's action runs; an idle status is left as it is."""
+    action = reset_action(lifecycle)
+    error = settings.rules.first_refusal(principal, action, uid, bdb, catalog)
+    if error is None:
+        assert bdb is not None  # the exists check passed
+        try:
+            after = moves.reset(lifecycle, bdb)
+        except DomainError as refused:
+            error = refused
+    if error is not None:
+        return refuse(actor_of(principal), action, uid, error, now, bdb)
+    assert bdb is not None
+    event = StatusReset(
+        actor=actor_of(principal),
+        uid=uid,
+        at=now,
+        kind=lifecycle.kind,
+        previous_status=lifecycle.status_of(bdb),
+        cleared_reason=lifecycle.reason_of(bdb),
+        changed=after is not None,
+        revision=None if after is None else after.revision,
+    )
+    return Change(bdb, after, [event])
+
+
+def decide_start(
+    settings: CoreSettings,
+    principal: Principal | None,
+    lifecycle: Lifecycle,
+    uid: int,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+    now: datetime,
+    *,
+    action_uid: str,
+    location_type: str,
+) -> Change | Refusal:
+    """Begin an action owned by `action_uid`, leased until `now + lease_ttl`."""
+    action = start_action(lifecycle)
+    error = settings.rules.first_refusal(principal, action, uid, bdb, catalog)
+    if error is None:
+        assert bdb is not None
+        try:
+            after = moves.start(lifecycle, bdb, action_uid, now + settings.lease_ttl)
+        except DomainError as refused:
+            error = refused
+    if error is not None:
+        return refuse(actor_of(principal), action, uid, error, now, bdb)
+    assert bdb is not None
+    event = ActionStarted(
+        actor=actor_of(principal),
+        uid=uid,
+        at=now,
+        kind=lifecycle.kind,
+        action_uid=action_uid,
+        previous_status=lifecycle.status_of(bdb),
+        location_type=location_type,
+        revision=after.revision,
+    )
+    return Change(bdb, after, [event])
+
+
+def decide_report(
+    settings: CoreSettings,
+    lifecycle: Lifecycle,
+    trigger: Trigger,
+    uid: int,
+    bdb: Bdb | None,
+    now: datetime,
+    *,
+    action_uid: str,
+    progress: int | None = None,
+    reason: StrEnum | str | None = None,
+    detail: str = "",
+    notify: bool = False,
+) -> Change | Refusal:
+    """A worker's report on its running action: progress (or, None, a heartbeat),
+    success or failure (`reason`, with a `detail` for the event, never the bdb)."""
+    try:
+        if bdb is None:
+            raise BdbNotFoundError(uid)
+        after: Bdb | None
+        if trigger is Trigger.PROGRESS:
+            after = moves.report_progress(
+                lifecycle, bdb, action_uid, progress, now, settings.lease_ttl
+            )
+        elif trigger is Trigger.SUCCEED:
+            after = moves.succeed(lifecycle, bdb, action_uid, now)
+        else:
+            assert reason is not None
+            after = moves.fail(lifecycle, bdb, action_uid, reason)
+    except DomainError as error:
+        return refuse(WORKER_ACTOR, trigger.value, uid, error, now, bdb)
+    revision = None if after is None else after.revision
+    event: DomainEvent
+    if trigger is Trigger.SUCCEED:
+        event = ActionSucceeded(
+            actor=WORKER_ACTOR,
+            uid=uid,
+            at=now,
+            kind=lifecycle.kind,
+            action_uid=action_uid,
+            email_notification=notify,
+            revision=revision,
+        )
+    elif trigger is Trigger.FAIL:
+        assert after is not None
+        event = ActionFailed(
+            actor=WORKER_ACTOR,
+            uid=uid,
+            at=now,
+            kind=lifecycle.kind,
+            action_uid=action_uid,
+            reason=str(lifecycle.reason_of(after)),
+            detail=detail,
+            email_notification=notify,
+            revision=revision,
+        )
+    elif after is not None and lifecycle.progress_of(after) == lifecycle.progress_of(bdb):
+        event = ActionLeaseRenewed(
+            actor=WORKER_ACTOR,
+            uid=uid,
+            at=now,
+            kind=lifecycle.kind,
+            action_uid=action_uid,
+            until=after.action_lease_expires or now,
+            revision=revision,
+        )
+    else:
+        event = ActionProgressed(
+            actor=WORKER_ACTOR,
+            uid=uid,
+            at=now,
+            kind=lifecycle.kind,
+            action_uid=action_uid,
+            progress=lifecycle.progress_of(bdb if after is None else after),
+            revision=revision,
+        )
+    return Change(bdb, after, [event])
+
+
+def decide_expiry(bdb: Bdb, now: datetime) -> Change | None:
+    """Fail the action whose lease ran out by `now`; None when no lease has lapsed."""
+    expired = moves.expire(bdb, now)
+    if expired is None:
+        return None
+    lifecycle, after = expired
+    assert bdb.action_uid is not None
+    assert bdb.action_lease_expires is not None
+    event = ActionFailed(
+        actor=LEASE_EXPIRY_ACTOR,
+        uid=bdb.uid,
+        at=now,
+        kind=lifecycle.kind,
+        action_uid=bdb.action_uid,
+        reason=str(lifecycle.reason_of(after)),
+        detail=(
+            f"{lifecycle.kind.value} lease expired at {bdb.action_lease_expires.isoformat()}:"
+            " its worker stopped reporting"
+        ),
+        revision=after.revision,
+    )
+    return Change(bdb, after, [event])
+
+
+def targets_one_bdb(action: Action) -> bool:
+    """Whether `action` names one bdb by uid (and so loads it)."""
+    return ACTIONS[action].targets_one_bdb
+
+
+def needs_catalog(action: Action) -> bool:
+    """Whether deciding `action` reads the module catalog (lifecycle moves do)."""
+    return ACTIONS[action].moves_a_lifecycle

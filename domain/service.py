@@ -1,0 +1,202 @@
+"""The synchronous shell: the use cases for the CLI, workers and sync embedders.
+
+It answers each plan's I/O requests by calling its ports, then publishes and returns
+or raises (`Shell.finish`). The loop itself is in `plans`, the decisions in `core`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from . import core, plans
+from .actions import Action
+from .bdb import Bdb
+from .capability_rule import CatalogSnapshot
+from .decision import Decision
+from .lifecycle import ActionKind, Trigger
+from .locations import ExportLocation
+from .modules import CatalogModule
+from .ports import (
+    BdbRepository,
+    Clock,
+    EventPublisher,
+    IdGenerator,
+    ModuleCatalog,
+    PermissionPolicy,
+)
+from .principal import Principal
+from .shell import Shell
+
+T = TypeVar("T")
+
+_EXPORT = ActionKind.EXPORT
+
+
+class ActionService(Shell):
+    """The application services of the hexagon over synchronous ports."""
+
+    def __init__(
+        self,
+        *,
+        bdbs: BdbRepository,
+        modules: ModuleCatalog,
+        policy: PermissionPolicy,
+        clock: Clock,
+        ids: IdGenerator,
+        events: EventPublisher,
+        max_attempts: int = core.DEFAULT_MAX_ATTEMPTS,
+        lease_ttl: timedelta = core.DEFAULT_LEASE_TTL,
+    ) -> None:
+        super().__init__(
+            policy=policy,
+            clock=clock,
+            ids=ids,
+            events=events,
+            max_attempts=max_attempts,
+            lease_ttl=lease_ttl,
+        )
+        self._bdbs = bdbs
+        self._modules = modules
+
+    def _drive(self, plan: plans.Plan[T]) -> T:
+        """Answer the plan's requests with the ports until it returns."""
+        try:
+            request = next(plan)
+            while True:
+                request = plan.send(self._answer(request))
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def _answer(self, request: plans.IoRequest) -> Any:
+        if isinstance(request, plans.LoadBdb):
+            return self._bdbs.get(request.uid)
+        if isinstance(request, plans.SaveBdb):
+            return self._bdbs.save(request.bdb, expected_revision=request.expected_revision)
+        return self._snapshot(request.names)
+
+    def _snapshot(self, names: tuple[str, ...]) -> CatalogSnapshot:
+        entries = ((name, self._modules.get(name)) for name in names)
+        return {name: entry for name, entry in entries if entry is not None}
+
+    def _run(self, plan: plans.Plan[plans.Outcome]) -> Bdb:
+        bdb = self.finish(self._drive(plan))
+        assert bdb is not None  # an outcome without error carries its bdb
+        return bdb
+
+    # --- the rules engine, side-effect free -------------------------------------------
+
+    def evaluate(
+        self, principal: Principal | None, action: Action, uid: int | None = None
+    ) -> Decision:
+        """What would happen if `principal` asked `action` of bdb `uid` now; changes nothing."""
+        return self._drive(self._evaluate_plan(principal, action, uid))
+
+    # --- reads -----------------------------------------------------------------------
+
+    def peek(self, uid: int) -> Bdb | None:
+        """The bdb as requests see it, without rules: for workers and adapters."""
+        return self.finish(self._drive(self._peek_plan(uid)))
+
+    def get_bdb(self, principal: Principal | None, uid: int) -> Bdb:
+        return self._run(self._read_plan(principal, Action.VIEW, uid))
+
+    def list_bdbs(
+        self, principal: Principal | None, *, after_uid: int = 0, limit: int | None = None
+    ) -> Iterator[Bdb]:
+        """Bdbs in uid order, streamed from the repository (never loaded all at once)."""
+        self._check_read(principal, Action.LIST)
+        return self._bdbs.list(after_uid=after_uid, limit=limit)
+
+    def list_modules(self, principal: Principal | None) -> Iterator[CatalogModule]:
+        self._check_read(principal, Action.VIEW_MODULES)
+        return self._modules.list()
+
+    # --- principals' changes -----------------------------------------------------------
+
+    def reset_status(
+        self, principal: Principal | None, uid: int, kind: ActionKind = _EXPORT
+    ) -> Bdb:
+        """Back to idle unless that lifecycle's action runs; idle is left as it is."""
+        return self._run(self._reset_plan(principal, uid, kind))
+
+    def start_action(
+        self,
+        principal: Principal | None,
+        uid: int,
+        location: ExportLocation,
+        kind: ActionKind = _EXPORT,
+    ) -> Bdb:
+        """Begin an action; the returned bdb's `action_uid` identifies it to the worker,
+        which must report progress or heartbeats before the lease runs out."""
+        return self._run(self._start_plan(principal, uid, location, kind))
+
+    def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
+        """The seed: back to idle unless exporting."""
+        return self.reset_status(principal, uid, ActionKind.EXPORT)
+
+    def reset_import_status(self, principal: Principal | None, uid: int) -> Bdb:
+        return self.reset_status(principal, uid, ActionKind.IMPORT)
+
+    def reset_backup_status(self, principal: Principal | None, uid: int) -> Bdb:
+        return self.reset_status(principal, uid, ActionKind.BACKUP)
+
+    def start_export(self, principal: Principal | None, uid: int, location: ExportLocation) -> Bdb:
+        return self.start_action(principal, uid, location, ActionKind.EXPORT)
+
+    # --- workers' reports ----------------------------------------------------------------
+
+    def record_progress(
+        self, uid: int, action_uid: str, progress: int | None, kind: ActionKind = _EXPORT
+    ) -> Bdb:
+        """Progress of a running action (None: a heartbeat), which also renews its lease.
+        A report that changes nothing is accepted and stores nothing."""
+        return self._run(
+            self._report_plan(Trigger.PROGRESS, uid, action_uid, kind, progress=progress)
+        )
+
+    def record_success(
+        self, uid: int, action_uid: str, kind: ActionKind = _EXPORT, *, notify: bool = False
+    ) -> Bdb:
+        return self._run(self._report_plan(Trigger.SUCCEED, uid, action_uid, kind, notify=notify))
+
+    def record_failure(
+        self,
+        uid: int,
+        action_uid: str,
+        reason: StrEnum | str,
+        detail: str = "",
+        kind: ActionKind = _EXPORT,
+        *,
+        notify: bool = False,
+    ) -> Bdb:
+        """End an action in failure; `detail` goes to the event, never to the bdb."""
+        return self._run(
+            self._report_plan(
+                Trigger.FAIL, uid, action_uid, kind, reason=reason, detail=detail, notify=notify
+            )
+        )
+
+    def record_export_progress(self, uid: int, action_uid: str, progress: int) -> Bdb:
+        return self.record_progress(uid, action_uid, progress)
+
+    def record_export_heartbeat(self, uid: int, action_uid: str) -> Bdb:
+        """A sign of life: renews the lease, at most one write per half lease. The
+        progress is read inside the compare-and-set loop, so a report made meanwhile is
+        never contradicted by a stale value."""
+        return self.record_progress(uid, action_uid, None)
+
+    def record_export_success(self, uid: int, action_uid: str) -> Bdb:
+        return self.record_success(uid, action_uid)
+
+    def record_export_failure(
+        self, uid: int, action_uid: str, reason: StrEnum | str, detail: str = ""
+    ) -> Bdb:
+        return self.record_failure(uid, action_uid, reason, detail)
+
+
+ExportService = ActionService
+"""The name the service had when export was the family's only member."""

@@ -1,0 +1,149 @@
+"""`bdbexport`: the console script's entry point.
+
+It builds the CLI adapter's command tree over the composition root (`open_local`
+opens a store's runtime for local mode) and adds the one command that is pure wiring:
+`serve`, which starts the REST server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bdbexport.adapters.cli.errors import CliError
+from bdbexport.adapters.cli.exit_codes import ExitCode
+from bdbexport.adapters.cli.main import State, build_app, run_command
+from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
+from bdbexport.composition.bootstrap_file import BootstrapError
+from bdbexport.composition.local import MissingStoreError, open_local_runtime
+from bdbexport.composition.stores import StoreUrlError, default_store_url
+from bdbexport.domain.errors import DomainError
+
+from .server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, ServerConfigError, serve
+
+
+def open_local(store_url: str | None, create: bool) -> LocalRuntime:
+    """The store's runtime, its failures as the CLI's errors and exit codes."""
+    try:
+        return open_local_runtime(store_url, create)
+    except MissingStoreError as missing:
+        raise CliError(
+            "incompatible_store",
+            f"store file {missing} does not exist (run `bdbexport serve` once to create it,"
+            " or pass --store)",
+            exit_code=ExitCode.STORE,
+        ) from None
+    except StoreUrlError as error:
+        raise CliError("config_error", str(error), exit_code=ExitCode.USAGE) from error
+    except DomainError as error:
+        raise CliError(error.code, error.description) from error
+
+
+app = build_app(CliWiring(open_local=open_local))
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "Store URL: sqlite:///path (default: the embedded file), redis://host:port/db"
+                " (replicas share it) or memory://."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    bootstrap: Annotated[
+        Path | None,
+        typer.Option(help="JSON file of users, modules and bdbs to create if missing."),
+    ] = None,
+    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    insecure_http: Annotated[
+        bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")
+    ] = False,
+    exporter: Annotated[
+        str,
+        typer.Option(help="How exports run: 'rdb' (snapshots of the bdb's Redis) or 'simulated'."),
+    ] = "rdb",
+    simulated_duration: Annotated[
+        float, typer.Option(help="Seconds a simulated export takes.")
+    ] = 5.0,
+    simulated_outcome: Annotated[
+        str,
+        typer.Option(help="succeed, or a failure reason (no-permission, wrong-file-path, ...)."),
+    ] = "succeed",
+    max_concurrent_exports: Annotated[int, typer.Option(help="Exports run at once.")] = 4,
+    shutdown_grace: Annotated[
+        float, typer.Option(help="Seconds running exports get to finish when stopping.")
+    ] = 10.0,
+    export_lease_ttl: Annotated[
+        float,
+        typer.Option(help="Seconds a running export may go without a heartbeat before it fails."),
+    ] = 60.0,
+    smtp_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SMTP server for email_notification: smtp://host:port or smtps://.",
+            show_default=False,
+        ),
+    ] = None,
+    notify_from: Annotated[str, typer.Option(help="Sender of notifications.")] = (
+        "bdbexport@localhost"
+    ),
+    notify_to: Annotated[
+        list[str] | None, typer.Option(help="Recipient of notifications (repeatable).")
+    ] = None,
+    access_log: Annotated[
+        str, typer.Option(help="Access log: '-' for stdout, a file path, or 'off'.")
+    ] = "-",
+    audit_log: Annotated[
+        str, typer.Option(help="Audit log: '-' for stderr, a file path, or 'off'.")
+    ] = "-",
+) -> None:
+    """Run the REST server (Redis Software's export endpoints)."""
+
+    def body(state: State) -> None:
+        config = ServerConfig(
+            store_url=store or state.settings.store or default_store_url(),
+            host=host,
+            port=port,
+            bootstrap=bootstrap,
+            certfile=certfile,
+            keyfile=keyfile,
+            insecure_http=insecure_http,
+            exporter=exporter,
+            simulated_duration=simulated_duration,
+            simulated_outcome=simulated_outcome,
+            max_concurrent_exports=max_concurrent_exports,
+            shutdown_grace=shutdown_grace,
+            export_lease_ttl=export_lease_ttl,
+            smtp_url=smtp_url,
+            notify_from=notify_from,
+            notify_to=tuple(notify_to or ()),
+            access_log=access_log,
+            audit_log=audit_log,
+        )
+        try:
+            serve(config)
+        except (ServerConfigError, StoreUrlError, BootstrapError, ValueError) as error:
+            raise CliError("config_error", str(error), exit_code=ExitCode.USAGE) from error
+        except DomainError as error:
+            raise CliError(error.code, error.description) from error
+        except OSError as error:
+            raise CliError(
+                "connection_error", f"cannot listen on {host}:{port}: {error.strerror}"
+            ) from error
+
+    run_command(ctx, body)
+
+
+def run() -> None:
+    """The console script's entry point."""
+    app()
