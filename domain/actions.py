@@ -8,7 +8,7 @@ engine compiles its check order from it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -41,10 +41,18 @@ class ActionRule:
     targets_one_bdb: bool
     lifecycle: Lifecycle | None = None
     trigger: Trigger | None = None
+    moves_a_lifecycle: bool = field(init=False)
+    allowed_from: frozenset[StrEnum] = field(init=False)
+    """The statuses the lifecycle's table lets `trigger` leave: derived from the
+    machine once, so the transition check is one membership test."""
 
-    @property
-    def moves_a_lifecycle(self) -> bool:
-        return self.lifecycle is not None
+    def __post_init__(self) -> None:
+        lifecycle, trigger = self.lifecycle, self.trigger
+        sources: frozenset[StrEnum] = frozenset()
+        if lifecycle is not None and trigger is not None:
+            sources = frozenset(s for s in lifecycle.statuses if lifecycle.allows(s, trigger))
+        object.__setattr__(self, "moves_a_lifecycle", lifecycle is not None)
+        object.__setattr__(self, "allowed_from", sources)
 
 
 ACTIONS: Mapping[Action, ActionRule] = MappingProxyType(
@@ -87,18 +95,25 @@ CHANGES_EXPORT = CHANGES_A_LIFECYCLE
 """The name this set had before the family; kept for embedders."""
 
 
+def _action_by_kind(trigger: Trigger) -> Mapping[str, Action]:
+    return MappingProxyType(
+        {
+            rule.lifecycle.name: action
+            for action, rule in ACTIONS.items()
+            if rule.lifecycle is not None and rule.trigger is trigger
+        }
+    )
+
+
+RESET_ACTIONS = _action_by_kind(Trigger.RESET)
+"""The principal's action that resets each member of the family, by its name."""
+START_ACTIONS = _action_by_kind(Trigger.START)
+"""The principal's action that starts each member of the family, by its name."""
+
+
 def reset_action(lifecycle: Lifecycle) -> Action:
-    """The principal's action that resets `lifecycle`."""
-    return _BY_MOVE[(lifecycle.kind, Trigger.RESET)]
+    return RESET_ACTIONS[lifecycle.name]
 
 
 def start_action(lifecycle: Lifecycle) -> Action:
-    """The principal's action that starts `lifecycle`."""
-    return _BY_MOVE[(lifecycle.kind, Trigger.START)]
-
-
-_BY_MOVE = {
-    (rule.lifecycle.kind, rule.trigger): action
-    for action, rule in ACTIONS.items()
-    if rule.lifecycle is not None
-}
+    return START_ACTIONS[lifecycle.name]

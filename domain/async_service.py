@@ -14,9 +14,9 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from . import core, plans
-from .actions import Action
-from .bdb import Bdb
-from .capability_rule import CatalogSnapshot
+from .actions import ACTIONS, Action
+from .bdb import MAX_UID, Bdb
+from .capability_rule import NO_MODULES, CatalogSnapshot
 from .decision import Decision
 from .lifecycle import ActionKind, Trigger
 from .locations import ExportLocation
@@ -98,8 +98,19 @@ class AsyncActionService(Shell):
     async def evaluate(
         self, principal: Principal | None, action: Action, uid: int | None = None
     ) -> Decision:
-        """What would happen if `principal` asked `action` of bdb `uid` now; changes nothing."""
-        return await self._drive(self._evaluate_plan(principal, action, uid))
+        """What would happen if `principal` asked `action` of bdb `uid` now; changes nothing.
+
+        A read, not a change: no plan, just what `core.evaluate` needs, loaded."""
+        rule = ACTIONS[action]
+        bdb = None
+        if rule.targets_one_bdb and uid is not None and 1 <= uid <= MAX_UID:
+            bdb = await self._bdbs.get(uid)
+        catalog = NO_MODULES
+        if bdb is not None and bdb.module_list and rule.moves_a_lifecycle:
+            catalog = await self._snapshot(bdb.module_names)
+        leased = bdb is not None and bdb.action_lease_expires is not None
+        now = self._clock.now() if leased else None
+        return core.evaluate(self.settings, principal, action, uid, bdb, catalog, now)
 
     # --- reads -----------------------------------------------------------------------
 

@@ -118,15 +118,16 @@ class Bdb(BaseModel):
 
     @model_validator(mode="after")
     def _status_fields_agree(self) -> Self:
+        # Runs on every load from a store: plain attribute reads over a table compiled
+        # from the lifecycles once (`_STATUS_FIELDS`).
         running = []
-        for lifecycle in LIFECYCLES.values():
-            kind = lifecycle.kind.value
-            failed = lifecycle.status_of(self) is lifecycle.failed
-            if failed != (lifecycle.reason_of(self) is not None):
+        for kind, status_field, reason_field, failed, running_statuses in _STATUS_FIELDS:
+            status = getattr(self, status_field)
+            if (status is failed) != (getattr(self, reason_field) is not None):
                 raise ValueError(
                     f"{kind}_failure_reason must be set exactly when {kind}_status is failed"
                 )
-            if lifecycle.is_running(self):
+            if status in running_statuses:
                 running.append(kind)
         if len(running) > 1:
             raise ValueError(f"only one action runs at a time, not {' and '.join(running)}")
@@ -153,6 +154,11 @@ class Bdb(BaseModel):
         """Everything, secrets included: only for stores."""
         return self.model_dump_json(context=_REVEAL)
 
+
+_STATUS_FIELDS = tuple(
+    (lc.name, lc.status_field, lc.reason_field, lc.failed, lc.running) for lc in LIFECYCLES.values()
+)
+"""Each lifecycle's name, wire fields, failed status and running statuses."""
 
 _NOT_ON_THE_WIRE: set[str] = {"revision", "authentication_redis_pass", "action_lease_expires"}
 _REVEAL = {"reveal_secrets": True}

@@ -9,18 +9,19 @@ action runs is `busy`. All of them are temporary: the same request may succeed l
 
 from __future__ import annotations
 
-from .actions import ACTIONS, Action
+from .actions import ACTIONS, Action, ActionRule
 from .bdb import Bdb
 from .errors import IN_PROGRESS_ERRORS, BusyError, DomainError
 from .lifecycle import Trigger
 
 
-def busy_refusal(bdb: Bdb, action: Action) -> DomainError | None:
+def busy_refusal(bdb: Bdb, action: Action | ActionRule) -> DomainError | None:
     """The refusal for `action` (a lifecycle move) given what runs on `bdb`, or None."""
     if bdb.action_uid is None:
         return None
-    lifecycle = ACTIONS[action].lifecycle
+    rule = action if isinstance(action, ActionRule) else ACTIONS[action]
+    lifecycle = rule.lifecycle
     assert lifecycle is not None, f"{action} moves no lifecycle"
-    if ACTIONS[action].trigger is Trigger.RESET and lifecycle.is_running(bdb):
-        return IN_PROGRESS_ERRORS[lifecycle.kind.value](bdb.uid)
+    if rule.trigger is Trigger.RESET and lifecycle.is_running(bdb):
+        return IN_PROGRESS_ERRORS[lifecycle.name](bdb.uid)
     return BusyError(bdb.uid, bdb.action_uid)

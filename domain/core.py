@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Final
 
 from . import moves
-from .actions import ACTIONS, Action, reset_action, start_action
+from .actions import Action, reset_action, start_action
 from .bdb import Bdb
 from .capability_rule import CatalogSnapshot
 from .decision import Decision
@@ -124,13 +124,15 @@ def evaluate(
     uid: int | None,
     bdb: Bdb | None,
     catalog: CatalogSnapshot,
-    now: datetime,
+    now: datetime | None,
 ) -> Decision:
     """What would happen if `principal` asked `action` of `bdb` at `now`; changes nothing.
 
     An action whose lease has lapsed is seen failed, as any request would see it first.
+    `now` is needed only when the bdb holds a lease (shells read the clock only then).
     """
     if bdb is not None and bdb.action_lease_expires is not None:
+        assert now is not None, "a leased bdb is judged at a time"
         expired = moves.expire(bdb, now)
         if expired is not None:
             bdb = expired[1]
@@ -148,6 +150,7 @@ def decide_reset(
 ) -> Change | Refusal:
     """Back to idle unless that lifecycle's action runs; an idle status is left as it is."""
     action = reset_action(lifecycle)
+    actor = actor_of(principal)
     error = settings.rules.first_refusal(principal, action, uid, bdb, catalog)
     if error is None:
         assert bdb is not None  # the exists check passed
@@ -156,10 +159,10 @@ def decide_reset(
         except DomainError as refused:
             error = refused
     if error is not None:
-        return refuse(actor_of(principal), action, uid, error, now, bdb)
+        return refuse(actor, action, uid, error, now, bdb)
     assert bdb is not None
     event = StatusReset(
-        actor=actor_of(principal),
+        actor=actor,
         uid=uid,
         at=now,
         kind=lifecycle.kind,
@@ -238,7 +241,7 @@ def decide_report(
             assert reason is not None
             after = moves.fail(lifecycle, bdb, action_uid, reason)
     except DomainError as error:
-        return refuse(WORKER_ACTOR, trigger.value, uid, error, now, bdb)
+        return refuse(WORKER_ACTOR, trigger, uid, error, now, bdb)
     revision = None if after is None else after.revision
     event: DomainEvent
     if trigger is Trigger.SUCCEED:
@@ -303,19 +306,9 @@ def decide_expiry(bdb: Bdb, now: datetime) -> Change | None:
         action_uid=bdb.action_uid,
         reason=str(lifecycle.reason_of(after)),
         detail=(
-            f"{lifecycle.kind.value} lease expired at {bdb.action_lease_expires.isoformat()}:"
+            f"{lifecycle.name} lease expired at {bdb.action_lease_expires.isoformat()}:"
             " its worker stopped reporting"
         ),
         revision=after.revision,
     )
     return Change(bdb, after, [event])
-
-
-def targets_one_bdb(action: Action) -> bool:
-    """Whether `action` names one bdb by uid (and so loads it)."""
-    return ACTIONS[action].targets_one_bdb
-
-
-def needs_catalog(action: Action) -> bool:
-    """Whether deciding `action` reads the module catalog (lifecycle moves do)."""
-    return ACTIONS[action].moves_a_lifecycle

@@ -75,7 +75,7 @@ class Guard(StrEnum):
     LEASE_LAPSED = "lease_lapsed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Report:
     """What a trigger carries besides the bdb: the worker's action, its progress
     (None for a heartbeat) and the time of the decision."""
@@ -120,13 +120,13 @@ GUARDS: Mapping[Guard, GuardRule] = MappingProxyType(
         Guard.PROGRESS_NOT_BACKWARDS: GuardRule(
             _progress_not_backwards,
             lambda lc, bdb, report: InvalidProgressError(
-                bdb.uid, report.progress or 0, lc.progress_of(bdb), lc.kind.value
+                bdb.uid, report.progress or 0, lc.progress_of(bdb), lc.name
             ),
         ),
         Guard.REPORTS_PROGRESS: GuardRule(
             _reports_progress,
             lambda lc, bdb, report: InvalidProgressError(
-                bdb.uid, report.progress or 0, lc.progress_of(bdb), lc.kind.value
+                bdb.uid, report.progress or 0, lc.progress_of(bdb), lc.name
             ),
         ),
         Guard.LEASE_LAPSED: GuardRule(
@@ -160,31 +160,33 @@ class Lifecycle:
     failed: StrEnum
     transitions: tuple[Mapping[str, Any], ...]
     last_time_field: str | None
+    # Derived once, in __post_init__: the member's name and its wire fields
+    # (`<name>_status`, `<name>_progress`, `<name>_failure_reason`), the machine and the
+    # table compiled from it.
+    name: str = field(init=False)
+    status_field: str = field(init=False)
+    progress_field: str = field(init=False)
+    reason_field: str = field(init=False)
     machine: Machine = field(init=False, repr=False, compare=False)
     table: Mapping[tuple[StrEnum, Trigger], tuple[Move, ...]] = field(
         init=False, repr=False, compare=False
     )
 
     def __str__(self) -> str:
-        return self.kind.value
+        return self.name
 
     def __post_init__(self) -> None:
+        derived = {
+            "name": self.kind.value,
+            "status_field": f"{self.kind.value}_status",
+            "progress_field": f"{self.kind.value}_progress",
+            "reason_field": f"{self.kind.value}_failure_reason",
+        }
+        for attribute, value in derived.items():
+            object.__setattr__(self, attribute, value)
         machine = build_machine(self)
         object.__setattr__(self, "machine", machine)
         object.__setattr__(self, "table", _compile(self, machine))
-
-    # The wire fields: `<kind>_status`, `<kind>_progress`, `<kind>_failure_reason`.
-    @property
-    def status_field(self) -> str:
-        return f"{self.kind.value}_status"
-
-    @property
-    def progress_field(self) -> str:
-        return f"{self.kind.value}_progress"
-
-    @property
-    def reason_field(self) -> str:
-        return f"{self.kind.value}_failure_reason"
 
     def status_of(self, bdb: Bdb) -> StrEnum:
         status: StrEnum = getattr(bdb, self.status_field)
@@ -211,13 +213,10 @@ class Lifecycle:
         status = self.status_of(bdb)
         moves = self.table.get((status, trigger))
         if moves is None:
-            raise InvalidTransitionError(bdb.uid, trigger.value, status.value, self.kind.value)
+            raise InvalidTransitionError(bdb.uid, trigger, status, self.name)
         first_failed: Guard | None = None
         for move in moves:
-            failed = next(
-                (guard for guard in move.guards if not GUARDS[guard].check(self, bdb, report)),
-                None,
-            )
+            failed = _first_failing(move.guards, self, bdb, report)
             if failed is None:
                 return move.dest
             first_failed = first_failed or failed
@@ -227,6 +226,15 @@ class Lifecycle:
     def triggers_from(self, status: StrEnum) -> frozenset[Trigger]:
         """Every trigger the lifecycle accepts from `status` (guards aside)."""
         return frozenset(trigger for (source, trigger) in self.table if source is status)
+
+
+def _first_failing(
+    guards: tuple[Guard, ...], lifecycle: Lifecycle, bdb: Bdb, report: Report
+) -> Guard | None:
+    for guard in guards:
+        if not GUARDS[guard].check(lifecycle, bdb, report):
+            return guard
+    return None
 
 
 def build_machine(lifecycle: Lifecycle, model: object | None = None, **options: Any) -> Machine:

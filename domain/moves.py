@@ -17,6 +17,9 @@ from .bdb import Bdb
 from .errors import InvalidFailureReasonError
 from .lifecycle import Lifecycle, Report, Trigger, running_lifecycle
 
+NO_REPORT = Report()
+"""What a trigger without guards carries: nothing (a principal's reset)."""
+
 
 def _successor(bdb: Bdb, changes: dict[str, Any]) -> Bdb:
     changes["revision"] = bdb.revision + 1
@@ -93,7 +96,7 @@ def fail(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, reason: StrEnum | str)
     try:
         known = lifecycle.reasons(reason)
     except ValueError:
-        raise InvalidFailureReasonError(bdb.uid, str(reason), lifecycle.kind.value) from None
+        raise InvalidFailureReasonError(bdb.uid, str(reason), lifecycle.name) from None
     return _released_as_failed(lifecycle, bdb, status, known)
 
 
@@ -128,7 +131,7 @@ def reset(lifecycle: Lifecycle, bdb: Bdb) -> Bdb | None:
 
     Progress returns to 0: idle means no action, so a lingering 100 would mislead.
     """
-    status = lifecycle.next_status(bdb, Trigger.RESET, Report())
+    status = lifecycle.next_status(bdb, Trigger.RESET, NO_REPORT)
     if status is lifecycle.status_of(bdb):
         return None
     return _successor(

@@ -26,27 +26,26 @@ from . import core
 from .actions import Action
 from .bdb import MAX_UID, Bdb
 from .capability_rule import NO_MODULES, CatalogSnapshot
-from .decision import Decision
 from .errors import ConcurrentUpdateError, DomainError
 from .events import DomainEvent
 from .principal import Principal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LoadBdb:
     """Answer with the stored bdb, or None."""
 
     uid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LoadCatalog:
     """Answer with a `CatalogSnapshot` of these module names (unknown ones left out)."""
 
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SaveBdb:
     """Answer with whether the compare-and-set on `expected_revision` stored `bdb`."""
 
@@ -83,25 +82,31 @@ def load_current(
     if not 1 <= uid <= MAX_UID:
         return None  # names no database; stores need not cope with such uids
     bdb: Bdb | None = yield LoadBdb(uid)
+    if bdb is None or bdb.action_lease_expires is None:
+        return bdb  # only a leased action can lapse: the common case ends here
+    return (yield from _failing_a_lapsed_lease(bdb, now, events, max_attempts))
+
+
+def _failing_a_lapsed_lease(
+    bdb: Bdb, now: datetime, events: list[DomainEvent], max_attempts: int
+) -> Plan[Bdb | None]:
+    current: Bdb | None = bdb
     for _ in range(max_attempts):
-        # Only a leased action can lapse.
-        if bdb is None or bdb.action_lease_expires is None:
-            return bdb
-        expired = core.decide_expiry(bdb, now)
+        if current is None or current.action_lease_expires is None:
+            return current
+        expired = core.decide_expiry(current, now)
         if expired is None:
-            return bdb
+            return current
         assert expired.after is not None
-        if (yield SaveBdb(expired.after, bdb.revision)):
+        if (yield SaveBdb(expired.after, current.revision)):
             events.extend(expired.events)
             return expired.after
-        bdb = yield LoadBdb(uid)
-    return bdb
+        current = yield LoadBdb(bdb.uid)
+    return current
 
 
-def catalog_for(bdb: Bdb | None) -> Plan[CatalogSnapshot]:
-    """The catalog entries of the bdb's modules; no request at all when it has none."""
-    if bdb is None or not bdb.module_list:
-        return NO_MODULES
+def catalog_for(bdb: Bdb) -> Plan[CatalogSnapshot]:
+    """The catalog entries of the bdb's modules."""
     snapshot: CatalogSnapshot = yield LoadCatalog(bdb.module_names)
     return snapshot
 
@@ -118,9 +123,14 @@ def change(
 ) -> Plan[Outcome]:
     """Load, decide, compare-and-set, retry: the path every change takes."""
     events: list[DomainEvent] = []
+    valid_uid = 1 <= uid <= MAX_UID  # else it names no database: nothing to load
     for _ in range(settings.max_attempts):
-        bdb = yield from load_current(uid, now, events, settings.max_attempts)
-        catalog = (yield from catalog_for(bdb)) if with_catalog else NO_MODULES
+        bdb: Bdb | None = (yield LoadBdb(uid)) if valid_uid else None
+        if bdb is not None and bdb.action_lease_expires is not None:
+            bdb = yield from _failing_a_lapsed_lease(bdb, now, events, settings.max_attempts)
+        catalog = NO_MODULES
+        if with_catalog and bdb is not None and bdb.module_list:
+            catalog = yield from catalog_for(bdb)
         decided = decide(bdb, catalog)
         if isinstance(decided, core.Refusal):
             events.append(decided.event)
@@ -155,19 +165,3 @@ def peek(uid: int, now: datetime, max_attempts: int) -> Plan[Outcome]:
     events: list[DomainEvent] = []
     bdb = yield from load_current(uid, now, events, max_attempts)
     return Outcome(bdb, events)
-
-
-def evaluate(
-    settings: core.CoreSettings,
-    principal: Principal | None,
-    action: Action,
-    uid: int | None,
-    now: datetime,
-) -> Plan[Decision]:
-    """`core.evaluate` on the stored bdb; stores nothing (a lapsed lease is seen
-    failed, not failed)."""
-    bdb: Bdb | None = None
-    if uid is not None and 1 <= uid <= MAX_UID and core.targets_one_bdb(action):
-        bdb = yield LoadBdb(uid)
-    catalog = (yield from catalog_for(bdb)) if core.needs_catalog(action) else NO_MODULES
-    return core.evaluate(settings, principal, action, uid, bdb, catalog, now)

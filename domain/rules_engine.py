@@ -33,63 +33,92 @@ from .errors import (
 from .ports import PermissionPolicy
 from .principal import Principal
 
-
-@dataclass(slots=True)
-class Question:
-    """Everything one decision reads: who asks what of which bdb, under which rules."""
-
-    action: Action
-    rule: ActionRule
-    policy: PermissionPolicy
-    principal: Principal | None
-    uid: int | None
-    bdb: Bdb | None
-    catalog: CatalogSnapshot
+CheckFn = Callable[
+    [ActionRule, PermissionPolicy, Principal | None, int | None, Bdb | None, CatalogSnapshot],
+    DomainError | None,
+]
+"""A check: the refusal it gives to (rule, policy, principal, uid, bdb, catalog), or
+None. Checks after the gates may assume a principal and a bdb. They take plain
+arguments, not one object, because building an object per decision would cost more
+than most checks themselves."""
 
 
-CheckFn = Callable[[Question], DomainError | None]
-"""A check: the refusal it gives to a question, or None. Checks after the gates may
-assume a principal and a bdb."""
+def authenticated(
+    rule: ActionRule,
+    policy: PermissionPolicy,
+    principal: Principal | None,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+) -> DomainError | None:
+    return UnauthenticatedError() if principal is None else None
 
 
-def authenticated(question: Question) -> DomainError | None:
-    return UnauthenticatedError() if question.principal is None else None
-
-
-def permitted(question: Question) -> DomainError | None:
-    principal = question.principal
+def permitted(
+    rule: ActionRule,
+    policy: PermissionPolicy,
+    principal: Principal | None,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+) -> DomainError | None:
     assert principal is not None  # guaranteed by the gate before
-    permission = question.rule.permission
-    if question.policy.permits(principal, permission):
+    if policy.permits(principal, rule.permission):
         return None
-    return ForbiddenError(principal.role, permission)
+    return ForbiddenError(principal.role, rule.permission)
 
 
-def exists(question: Question) -> DomainError | None:
-    return BdbNotFoundError(question.uid or 0) if question.bdb is None else None
+def exists(
+    rule: ActionRule,
+    policy: PermissionPolicy,
+    principal: Principal | None,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+) -> DomainError | None:
+    return BdbNotFoundError(uid or 0) if bdb is None else None
 
 
-def module_capabilities(question: Question) -> DomainError | None:
-    assert question.bdb is not None
-    return capability_refusal(question.bdb, question.catalog)
-
-
-def not_busy(question: Question) -> DomainError | None:
-    assert question.bdb is not None
-    return busy_refusal(question.bdb, question.action)
-
-
-def transition_allowed(question: Question) -> DomainError | None:
-    rule, bdb = question.rule, question.bdb
+def module_capabilities(
+    rule: ActionRule,
+    policy: PermissionPolicy,
+    principal: Principal | None,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+) -> DomainError | None:
     assert bdb is not None
-    assert rule.lifecycle is not None
-    assert rule.trigger is not None
-    status = rule.lifecycle.status_of(bdb)
-    if rule.lifecycle.allows(status, rule.trigger):
+    return capability_refusal(bdb, catalog) if bdb.module_list else None
+
+
+def not_busy(
+    rule: ActionRule,
+    policy: PermissionPolicy,
+    principal: Principal | None,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+) -> DomainError | None:
+    assert bdb is not None
+    return None if bdb.action_uid is None else busy_refusal(bdb, rule)
+
+
+def transition_allowed(
+    rule: ActionRule,
+    policy: PermissionPolicy,
+    principal: Principal | None,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+) -> DomainError | None:
+    lifecycle, trigger = rule.lifecycle, rule.trigger
+    assert bdb is not None  # the exists gate passed
+    assert lifecycle is not None  # only lifecycle moves run this check
+    assert trigger is not None
+    status = lifecycle.status_of(bdb)
+    if status in rule.allowed_from:
         return None
-    return InvalidTransitionError(
-        bdb.uid, rule.trigger.value, status.value, rule.lifecycle.kind.value
-    )
+    return InvalidTransitionError(bdb.uid, trigger, status, lifecycle.name)
 
 
 CheckSpec = tuple[str, CheckFn, bool]
@@ -165,9 +194,9 @@ class RulesEngine:
     ) -> DomainError | None:
         """The error the request fails with, or None when every check passes."""
         compiled = _COMPILED[action]
-        question = Question(action, compiled.rule, self.policy, principal, uid, bdb, catalog)
+        rule, policy = compiled.rule, self.policy
         for check in compiled.checks:
-            error = check(question)
+            error = check(rule, policy, principal, uid, bdb, catalog)
             if error is not None:
                 return error
         return None
@@ -182,25 +211,33 @@ class RulesEngine:
     ) -> Decision:
         """A decision listing every check's outcome; changes nothing."""
         compiled = _COMPILED[action]
-        question = Question(action, compiled.rule, self.policy, principal, uid, bdb, catalog)
+        rule, policy = compiled.rule, self.policy
         for check in compiled.checks:
-            if check(question) is not None:
+            if check(rule, policy, principal, uid, bdb, catalog) is not None:
                 break
         else:
             return Decision(action, uid, principal, compiled.all_passed, None)
-        checks = _explain(question, CHECK_ORDER[action])
+        checks = _explain(CHECK_ORDER[action], rule, policy, principal, uid, bdb, catalog)
         error = next(check.error for check in checks if check.error is not None)
         return Decision(action, uid, principal, checks, error)
 
 
-def _explain(question: Question, order: tuple[CheckSpec, ...]) -> tuple[Check, ...]:
+def _explain(
+    order: tuple[CheckSpec, ...],
+    rule: ActionRule,
+    policy: PermissionPolicy,
+    principal: Principal | None,
+    uid: int | None,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+) -> tuple[Check, ...]:
     checks: list[Check] = []
     blocked = False
     for name, check, is_gate in order:
         if blocked:
             checks.append(Check(name, CheckOutcome.SKIPPED))
             continue
-        error = check(question)
+        error = check(rule, policy, principal, uid, bdb, catalog)
         if error is None:
             checks.append(Check(name, CheckOutcome.PASSED))
         else:

@@ -14,7 +14,6 @@ from enum import StrEnum
 from . import core, plans
 from .actions import Action, reset_action, start_action
 from .bdb import Bdb
-from .decision import Decision
 from .events import WORKER_ACTOR
 from .lifecycle import LIFECYCLES, ActionKind, Trigger
 from .locations import ExportLocation
@@ -59,11 +58,6 @@ class Shell:
 
     # --- the plans ------------------------------------------------------------------
 
-    def _evaluate_plan(
-        self, principal: Principal | None, action: Action, uid: int | None
-    ) -> plans.Plan[Decision]:
-        return plans.evaluate(self.settings, principal, action, uid, self._clock.now())
-
     def _read_plan(
         self, principal: Principal | None, action: Action, uid: int
     ) -> plans.Plan[plans.Outcome]:
@@ -85,7 +79,7 @@ class Shell:
         return plans.change(
             settings,
             uid=uid,
-            action=reset_action(lifecycle).value,
+            action=reset_action(lifecycle),
             actor=core.actor_of(principal),
             now=now,
             decide=lambda bdb, catalog: core.decide_reset(
@@ -102,7 +96,7 @@ class Shell:
         return plans.change(
             settings,
             uid=uid,
-            action=start_action(lifecycle).value,
+            action=start_action(lifecycle),
             actor=core.actor_of(principal),
             now=now,
             decide=lambda bdb, catalog: core.decide_start(
@@ -135,7 +129,7 @@ class Shell:
         return plans.change(
             settings,
             uid=uid,
-            action=trigger.value,
+            action=trigger,
             actor=WORKER_ACTOR,
             now=now,
             decide=lambda bdb, catalog: core.decide_report(

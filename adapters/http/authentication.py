@@ -44,6 +44,12 @@ TOKEN_ALGORITHM = "HS256"
 USER_RECHECK_SECONDS = 1.0
 """How often a cached verification re-reads the user's record (a store round trip)."""
 
+REJECTED_TTL = 10.0
+"""How long a credential that failed verification is refused from memory: repeating a
+wrong password costs neither a KDF run nor a store round trip (so it is answered even
+while the store is stuck), and a password changed to exactly that value is accepted at
+most this late."""
+
 
 @dataclass(slots=True)
 class _Verified:
@@ -68,6 +74,7 @@ class Authenticator:
         self._cache_key = secrets.token_bytes(32)
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._tokens: OrderedDict[str, _Verified] = OrderedDict()
+        self._rejected: OrderedDict[bytes, float] = OrderedDict()
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl
         self._in_flight: dict[bytes, asyncio.Future[Principal | None]] = {}
@@ -108,6 +115,11 @@ class Authenticator:
                 self._cache.move_to_end(key)
                 return cached.principal
             self._cache.pop(key, None)
+        rejected_until = self._rejected.get(key)
+        if rejected_until is not None:
+            if rejected_until > time.monotonic():
+                raise UnauthenticatedError(BAD_CREDENTIALS)
+            del self._rejected[key]
         pending = self._in_flight.get(key)
         if pending is None:
             pending = asyncio.get_running_loop().create_future()
@@ -178,6 +190,7 @@ class Authenticator:
         for token, entry in list(self._tokens.items()):
             if entry.principal.name == email:
                 self._tokens.pop(token, None)
+        self._rejected.clear()  # keyed without the email: forget them all
 
     async def _still_valid(self, email: str, cached: _Verified) -> bool:
         user = await self._users.get(email)
@@ -193,6 +206,9 @@ class Authenticator:
             self.kdf_runs += 1
             matches = await anyio.to_thread.run_sync(_check, user, password)
         if not matches or user is None:
+            self._rejected[key] = time.monotonic() + REJECTED_TTL
+            while len(self._rejected) > self._cache_size:
+                self._rejected.popitem(last=False)
             return None
         now = time.monotonic()
         self._cache[key] = _Verified(user.principal, user.password_hash, now + self._cache_ttl, now)

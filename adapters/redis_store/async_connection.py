@@ -11,20 +11,22 @@ unauthenticated callers read them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import ConnectionPool, Redis
 
 from bdbexport.domain.errors import StoreUnavailableError
 
 from .connection import DEFAULT_PREFIX, SOCKET_TIMEOUT
 
 MAX_CONNECTIONS = 64
-"""Enough for the requests one event loop has in flight; more wait (within the deadline)
-instead of opening sockets without bound."""
+"""Enough for the requests one event loop has in flight; more wait for a turn (within
+the deadline) instead of opening sockets without bound."""
 
 HEALTH_CHECK_INTERVAL = 30
 
@@ -39,18 +41,22 @@ class AsyncRedisConnection:
         self.prefix = query.pop("prefix", DEFAULT_PREFIX)
         clean = urlunsplit(parts._replace(query=urlencode(query)))
         self.socket_timeout = socket_timeout
-        # A blocking pool makes a burst beyond MAX_CONNECTIONS queue for a connection
-        # rather than fail at once with "Too many connections".
-        pool = BlockingConnectionPool.from_url(
+        # A burst beyond MAX_CONNECTIONS queues on the semaphore (cheap when a turn is
+        # free) rather than failing with "Too many connections"; the plain pool behind it
+        # then always has a connection, without the blocking pool's per-call condition
+        # variable and timer.
+        self._turns = asyncio.Semaphore(MAX_CONNECTIONS)
+        pool = ConnectionPool.from_url(
             clean,
             max_connections=MAX_CONNECTIONS,
-            timeout=socket_timeout,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
             health_check_interval=HEALTH_CHECK_INTERVAL,
             retry_on_timeout=False,
         )
+        self._pool = pool
         self.client: Redis = Redis.from_pool(pool)
+        self._script_shas: dict[str, str] = {}
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(part) for part in parts)
@@ -61,21 +67,66 @@ class AsyncRedisConnection:
         `StoreUnavailableError`. Do not `yield` to a consumer inside it: the deadline
         would run while the consumer works."""
         try:
-            async with asyncio.timeout(self.socket_timeout):
+            async with asyncio.timeout(self.socket_timeout), self._turns:
                 yield
-        except (TimeoutError, redis.TimeoutError) as error:
-            raise StoreUnavailableError("the Redis store did not answer (timeout)") from error
-        except redis.BusyLoadingError as error:
-            raise StoreUnavailableError("the Redis store is not ready (LOADING)") from error
-        except redis.ConnectionError as error:
-            raise StoreUnavailableError(
-                "the Redis store could not be reached (connection failed)"
-            ) from error
-        except redis.ResponseError as error:
-            word = str(error).split(" ", 1)[0]
-            if word in NOT_READY:
-                raise StoreUnavailableError(f"the Redis store is not ready ({word})") from error
-            raise
+        except Exception as error:
+            raise _as_outage(error) from error
+
+    async def call(self, *command: Any) -> Any:
+        """One command, one round trip, on a pooled connection: the path every request
+        takes, so it skips the client's retry and observability layers (we retry nothing:
+        a timeout is an outage). Bounded without a timer of its own: connecting and
+        reading each time out after `socket_timeout` (the client's own deadlines), and a
+        turn is awaited for at most that long when all are taken."""
+        try:
+            if self._turns.locked():
+                await asyncio.wait_for(self._turns.acquire(), self.socket_timeout)
+            else:
+                await self._turns.acquire()
+            try:
+                connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+                try:
+                    await connection.send_command(*command)
+                    return await connection.read_response()
+                except redis.ResponseError:
+                    raise  # a reply: the connection is fine
+                except BaseException:
+                    # Broken, timed out or cancelled mid-reply: its state is unknown.
+                    await connection.disconnect()
+                    raise
+                finally:
+                    await self._pool.release(connection)
+            finally:
+                self._turns.release()
+        except Exception as error:
+            raise _as_outage(error) from error
+
+    async def run_script(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """A Lua script by its SHA (`EVALSHA`, one round trip); sent whole (`EVAL`) only
+        when the server's script cache has lost it (a restart)."""
+        sha = self._script_shas.get(source)
+        if sha is None:
+            sha = self._script_shas[source] = hashlib.sha1(source.encode()).hexdigest()
+        try:
+            return await self.call("EVALSHA", sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return await self.call("EVAL", source, len(keys), *keys, *args)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _as_outage(error: Exception) -> Exception:
+    """The error a Redis failure stands for: an outage becomes `StoreUnavailableError`
+    (naming no host or port); anything else is returned as it is."""
+    if isinstance(error, TimeoutError | redis.TimeoutError):
+        return StoreUnavailableError("the Redis store did not answer (timeout)")
+    if isinstance(error, redis.BusyLoadingError):
+        return StoreUnavailableError("the Redis store is not ready (LOADING)")
+    if isinstance(error, redis.ConnectionError):
+        return StoreUnavailableError("the Redis store could not be reached (connection failed)")
+    if isinstance(error, redis.ResponseError):
+        word = str(error).split(" ", 1)[0]
+        if word in NOT_READY:
+            return StoreUnavailableError(f"the Redis store is not ready ({word})")
+    return error

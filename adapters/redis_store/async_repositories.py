@@ -29,14 +29,12 @@ class AsyncRedisBdbRepository:
         self._index = connection.key("bdbs")
         # EVALSHA first, EVAL once if the server's script cache lost it (a restart).
         self._create: AsyncScript = connection.client.register_script(CREATE)
-        self._cas: AsyncScript = connection.client.register_script(COMPARE_AND_SET)
 
     def _key(self, uid: int) -> str:
         return self._redis.key("bdb", uid)
 
     async def get(self, uid: int) -> Bdb | None:
-        async with self._redis.available():
-            doc = await self._redis.client.hget(self._key(uid), "doc")
+        doc = await self._redis.call("HGET", self._key(uid), "doc")
         return None if doc is None else Bdb.model_validate_json(doc)
 
     async def list(self, *, after_uid: int = 0, limit: int | None = None) -> AsyncIterator[Bdb]:
@@ -81,11 +79,11 @@ class AsyncRedisBdbRepository:
             raise BdbAlreadyExistsError(bdb.uid)
 
     async def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
-        async with self._redis.available():
-            result = await self._cas(
-                keys=[self._key(bdb.uid)],
-                args=[str(expected_revision), bdb.revision, bdb.to_storage_json()],
-            )
+        result = await self._redis.run_script(
+            COMPARE_AND_SET,
+            keys=[self._key(bdb.uid)],
+            args=[str(expected_revision), bdb.revision, bdb.to_storage_json()],
+        )
         return bool(result == 1)
 
 
@@ -95,8 +93,7 @@ class AsyncRedisModuleCatalog:
         self._key = connection.key("modules")
 
     async def get(self, module_name: str) -> CatalogModule | None:
-        async with self._redis.available():
-            doc = await self._redis.client.hget(self._key, module_name)
+        doc = await self._redis.call("HGET", self._key, module_name)
         return None if doc is None else CatalogModule.model_validate_json(doc)
 
     async def list(self) -> AsyncIterator[CatalogModule]:
@@ -118,8 +115,7 @@ class AsyncRedisUserDirectory:
         self._key = connection.key("users")
 
     async def get(self, email: str) -> User | None:
-        async with self._redis.available():
-            doc = await self._redis.client.hget(self._key, email)
+        doc = await self._redis.call("HGET", self._key, email)
         return None if doc is None else User.model_validate_json(doc)
 
     async def add(self, user: User) -> None:

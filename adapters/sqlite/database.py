@@ -38,6 +38,15 @@ MIGRATIONS: Sequence[str] = (
     CREATE TABLE modules (module_name TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE users (email TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 2: the family. Import and backup fields have defaults and need nothing; the lease,
+    # once the export's, is now the running action's: `action_lease_expires`.
+    """
+    UPDATE bdbs SET doc = json_set(
+        json_remove(doc, '$.export_lease_expires'),
+        '$.action_lease_expires',
+        json_extract(doc, '$.export_lease_expires')
+    ) WHERE json_type(doc, '$.export_lease_expires') IS NOT NULL
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

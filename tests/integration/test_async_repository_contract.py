@@ -396,3 +396,28 @@ def test_redis_listing_skips_an_index_entry_whose_add_did_not_finish(redis_url: 
             assert [bdb.uid for bdb in await collect(store.bdbs.list(limit=2))] == [1, 3]
 
     asyncio.run(main())
+
+
+def test_redis_saves_still_compare_and_set_after_the_script_cache_is_flushed(
+    redis_url: str,
+) -> None:
+    """A restarted Redis has forgotten the script: EVALSHA fails once, EVAL resends it."""
+
+    async def main() -> None:
+        async with asyncio.timeout(DEADLINE), open_views("redis", redis_url) as store:
+            await store.bdbs.add(Bdb(uid=1, name="db"))
+            assert await store.bdbs.save(Bdb(uid=1, name="one", revision=1), expected_revision=0)
+            connection = AsyncRedisConnection(redis_url)
+            try:
+                await connection.client.script_flush()
+            finally:
+                await connection.aclose()
+            assert await store.bdbs.save(Bdb(uid=1, name="two", revision=2), expected_revision=1)
+            assert not await store.bdbs.save(
+                Bdb(uid=1, name="stale", revision=2), expected_revision=1
+            )
+            stored = await store.bdbs.get(1)
+            assert stored is not None
+            assert stored.name == "two"
+
+    asyncio.run(main())

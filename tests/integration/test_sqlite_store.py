@@ -42,6 +42,44 @@ def test_reopening_keeps_the_data(tmp_path: Path) -> None:
     assert SqliteBdbRepository(again).get(1) == Bdb(uid=1, name="kept")
 
 
+def test_a_schema_1_file_is_migrated_and_its_export_lease_kept(tmp_path: Path) -> None:
+    """A store written before the family existed: the export's lease moves to the
+    action's field, and every bdb still loads."""
+    path = tmp_path / "v1.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE bdbs (uid INTEGER PRIMARY KEY, revision INTEGER NOT NULL, doc TEXT NOT NULL);
+        CREATE TABLE modules (module_name TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE users (email TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+        PRAGMA application_id = 1650745976;
+        PRAGMA user_version = 1;
+        """
+    )
+    leased = (
+        '{"uid":1,"name":"busy","export_status":"exporting","export_progress":40,'
+        '"export_failure_reason":null,"last_export_time":null,"action_uid":"a-1",'
+        '"export_lease_expires":"2026-01-01T00:00:00Z","revision":3}'
+    )
+    idle = '{"uid":2,"name":"idle","export_lease_expires":null,"revision":0}'
+    old.execute("INSERT INTO bdbs VALUES (1, 3, ?), (2, 0, ?)", (leased, idle))
+    old.commit()
+    old.close()
+
+    database = SqliteDatabase(path)
+    assert database.schema_version == SCHEMA_VERSION
+    bdbs = SqliteBdbRepository(database)
+    busy = bdbs.get(1)
+    assert busy is not None
+    assert busy.action_lease_expires is not None
+    assert busy.action_lease_expires.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert busy.import_status == "idle"
+    assert bdbs.get(2) == Bdb(uid=2, name="idle")
+    raw = database.read_one("SELECT doc FROM bdbs WHERE uid = 1", ())[0]
+    assert "export_lease_expires" not in raw
+
+
 def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("these are not the bytes you are looking for " * 100)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bdbexport.adapters.memory import (
+    AsyncInMemoryBdbRepository,
+    AsyncInMemoryModuleCatalog,
     InMemoryBdbRepository,
     InMemoryEventLog,
     InMemoryModuleCatalog,
     ManualClock,
     SequentialIds,
 )
-from bdbexport.composition import build_service
+from bdbexport.composition import build_async_service, build_service
 from bdbexport.domain import (
+    AsyncActionService,
     Bdb,
     CatalogModule,
     ExportFailureReason,
@@ -35,6 +38,8 @@ class World:
     events: InMemoryEventLog
     clock: ManualClock
     ids: SequentialIds
+    async_service: AsyncActionService
+    """The asynchronous shell over the same data, clock, ids and events."""
 
 
 def demo_modules() -> list[CatalogModule]:
@@ -56,7 +61,14 @@ def make_world(bdbs: list[Bdb] | None = None) -> World:
     clock = ManualClock()
     ids = SequentialIds()
     service = build_service(bdbs=repository, modules=catalog, events=events, clock=clock, ids=ids)
-    return World(service, repository, catalog, events, clock, ids)
+    async_service = build_async_service(
+        bdbs=AsyncInMemoryBdbRepository(repository),
+        modules=AsyncInMemoryModuleCatalog(catalog),
+        events=events,
+        clock=clock,
+        ids=ids,
+    )
+    return World(service, repository, catalog, events, clock, ids, async_service)
 
 
 def standard_world() -> World:

@@ -1,12 +1,16 @@
 """Random sequences of start/progress/succeed/fail/reset from every role, checked step by step.
 
-Hypothesis drives the real use cases over in-memory adapters. After every step the
-invariants of the core must hold, the outcome must match an independent oracle of the
-rules, and exactly one event must have been published for the step.
+Hypothesis drives the real use cases over in-memory adapters, through the synchronous
+shell and (a second machine) the asynchronous one: both drive the same plans, and this
+proves they agree. After every step the invariants of the core must hold, the outcome
+must match an independent oracle of the rules, and exactly one event must have been
+published for the step.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +40,8 @@ LOCATION = MountPointLocation(path="/backups")
 
 
 class ExportLifecycle(RuleBasedStateMachine):
+    shell = "sync"
+
     def __init__(self) -> None:
         super().__init__()
         self.world = make_world(
@@ -47,6 +53,18 @@ class ExportLifecycle(RuleBasedStateMachine):
             ]
         )
         self.last_progress: dict[str, int] = {}
+        self.loop = asyncio.new_event_loop()
+
+    def teardown(self) -> None:
+        self.loop.close()
+
+    def use_case(self, name: str, *args: Any) -> Any:
+        """Call use case `name` on this machine's shell, to its end."""
+        if self.shell == "sync":
+            return getattr(self.world.service, name)(*args)
+        awaitable = getattr(self.world.async_service, name)(*args)
+        assert inspect.isawaitable(awaitable)
+        return self.loop.run_until_complete(awaitable)
 
     # --- time, and the leases it wears out ---------------------------------------------
 
@@ -124,7 +142,7 @@ class ExportLifecycle(RuleBasedStateMachine):
     def start(self, principal: Principal | None, uid: int) -> None:
         expected = self.expected_refusal(principal, uid, "start")
         bdb = self.run(
-            lambda: self.world.service.start_export(principal, uid, LOCATION), expected, uid
+            lambda: self.use_case("start_export", principal, uid, LOCATION), expected, uid
         )
         if bdb is not None:
             assert bdb.export_status is ExportStatus.EXPORTING
@@ -137,9 +155,7 @@ class ExportLifecycle(RuleBasedStateMachine):
     def reset(self, principal: Principal | None, uid: int) -> None:
         before = self.view(uid)
         expected = self.expected_refusal(principal, uid, "reset")
-        bdb = self.run(
-            lambda: self.world.service.reset_export_status(principal, uid), expected, uid
-        )
+        bdb = self.run(lambda: self.use_case("reset_export_status", principal, uid), expected, uid)
         if bdb is not None:
             assert before is not None
             assert before.export_status is not ExportStatus.EXPORTING
@@ -174,7 +190,7 @@ class ExportLifecycle(RuleBasedStateMachine):
             if not current <= progress <= 100:
                 expected = "invalid_progress"
         bdb = self.run(
-            lambda: self.world.service.record_export_progress(uid, action, progress), expected, uid
+            lambda: self.use_case("record_export_progress", uid, action, progress), expected, uid
         )
         if bdb is not None:
             assert bdb.export_progress == progress
@@ -185,7 +201,7 @@ class ExportLifecycle(RuleBasedStateMachine):
     def succeed(self, uid: int, stale: bool) -> None:
         action = self.current_action(uid, stale)
         expected = self.worker_expectation(uid, action)
-        bdb = self.run(lambda: self.world.service.record_export_success(uid, action), expected, uid)
+        bdb = self.run(lambda: self.use_case("record_export_success", uid, action), expected, uid)
         if bdb is not None:
             assert bdb.export_status is ExportStatus.SUCCEEDED
             assert bdb.export_progress == 100
@@ -197,7 +213,7 @@ class ExportLifecycle(RuleBasedStateMachine):
         action = self.current_action(uid, stale)
         expected = self.worker_expectation(uid, action)
         bdb = self.run(
-            lambda: self.world.service.record_export_failure(uid, action, reason), expected, uid
+            lambda: self.use_case("record_export_failure", uid, action, reason), expected, uid
         )
         if bdb is not None:
             assert bdb.export_failure_reason is reason
@@ -218,7 +234,15 @@ class ExportLifecycle(RuleBasedStateMachine):
             assert Bdb.model_validate(bdb.model_dump()) == bdb
 
 
+class AsyncExportLifecycle(ExportLifecycle):
+    shell = "async"
+
+
 ExportLifecycle.TestCase.settings = settings(
     max_examples=250, stateful_step_count=30, deadline=None
 )
+AsyncExportLifecycle.TestCase.settings = settings(
+    max_examples=250, stateful_step_count=30, deadline=None
+)
 TestExportLifecycle = ExportLifecycle.TestCase
+TestAsyncExportLifecycle = AsyncExportLifecycle.TestCase

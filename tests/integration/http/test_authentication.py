@@ -63,6 +63,19 @@ async def test_verified_credentials_are_cached(
     assert http_world.authenticator.kdf_runs == 1
 
 
+async def test_a_rejected_credential_is_refused_from_memory_when_repeated(
+    client: httpx.AsyncClient, http_world: HttpWorld
+) -> None:
+    for _ in range(5):
+        assert_error(
+            await client.get("/v1/bdbs/1", headers=basic(Role.ADMIN, "wrong")),
+            401,
+            "unauthenticated",
+        )
+    assert http_world.authenticator.kdf_runs == 1
+    assert (await client.get("/v1/bdbs/1", headers=ADMIN)).status_code == 200
+
+
 async def test_a_stampede_of_cold_requests_runs_the_kdf_once(http_world: HttpWorld) -> None:
     async with http_world.client() as client:
         responses = await asyncio.gather(
