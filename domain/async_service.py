@@ -193,7 +193,7 @@ class AsyncActionService(Shell):
         *,
         notify: bool = False,
     ) -> Bdb:
-        """End an action in failure; `detail` goes to the event, never to the bdb."""
+        """End an action in failure; `detail` (for people) is kept with the reason."""
         return await self._run(
             self._report_plan(
                 Trigger.FAIL, uid, action_uid, kind, reason=reason, detail=detail, notify=notify

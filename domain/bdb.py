@@ -43,6 +43,10 @@ def _to_utc(moment: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
+MAX_DETAIL = 1000
+"""A failure detail is a line for people; longer ones are cut (`moves.fail`)."""
+FailureDetail = Annotated[str, Field(max_length=MAX_DETAIL)]
+
 
 class ModuleRef(BaseModel):
     """A module loaded in a database, as it appears in the bdb's `module_list`."""
@@ -83,13 +87,18 @@ class Bdb(BaseModel):
     export_status: ExportStatus = ExportStatus.IDLE
     export_progress: int = Field(default=0, ge=0, le=100)
     export_failure_reason: ExportFailureReason | None = None
+    export_failure_detail: FailureDetail | None = None
+    """Ours, not Redis Software's: what the worker said about the last failure (e.g. "no
+    data endpoint"), so people see why, not just the enum. Cleared by start and reset."""
     last_export_time: UtcDatetime | None = None
     import_status: ImportStatus = ImportStatus.IDLE
     import_progress: int = Field(default=0, ge=0, le=100)
     import_failure_reason: ImportFailureReason | None = None
+    import_failure_detail: FailureDetail | None = None
     backup_status: BackupStatus = BackupStatus.IDLE
     backup_progress: int = Field(default=0, ge=0, le=100)
     backup_failure_reason: ExportFailureReason | None = None
+    backup_failure_detail: FailureDetail | None = None
     last_backup_time: UtcDatetime | None = None
     action_uid: str | None = Field(default=None, min_length=1)
     # The mypy plugin cannot type a constructor keyword of a field with alias choices;

@@ -226,7 +226,8 @@ def decide_report(
     notify: bool = False,
 ) -> Change | Refusal:
     """A worker's report on its running action: progress (or, None, a heartbeat),
-    success or failure (`reason`, with a `detail` for the event, never the bdb)."""
+    success or failure (`reason`, with a `detail` for people, kept on the bdb and in the
+    event)."""
     try:
         if bdb is None:
             raise BdbNotFoundError(uid)
@@ -239,7 +240,7 @@ def decide_report(
             after = moves.succeed(lifecycle, bdb, action_uid, now)
         else:
             assert reason is not None
-            after = moves.fail(lifecycle, bdb, action_uid, reason)
+            after = moves.fail(lifecycle, bdb, action_uid, reason, detail)
     except DomainError as error:
         return refuse(WORKER_ACTOR, trigger, uid, error, now, bdb)
     revision = None if after is None else after.revision
@@ -305,10 +306,7 @@ def decide_expiry(bdb: Bdb, now: datetime) -> Change | None:
         kind=lifecycle.kind,
         action_uid=bdb.action_uid,
         reason=str(lifecycle.reason_of(after)),
-        detail=(
-            f"{lifecycle.name} lease expired at {bdb.action_lease_expires.isoformat()}:"
-            " its worker stopped reporting"
-        ),
+        detail=getattr(after, lifecycle.detail_field) or "",
         revision=after.revision,
     )
     return Change(bdb, after, [event])

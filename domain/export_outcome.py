@@ -1,5 +1,6 @@
 """How an exporter says an export failed: a reason from the API's vocabulary plus a
-free-text detail that goes to logs and the audit trail, never into the bdb."""
+free-text detail for people: kept on the bdb (`export_failure_detail`) and in the audit
+trail."""
 
 from __future__ import annotations
 

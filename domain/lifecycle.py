@@ -167,6 +167,7 @@ class Lifecycle:
     status_field: str = field(init=False)
     progress_field: str = field(init=False)
     reason_field: str = field(init=False)
+    detail_field: str = field(init=False)
     machine: Machine = field(init=False, repr=False, compare=False)
     table: Mapping[tuple[StrEnum, Trigger], tuple[Move, ...]] = field(
         init=False, repr=False, compare=False
@@ -181,6 +182,7 @@ class Lifecycle:
             "status_field": f"{self.kind.value}_status",
             "progress_field": f"{self.kind.value}_progress",
             "reason_field": f"{self.kind.value}_failure_reason",
+            "detail_field": f"{self.kind.value}_failure_detail",
         }
         for attribute, value in derived.items():
             object.__setattr__(self, attribute, value)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .bdb import Bdb
+from .bdb import MAX_DETAIL, Bdb
 from .errors import InvalidFailureReasonError
 from .lifecycle import Lifecycle, Report, Trigger, running_lifecycle
 
@@ -36,6 +36,7 @@ def start(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, lease_until: datetime
             lifecycle.status_field: status,
             lifecycle.progress_field: 0,
             lifecycle.reason_field: None,
+            lifecycle.detail_field: None,
             "action_uid": action_uid,
             "action_lease_expires": lease_until,
         },
@@ -90,14 +91,17 @@ def succeed(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, finished_at: dateti
     return _successor(bdb, changes)
 
 
-def fail(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, reason: StrEnum | str) -> Bdb:
-    """End the action in failure: the reason kept, progress as it was, action released."""
+def fail(
+    lifecycle: Lifecycle, bdb: Bdb, action_uid: str, reason: StrEnum | str, detail: str = ""
+) -> Bdb:
+    """End the action in failure: the reason and its detail kept, progress as it was,
+    action released."""
     status = lifecycle.next_status(bdb, Trigger.FAIL, Report(action_uid=action_uid))
     try:
         known = lifecycle.reasons(reason)
     except ValueError:
         raise InvalidFailureReasonError(bdb.uid, str(reason), lifecycle.name) from None
-    return _released_as_failed(lifecycle, bdb, status, known)
+    return _released_as_failed(lifecycle, bdb, status, known, detail)
 
 
 def expire(bdb: Bdb, now: datetime) -> tuple[Lifecycle, Bdb] | None:
@@ -111,15 +115,23 @@ def expire(bdb: Bdb, now: datetime) -> tuple[Lifecycle, Bdb] | None:
         return None
     status = lifecycle.next_status(bdb, Trigger.EXPIRE, report)
     reason = lifecycle.reasons("general-error")
-    return lifecycle, _released_as_failed(lifecycle, bdb, status, reason)
+    assert bdb.action_lease_expires is not None
+    detail = (
+        f"{lifecycle.name} lease expired at {bdb.action_lease_expires.isoformat()}:"
+        " its worker stopped reporting"
+    )
+    return lifecycle, _released_as_failed(lifecycle, bdb, status, reason, detail)
 
 
-def _released_as_failed(lifecycle: Lifecycle, bdb: Bdb, status: StrEnum, reason: StrEnum) -> Bdb:
+def _released_as_failed(
+    lifecycle: Lifecycle, bdb: Bdb, status: StrEnum, reason: StrEnum, detail: str
+) -> Bdb:
     return _successor(
         bdb,
         {
             lifecycle.status_field: status,
             lifecycle.reason_field: reason,
+            lifecycle.detail_field: detail[:MAX_DETAIL] or None,
             "action_uid": None,
             "action_lease_expires": None,
         },
@@ -136,5 +148,10 @@ def reset(lifecycle: Lifecycle, bdb: Bdb) -> Bdb | None:
         return None
     return _successor(
         bdb,
-        {lifecycle.status_field: status, lifecycle.progress_field: 0, lifecycle.reason_field: None},
+        {
+            lifecycle.status_field: status,
+            lifecycle.progress_field: 0,
+            lifecycle.reason_field: None,
+            lifecycle.detail_field: None,
+        },
     )

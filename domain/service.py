@@ -184,7 +184,7 @@ class ActionService(Shell):
         *,
         notify: bool = False,
     ) -> Bdb:
-        """End an action in failure; `detail` goes to the event, never to the bdb."""
+        """End an action in failure; `detail` (for people) is kept with the reason."""
         return self._run(
             self._report_plan(
                 Trigger.FAIL, uid, action_uid, kind, reason=reason, detail=detail, notify=notify

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -107,27 +108,30 @@ def version() -> str:
         return "0+unknown"
 
 
-def seed_store(store: Store, config: ServerConfig, out: TextIO) -> None:
-    """Load the bootstrap file, or the demo dataset into an empty store (first start)."""
+def seed_store(store: Store, config: ServerConfig) -> str:
+    """Load the bootstrap file, or the demo dataset into an empty store (first start).
+
+    Returns what to tell the operator (the demo users' one-time passwords among it);
+    `serve` prints it only once the server is really serving, so a start that fails
+    after seeding never shows passwords for a server nobody can reach."""
     lease_until = datetime.now(UTC) + config.lease_ttl
     if config.bootstrap is not None:
         report = apply_bootstrap(
             read_bootstrap_file(config.bootstrap), store, lease_until=lease_until
         )
         created = ", ".join(f"{len(v)} {k}" for k, v in report.created.items())
-        out.write(f"bootstrap {config.bootstrap}: created {created}; existing entries kept\n")
-        return
+        return f"bootstrap {config.bootstrap}: created {created}; existing entries kept\n"
     if not store.is_empty:
-        return
+        return ""
     document, passwords = demo_document()
     apply_bootstrap(document, store, lease_until=lease_until)
-    out.write(
-        "First start: the store was seeded with the demo dataset (docs/http-api.md).\n"
-        "These passwords are shown once; keep them now:\n"
-    )
+    lines = [
+        "First start: the store was seeded with the demo dataset (docs/http-api.md).\n",
+        "These passwords are shown once; keep them now:\n",
+    ]
     for user in document.users:
-        out.write(f"  {user.role.value:<15} {user.email:<28} {passwords[user.email]}\n")
-    out.flush()
+        lines.append(f"  {user.role.value:<15} {user.email:<28} {passwords[user.email]}\n")
+    return "".join(lines)
 
 
 @dataclass
@@ -135,23 +139,36 @@ class Server:
     app: Any
     application: Application
     close: Callable[[], None]
+    announcement: str = ""
+    """What seeding has to tell the operator, printed once the server serves."""
 
     @property
     def store(self) -> Store:
         return self.application.store
 
 
-def build_server(config: ServerConfig, out: TextIO) -> Server:
+def build_server(config: ServerConfig) -> Server:
     """Everything `serve` runs, built and wired but not listening yet."""
     config.check()
-    store = open_store(config.store_url)
+    access_sink, close_access = _sink(config.access_log, sys.stdout)
     try:
-        seed_store(store, config, out)
+        audit_sink, close_audit = _sink(config.audit_log, sys.stderr)
+    except BaseException:
+        close_access()
+        raise
+    try:
+        store = open_store(config.store_url)
+    except BaseException:
+        close_access()
+        close_audit()
+        raise
+    try:
+        announcement = seed_store(store, config)
     except BaseException:
         store.close()
+        close_access()
+        close_audit()
         raise
-    access_sink, close_access = _sink(config.access_log, sys.stdout)
-    audit_sink, close_audit = _sink(config.audit_log, sys.stderr)
     application = bootstrap(
         store,
         exporter=config.exporter,
@@ -194,21 +211,33 @@ def build_server(config: ServerConfig, out: TextIO) -> Server:
         on_shutdown=[close],
         on_shutdown_async=[application.aclose],
     )
-    return Server(app=app, application=application, close=close)
+    return Server(app=app, application=application, close=close, announcement=announcement)
 
 
 def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
+    """Run the server. The order is what makes a failed start harmless: the listening
+    socket is bound and the TLS files are loaded first (a busy port or a bad certificate
+    fails before anything is stored or printed), then the store is opened and seeded,
+    and the one-time passwords and the `serving` line are printed only once uvicorn
+    has started on that socket."""
     import uvicorn
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    server = build_server(config, out)
+    config.check()
+    listening = bind(config.host, config.port)
+    try:
+        if config.tls:
+            _load_tls(config)
+        server = build_server(config)
+    except BaseException:
+        listening.close()
+        raise
     scheme = "https" if config.tls else "http"
-    out.write(
+    serving = (
         f"bdbexport {version()} serving {scheme}://{config.host}:{config.port}"
         f" (store {config.store_url}, exporter {config.exporter})\n"
     )
-    out.flush()
-    uvicorn.run(
+    uvicorn_config = uvicorn.Config(
         server.app,
         host=config.host,
         port=config.port,
@@ -221,6 +250,50 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
         lifespan="on",
         server_header=False,
     )
+    _announcing_server(uvicorn_config, server.announcement + serving, out).run(sockets=[listening])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now: `OSError` (port busy, address not here) before
+    anything else happens."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host.strip("[]"), port))
+        listening.listen(2048)
+        listening.set_inheritable(True)
+    except BaseException:
+        listening.close()
+        raise
+    return listening
+
+
+def _load_tls(config: ServerConfig) -> None:
+    """Load the certificate and key as uvicorn will: a bad file fails the start here."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(str(config.certfile), str(config.keyfile))
+    except (ssl.SSLError, OSError) as error:
+        raise ServerConfigError(
+            f"TLS certificate {config.certfile} or key {config.keyfile} cannot be loaded ({error})."
+        ) from error
+
+
+def _announcing_server(config: Any, announce: str, out: TextIO) -> Any:
+    """uvicorn's server, printing `announce` once it serves (its startup done)."""
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                out.write(announce)
+                out.flush()
+
+    return AnnouncingServer(config)
 
 
 def _fastest(preferred: str, fallback: str) -> Any:
@@ -245,7 +318,10 @@ def _notifier(config: ServerConfig) -> Notifier | None:
 def _sink(target: str, default: TextIO) -> tuple[PeriodicFlush | None, Callable[[], None]]:
     if target == "off":
         return None, lambda: None
-    stream = default if target == "-" else Path(target).open("a", encoding="utf-8")  # noqa: SIM115
+    try:
+        stream = default if target == "-" else Path(target).open("a", encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        raise ServerConfigError(f"Cannot open log file {target}: {error.strerror}.") from error
     sink = PeriodicFlush(stream)
 
     def close() -> None:

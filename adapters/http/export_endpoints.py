@@ -6,8 +6,11 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bdbexport.domain.actions import Action
+
 from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of
+from .dry_run import dry_run_requested, dry_run_response
 from .errors import ProtocolError
 from .schemas import ExportRequest
 
@@ -18,8 +21,11 @@ async def reset_export_status(request: Request) -> Response:
     Real clients send either no body or `{}`; any JSON object is accepted (its keys
     mean nothing here), anything else is refused before the domain is asked.
     """
+    dry_run = dry_run_requested(request)
     principal = await principal_of(request)
     await json_object_body(request, required=False)
+    if dry_run:
+        return await dry_run_response(request, principal, Action.RESET)
     service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
     bdb = await service.reset_export_status(principal, uid)
     return bdb_response(bdb)
@@ -28,6 +34,7 @@ async def reset_export_status(request: Request) -> Response:
 async def start_export(request: Request) -> Response:
     """`POST /v1/bdbs/{uid}/actions/export`: validated body, then the use case, then
     the export is handed to the worker pool of this replica."""
+    dry_run = dry_run_requested(request)
     principal = await principal_of(request)
     document = await json_object_body(request, required=True)
     try:
@@ -43,6 +50,8 @@ async def start_export(request: Request) -> Response:
             f"Exports to location type '{location.type}' are not supported by this server;"
             f" supported types: {supported}.",
         )
+    if dry_run:
+        return await dry_run_response(request, principal, Action.START)
     service, uid = context.service, parse_uid(request.path_params["uid"])
     bdb = await service.start_export(principal, uid, location)
     context.launch_export(bdb, location, export.email_notification)

@@ -8,7 +8,7 @@ from pydantic.json_schema import models_json_schema
 
 from .errors import STATUS_OF_CODE
 from .operations import OPERATIONS, Operation
-from .schemas import ErrorBody, PartialBdbObject
+from .schemas import DecisionObject, ErrorBody, PartialBdbObject
 
 _REF = "#/components/schemas/{model}"
 
@@ -26,7 +26,7 @@ def openapi_document(*, version: str) -> dict[str, Any]:
     models = {op.request_model for op in OPERATIONS if op.request_model} | {
         op.response_model for op in OPERATIONS if op.response_model
     }
-    models |= {ErrorBody, PartialBdbObject}
+    models |= {ErrorBody, PartialBdbObject, DecisionObject}
     _, top = models_json_schema(
         [(model, "serialization") for model in sorted(models, key=lambda m: m.__name__)]
         + [(op.request_model, "validation") for op in OPERATIONS if op.request_model],
@@ -105,6 +105,8 @@ def _success_schema(operation: Operation) -> dict[str, Any]:
     item: dict[str, Any] = {"$ref": _REF.format(model=operation.response_model.__name__)}
     if operation.partial_bdb:
         item = {"anyOf": [item, {"$ref": _REF.format(model="PartialBdbObject")}]}
+    if operation.dry_run:
+        item = {"anyOf": [item, {"$ref": _REF.format(model="DecisionObject")}]}
     return {"type": "array", "items": item} if operation.response_is_list else item
 
 
@@ -129,6 +131,17 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
                 "description": "Comma-separated bdb field names to return; unknown names"
                 " are ignored.",
                 "schema": {"type": "string"},
+            }
+        )
+    if operation.dry_run:
+        parameters.append(
+            {
+                "name": "dry_run",
+                "in": "query",
+                "required": False,
+                "description": "true: answer the decision (every check and reason) with the"
+                " status the real call would get, and do nothing.",
+                "schema": {"type": "boolean"},
             }
         )
     return parameters

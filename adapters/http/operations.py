@@ -37,6 +37,8 @@ class Operation:
     response_is_list: bool = False
     partial_bdb: bool = False
     """The response honours the `fields` parameter (any subset of the bdb object)."""
+    dry_run: bool = False
+    """`?dry_run=true` answers the decision (`DecisionObject`) and does nothing."""
 
 
 _BDB_ACTION = {
@@ -61,6 +63,7 @@ OPERATIONS: tuple[Operation, ...] = (
         responses=_BDB_ACTION,
         request_model=None,
         response_model=BdbObject,
+        dry_run=True,
     ),
     Operation(
         method="POST",
@@ -77,6 +80,7 @@ OPERATIONS: tuple[Operation, ...] = (
         request_model=ExportRequest,
         request_required=True,
         response_model=BdbObject,
+        dry_run=True,
     ),
     Operation(
         method="GET",

@@ -83,13 +83,18 @@ class BdbObject(BaseModel):
     export_status: ExportStatus
     export_progress: int = Field(ge=0, le=100)
     export_failure_reason: ExportFailureReason | None
+    export_failure_detail: str | None = Field(
+        description="An extension: what the worker said about the last failure."
+    )
     last_export_time: datetime | None
     import_status: ImportStatus
     import_progress: int = Field(ge=0, le=100)
     import_failure_reason: ImportFailureReason | None
+    import_failure_detail: str | None
     backup_status: BackupStatus
     backup_progress: int = Field(ge=0, le=100)
     backup_failure_reason: ExportFailureReason | None
+    backup_failure_detail: str | None
     last_backup_time: datetime | None
     action_uid: str | None
     endpoints: list[Endpoint]
@@ -107,16 +112,45 @@ class PartialBdbObject(BaseModel):
     export_status: ExportStatus | None = None
     export_progress: int | None = None
     export_failure_reason: ExportFailureReason | None = None
+    export_failure_detail: str | None = None
     last_export_time: datetime | None = None
     import_status: ImportStatus | None = None
     import_progress: int | None = None
     import_failure_reason: ImportFailureReason | None = None
+    import_failure_detail: str | None = None
     backup_status: BackupStatus | None = None
     backup_progress: int | None = None
     backup_failure_reason: ExportFailureReason | None = None
+    backup_failure_detail: str | None = None
     last_backup_time: datetime | None = None
     action_uid: str | None = None
     endpoints: list[Endpoint] | None = None
+
+
+class CheckObject(BaseModel):
+    check: str
+    outcome: str = Field(description="passed, failed or skipped.")
+    error: ErrorBody | None
+
+
+class PrincipalObject(BaseModel):
+    name: str
+    role: str
+
+
+class DecisionObject(BaseModel):
+    """What `?dry_run=true` answers: the decision, with every check, nothing done. A
+    refusal carries the first failed check's `error_code` and `description` at the top."""
+
+    dry_run: bool
+    action: str
+    uid: int | None
+    principal: PrincipalObject | None
+    allowed: bool
+    error: ErrorBody | None
+    checks: list[CheckObject]
+    error_code: str | None = None
+    description: str | None = None
 
 
 class ModuleObject(BaseModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -14,7 +16,7 @@ import httpx
 import pytest
 import trustme
 
-from tests.support.server_process import ServerProcess, bdbexport_command
+from tests.support.server_process import ServerProcess, bdbexport_command, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -251,7 +253,51 @@ def test_bad_settings_end_with_one_clear_line(
     tmp_path: Path, args: list[str], message: str, code: int
 ) -> None:
     (tmp_path / "notes.txt").write_text("plain text, not a database" * 50)
-    result = run_cli("serve", "--port", "1", *(a.replace("{tmp}", str(tmp_path)) for a in args))
+    port = str(free_port())
+    result = run_cli("serve", "--port", port, *(a.replace("{tmp}", str(tmp_path)) for a in args))
     assert result.returncode == code, result.stderr
     assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_busy_port_fails_the_start_before_anything_is_seeded_or_shown(tmp_path: Path) -> None:
+    """The one-time passwords are never burnt by a start that could not listen."""
+    store_path = tmp_path / "first.sqlite3"
+    env = {"BDBEXPORT_ADMIN_PASSWORD": "first-admin-pw"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [*bdbexport_command(), "serve", "--port", port, "--store", f"sqlite://{store_path}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env={**os.environ, **env},
+        )
+    assert result.returncode == 7, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "First start" not in result.stdout
+    assert "serving" not in result.stdout
+    assert not store_path.exists()
+    with ServerProcess(f"sqlite://{store_path}", env=env, workdir=tmp_path).start() as server:
+        deadline = time.monotonic() + 10
+        while "serving" not in server.stdout():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        shown = server.stdout()
+    assert "First start" in shown
+    assert shown.index("First start") < shown.index("serving")
+
+
+def test_a_log_file_that_cannot_be_opened_is_named_and_nothing_is_left_open(
+    tmp_path: Path,
+) -> None:
+    port = str(free_port())
+    missing = tmp_path / "no-such-dir" / "audit.log"
+    result = run_cli("serve", "--port", port, "--store", "memory://", "--audit-log", str(missing))
+    assert result.returncode == 2, result.stderr
+    assert f"Cannot open log file {missing}" in result.stderr
+    assert "cannot listen" not in result.stderr
     assert "Traceback" not in result.stderr

@@ -90,6 +90,10 @@ class ExportLifecycle(RuleBasedStateMachine):
                 update={
                     "export_status": ExportStatus.FAILED,
                     "export_failure_reason": ExportFailureReason.GENERAL_ERROR,
+                    "export_failure_detail": (
+                        f"export lease expired at {bdb.action_lease_expires.isoformat()}:"  # type: ignore[union-attr]
+                        " its worker stopped reporting"
+                    ),
                     "action_uid": None,
                     "action_lease_expires": None,
                     "revision": bdb.revision + 1,

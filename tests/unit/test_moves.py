@@ -213,3 +213,24 @@ def test_a_reset_touches_only_its_own_lifecycle() -> None:
     assert idle is not None
     assert idle.import_status is ImportStatus.IDLE
     assert idle.export_status is ExportStatus.FAILED
+
+
+def test_a_failure_keeps_its_detail_until_the_next_start_or_reset() -> None:
+    ended = moves.fail(EXPORT, running(), "a-1", "general-error", "no data endpoint")
+    assert ended.export_failure_detail == "no data endpoint"
+    assert moves.fail(EXPORT, running(), "a-1", "general-error").export_failure_detail is None
+    long = moves.fail(EXPORT, running(), "a-1", "general-error", "x" * 5000)
+    assert len(long.export_failure_detail or "") == 1000
+    restarted = moves.start(EXPORT, ended, "a-2", NOON + TTL)
+    assert restarted.export_failure_detail is None
+    reset = moves.reset(EXPORT, ended)
+    assert reset is not None
+    assert reset.export_failure_detail is None
+
+
+def test_an_expired_lease_says_when_it_ran_out() -> None:
+    expired = moves.expire(running(action_lease_expires=NOON), NOON)
+    assert expired is not None
+    assert expired[1].export_failure_detail == (
+        "export lease expired at 2026-06-01T12:00:00+00:00: its worker stopped reporting"
+    )
