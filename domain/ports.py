@@ -111,11 +111,15 @@ class EventPublisher(Protocol):
 
 class UserDirectory(Protocol):
     """Users by email (exact, case-sensitive as stored). `add` refuses a taken email
-    with `UserAlreadyExistsError`; `list` yields users ordered by email."""
+    with `UserAlreadyExistsError`; `replace` stores a new record for an existing email
+    (a new password or role) and returns False when there is no such user; `list`
+    yields users ordered by email."""
 
     def get(self, email: str) -> User | None: ...
 
     def add(self, user: User) -> None: ...
+
+    def replace(self, user: User) -> bool: ...
 
     def list(self) -> Iterator[User]: ...
 

@@ -145,5 +145,10 @@ def serve_command(
 
 
 def run() -> None:
-    """The console script's entry point."""
+    """The console script's entry point.
+
+    The global options may go anywhere on the command line (`bdbexport db show 1 --json`):
+    the app's root group moves them to the front before Click parses
+    (`bdbexport.adapters.cli.argv`). It does so in its own `main`, so this call and tests
+    that run `app` with `typer.testing.CliRunner` get the same normalisation."""
     app()

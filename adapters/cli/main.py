@@ -4,6 +4,7 @@ remote server), human or JSON output, one exit-code table (docs/cli.md)."""
 from __future__ import annotations
 
 import getpass
+import importlib.metadata
 import json
 import os
 import sys
@@ -11,6 +12,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +23,7 @@ from bdbexport.domain.actions import Action
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.locations import ExportLocation
 
+from .argv import OptionsAnywhereGroup
 from .errors import CliError
 from .exit_codes import ExitCode
 from .local_target import LocalTarget, parse_location
@@ -32,22 +35,42 @@ from .wiring import CliWiring
 T = TypeVar("T")
 PASSWORD_ENV = "BDBEXPORT_PASSWORD"
 
-db_app = typer.Typer(help="Databases: list, show, add (local).", no_args_is_help=True)
-export_app = typer.Typer(help="Exports: start, status (--watch), reset.", no_args_is_help=True)
-module_app = typer.Typer(help="The module catalog: list, add (local).", no_args_is_help=True)
-user_app = typer.Typer(help="Users: add (local).", no_args_is_help=True)
+HELP_OPTIONS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+"""`-h` is `--help`, at every level (each Typer says so; Click would also inherit it)."""
+
+db_app = typer.Typer(
+    help="Databases: list, show, add (local).", no_args_is_help=True, context_settings=HELP_OPTIONS
+)
+export_app = typer.Typer(
+    help="Exports: start, status (--watch), reset.",
+    no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
+)
+module_app = typer.Typer(
+    help="The module catalog: list, add (local).",
+    no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
+)
+user_app = typer.Typer(
+    help="Users: add (local).", no_args_is_help=True, context_settings=HELP_OPTIONS
+)
 
 
 def build_app(wiring: CliWiring) -> typer.Typer:
     """The `bdbexport` command over `wiring` (how local mode reaches a store): the
-    entry point builds it, and may add commands of its own (`serve`)."""
+    entry point builds it, and may add commands of its own (`serve`).
+
+    Its global options (the parameters of `main`) are accepted anywhere on the command
+    line: the root group moves them to the front before Click parses (`argv.py`), in the
+    console script and under `typer.testing.CliRunner` alike."""
     app = typer.Typer(
         name="bdbexport",
+        cls=OptionsAnywhereGroup,
         help="The export-status lifecycle of Redis Software databases: server and tools.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
-        context_settings={"obj": wiring},
+        context_settings={"obj": wiring, **HELP_OPTIONS},
     )
     app.callback()(main)
     app.add_typer(db_app, name="db")
@@ -68,6 +91,24 @@ class State:
 def state_of(ctx: typer.Context) -> State:
     state: State = ctx.ensure_object(State)
     return state
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("bdbexport")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"bdbexport {package_version()}")
+        raise typer.Exit()
 
 
 def main(
@@ -113,6 +154,16 @@ def main(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON (stable, documented) instead of tables.")
     ] = False,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output format: table (the default) or json (the same as --json).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
     retry_busy: Annotated[
         int, typer.Option(help="Retry a busy/in-progress refusal up to N times, with backoff.")
     ] = 0,
@@ -133,8 +184,19 @@ def main(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """The export-status lifecycle of Redis Software databases: server and tools."""
+    if json_output and output_format is OutputFormat.TABLE:
+        conflict = CliError("invalid_argument", "--json and --output table contradict each other")
+        Output(as_json=False).error(conflict)
+        raise typer.Exit(int(conflict.exit_code))
+    json_output = json_output or output_format is OutputFormat.JSON
     output = Output(as_json=json_output)
     settings = CliSettings(
         store=store,

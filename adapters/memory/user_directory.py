@@ -25,5 +25,12 @@ class InMemoryUserDirectory:
                 raise UserAlreadyExistsError(user.email)
             self._by_email[user.email] = user
 
+    def replace(self, user: User) -> bool:
+        with self._lock:
+            if user.email not in self._by_email:
+                return False
+            self._by_email[user.email] = user
+            return True
+
     def list(self) -> Iterator[User]:
         return iter(sorted(self._by_email.values(), key=lambda user: user.email))

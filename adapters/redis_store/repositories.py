@@ -113,10 +113,18 @@ class RedisModuleCatalog:
             self._redis.client.hset(self._key, module.module_name, module.model_dump_json())
 
 
+_REPLACE_FIELD = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
 class RedisUserDirectory:
     def __init__(self, connection: RedisConnection) -> None:
         self._redis = connection
         self._key = connection.key("users")
+        self._replace: Script = connection.client.register_script(_REPLACE_FIELD)
 
     def get(self, email: str) -> User | None:
         with self._redis.available():
@@ -128,6 +136,11 @@ class RedisUserDirectory:
             created = self._redis.client.hsetnx(self._key, user.email, user.model_dump_json())
         if not created:
             raise UserAlreadyExistsError(user.email)
+
+    def replace(self, user: User) -> bool:
+        with self._redis.available():
+            replaced = self._replace(keys=[self._key], args=[user.email, user.model_dump_json()])
+        return bool(replaced == 1)
 
     def list(self) -> Iterator[User]:
         with self._redis.available():

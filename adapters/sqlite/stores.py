@@ -114,6 +114,13 @@ class SqliteUserDirectory:
         except sqlite3.IntegrityError as error:
             raise UserAlreadyExistsError(user.email) from error
 
+    def replace(self, user: User) -> bool:
+        with self._db.write() as cursor:
+            cursor.execute(
+                "UPDATE users SET doc = ? WHERE email = ?", (user.model_dump_json(), user.email)
+            )
+            return cursor.rowcount == 1
+
     def list(self) -> Iterator[User]:
         rows = self._db.read_all("SELECT doc FROM users ORDER BY email", ())
         return (User.model_validate_json(doc) for (doc,) in rows)

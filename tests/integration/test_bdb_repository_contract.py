@@ -160,6 +160,16 @@ def test_users_are_unique_by_email(store: Store) -> None:
     assert [u.email for u in store.users.list()] == ["0@example.com", "a@example.com"]
 
 
+def test_a_user_is_replaced_only_if_it_exists(store: Store) -> None:
+    user = User(email="a@example.com", role="admin", password_hash="scrypt$14$8$1$c2E=$aGE=")
+    assert not store.users.replace(user)
+    assert store.users.get("a@example.com") is None
+    store.users.add(user)
+    renewed = user.model_copy(update={"password_hash": "scrypt$14$8$1$c2E=$Yg=="})
+    assert store.users.replace(renewed)
+    assert store.users.get("a@example.com") == renewed
+
+
 def test_secrets_are_stable_per_name(store: Store) -> None:
     first = store.secret("jwt")
     assert len(first) == 32
