@@ -72,6 +72,9 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    # A trailing slash is a 404, not a redirect: Starlette would build the redirect's
+    # Location from the Host header, which any client chooses (an open redirect).
+    app.router.redirect_slashes = False
     app.state.bdbexport = context
     return app
 

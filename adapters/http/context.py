@@ -60,8 +60,18 @@ def parse_uid(raw: str) -> int:
     return uid if 1 <= uid <= MAX_UID else 0
 
 
+MAX_JSON_DEPTH = 32
+"""Deeper than any body this API reads; a deeper one is refused before it is walked."""
+
+
 async def json_object_body(request: Request, *, required: bool) -> dict[str, Any]:
-    """The body as a JSON object; `{}` for no body when not `required`."""
+    """The body as a JSON object; `{}` for no body when not `required`.
+
+    Hostile bodies end in 400 `invalid_schema`, never a 500: nesting deeper than
+    `MAX_JSON_DEPTH` is refused before parsing (a 60 KB run of `[` would otherwise
+    exhaust the parser's recursion), and a string that is not valid Unicode (a lone
+    surrogate escape such as `"\\ud800"`) after it, before any code encodes it.
+    """
     headers = request.headers
     if "content-length" not in headers and "transfer-encoding" not in headers:
         body = b""  # nothing announced: nothing to read (the common reset)
@@ -75,10 +85,59 @@ async def json_object_body(request: Request, *, required: bool) -> dict[str, Any
     media = content_type.split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise ProtocolError("invalid_header", "Content-Type must be application/json.")
+    if _nesting_exceeds(body, MAX_JSON_DEPTH):
+        raise ProtocolError(
+            "invalid_schema", f"The body nests deeper than {MAX_JSON_DEPTH} levels."
+        )
     try:
         document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ProtocolError("invalid_schema", f"The body is not valid JSON: {error}.") from error
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise ProtocolError("invalid_schema", f"The body is not valid JSON: {error}.") from None
     if not isinstance(document, dict):
         raise ProtocolError("invalid_schema", "The body must be a JSON object.")
+    if not _valid_unicode(document):
+        raise ProtocolError("invalid_schema", "The body holds a string that is not valid Unicode.")
     return document
+
+
+def _nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Whether brackets nest deeper than `limit`, counted outside strings, in one pass."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # cannot be deeper than it has brackets: the usual small body
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def _valid_unicode(document: object) -> bool:
+    """Every key and string in the (already depth-bounded) document encodes as UTF-8."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True

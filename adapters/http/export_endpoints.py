@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bdbexport.domain.actions import Action
+from bdbexport.domain.errors import UnauthenticatedError
 
 from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of
@@ -23,6 +24,10 @@ async def reset_export_status(request: Request) -> Response:
     """
     dry_run = dry_run_requested(request)
     principal = await principal_of(request)
+    if principal is None:
+        # Authentication before the body is read: an anonymous caller learns nothing
+        # from how its body is judged.
+        return await _unauthenticated(request, dry_run, Action.RESET)
     await json_object_body(request, required=False)
     if dry_run:
         return await dry_run_response(request, principal, Action.RESET)
@@ -36,6 +41,8 @@ async def start_export(request: Request) -> Response:
     the export is handed to the worker pool of this replica."""
     dry_run = dry_run_requested(request)
     principal = await principal_of(request)
+    if principal is None:
+        return await _unauthenticated(request, dry_run, Action.START)
     document = await json_object_body(request, required=True)
     try:
         export = ExportRequest.model_validate(document)
@@ -56,6 +63,13 @@ async def start_export(request: Request) -> Response:
     bdb = await service.start_export(principal, uid, location)
     context.launch_export(bdb, location, export.email_notification)
     return bdb_response(bdb)
+
+
+async def _unauthenticated(request: Request, dry_run: bool, action: Action) -> Response:
+    """No credentials: the dry run's decision (which says so), or the 401 itself."""
+    if dry_run:
+        return await dry_run_response(request, None, action)
+    raise UnauthenticatedError()
 
 
 def describe_validation(error: ValidationError) -> str:
