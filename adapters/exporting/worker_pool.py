@@ -6,13 +6,17 @@ cases, so the state machine sees every step, and any way an export can end (succ
 `ExportFailedError`, an unexpected error, shutdown) ends in `succeeded` or `failed`.
 A ticker heartbeats every running export, so its lease stays valid while its worker
 lives even when the exporter reports no progress for a while; if this process dies,
-the heartbeats stop and the lease lets any replica fail the export.
+the heartbeats stop and the lease lets any replica fail the export. A report refused
+for a reason that may pass (`store_unavailable`, `concurrent_update`) is retried with
+growing pauses for half a lease; only a final refusal ends the worker's part.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from bdbexport.domain.bdb import Bdb
@@ -25,6 +29,9 @@ from bdbexport.domain.statuses import ExportFailureReason
 
 log = logging.getLogger("bdbexport.exports")
 
+RETRY_FIRST_PAUSE = 0.05
+RETRY_MAX_PAUSE = 2.0
+
 
 class ExportWorkerPool:
     def __init__(
@@ -35,6 +42,7 @@ class ExportWorkerPool:
         max_concurrent: int = 4,
         stopping: threading.Event | None = None,
         heartbeat_every: float | None = None,
+        retry_budget: float | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -51,6 +59,11 @@ class ExportWorkerPool:
             else service.lease_ttl.total_seconds() / 3
         )
         self._ticker: threading.Thread | None = None
+        self.retry_budget = (
+            retry_budget if retry_budget is not None else service.lease_ttl.total_seconds() / 2
+        )
+        """Seconds a report is retried through retryable refusals: half the lease, so
+        an export outlives a store blip and still fails by lease if the store stays away."""
 
     def submit(self, bdb: Bdb, location: ExportLocation, notify: bool = False) -> None:
         """Run the export `bdb.action_uid` names; `bdb` is the one `start_export` returned.
@@ -100,6 +113,25 @@ class ExportWorkerPool:
                 except Exception:
                     log.exception("heartbeat of export %s failed", action_uid)
 
+    def _reliably(self, report: Callable[[], object]) -> None:
+        """Make a report, retrying refusals that say "try again" (`store_unavailable`,
+        `concurrent_update`) with growing pauses for up to `retry_budget` seconds, so a
+        store blip does not end an export; the heartbeats keep its lease alive meanwhile.
+        A final refusal, or one that outlasts the budget, is raised."""
+        deadline = time.monotonic() + self.retry_budget
+        pause = RETRY_FIRST_PAUSE
+        while True:
+            try:
+                report()
+                return
+            except DomainError as refusal:
+                if not refusal.retryable or time.monotonic() + pause > deadline:
+                    raise
+                log.warning("report retried in %.2fs: %s", pause, refusal.description)
+            if self.stopping.wait(pause):
+                raise ExportFailedError(ExportFailureReason.GENERAL_ERROR, "server shutdown")
+            pause = min(pause * 2, RETRY_MAX_PAUSE)
+
     def _forget(self, action_uid: str) -> None:
         with self._lock:
             self._running.pop(action_uid, None)
@@ -112,7 +144,7 @@ class ExportWorkerPool:
         def progress(percent: int) -> None:
             if self.stopping.is_set():
                 raise ExportFailedError(ExportFailureReason.GENERAL_ERROR, "server shutdown")
-            self._service.record_export_progress(uid, action_uid, min(percent, 99))
+            self._reliably(lambda: self._service.record_progress(uid, action_uid, min(percent, 99)))
 
         try:
             self._exporter.export(bdb, location, progress)
@@ -130,7 +162,7 @@ class ExportWorkerPool:
             )
             return
         try:
-            self._service.record_success(uid, action_uid, notify=notify)
+            self._reliably(lambda: self._service.record_success(uid, action_uid, notify=notify))
         except DomainError as refusal:
             log.warning("success of export %s not recorded: %s", action_uid, refusal.description)
 
@@ -138,6 +170,8 @@ class ExportWorkerPool:
         self, uid: int, action_uid: str, reason: ExportFailureReason, detail: str, notify: bool
     ) -> None:
         try:
-            self._service.record_failure(uid, action_uid, reason, detail, notify=notify)
+            self._reliably(
+                lambda: self._service.record_failure(uid, action_uid, reason, detail, notify=notify)
+            )
         except DomainError as refusal:
             log.warning("failure of export %s not recorded: %s", action_uid, refusal.description)
