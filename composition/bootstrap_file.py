@@ -20,6 +20,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
 from bdbexport.domain.lifecycle import running_lifecycle
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.passwords import hash_password, is_password_hash
@@ -116,6 +117,10 @@ def apply_bootstrap(
 ) -> BootstrapReport:
     """Create what the store lacks; keep what it has. One transaction where possible.
 
+    Idempotent under concurrency: replicas started at once on one empty store all apply
+    the same document, and an entry another one created first (between our look and our
+    add) is reported as kept, not as an error.
+
     A bdb seeded as `exporting` has no worker behind it: given `lease_until`, its lease
     ends then, and it fails like any abandoned export instead of blocking resets forever.
     """
@@ -125,7 +130,11 @@ def apply_bootstrap(
     prepared = [user.to_user() for user in new_users]
     with _transaction(store):
         for user in prepared:
-            store.users.add(user)
+            try:
+                store.users.add(user)
+            except UserAlreadyExistsError:
+                report.kept["users"].append(user.email)  # another replica was first
+                continue
             report.created["users"].append(user.email)
         for module in document.modules:
             if store.modules.get(module.module_name) is None:
@@ -134,12 +143,16 @@ def apply_bootstrap(
             else:
                 report.kept["modules"].append(module.module_name)
         for bdb in document.bdbs:
-            if store.bdbs.get(bdb.uid) is None:
-                store.bdbs.add(_with_lease(bdb, lease_until))
-                report.created["bdbs"].append(str(bdb.uid))
-            else:
+            if store.bdbs.get(bdb.uid) is not None:
                 report.kept["bdbs"].append(str(bdb.uid))
-    report.kept["users"] = [u.email for u in document.users if u not in new_users]
+                continue
+            try:
+                store.bdbs.add(_with_lease(bdb, lease_until))
+            except BdbAlreadyExistsError:
+                report.kept["bdbs"].append(str(bdb.uid))  # another replica was first
+                continue
+            report.created["bdbs"].append(str(bdb.uid))
+    report.kept["users"] += [u.email for u in document.users if u not in new_users]
     return report
 
 

@@ -1,0 +1,50 @@
+"""Replicas started at the same moment on one empty Redis all come up: seeding is
+idempotent under concurrency (an entry another replica created first is kept)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_serve import ADMIN, BOOTSTRAP
+from tests.support.redis_server import RedisServer
+from tests.support.server_process import ServerProcess
+
+pytestmark = pytest.mark.slow
+REPLICAS = 4
+ROUNDS = 10
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+def test_four_replicas_started_at_once_on_an_empty_redis_all_come_up(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    document = tmp_path / "bootstrap.json"
+    document.write_text(json.dumps(BOOTSTRAP))
+    for round_ in range(ROUNDS):
+        store = f"{redis.url}?prefix=round{round_}:"
+        replicas = [
+            ServerProcess(store, args=["--bootstrap", str(document)], workdir=tmp_path)
+            for _ in range(REPLICAS)
+        ]
+        try:
+            with ThreadPoolExecutor(REPLICAS) as starting:
+                list(starting.map(lambda replica: replica.start(timeout=30), replicas))
+            for replica in replicas:
+                response = httpx.get(f"{replica.url}/v1/bdbs/1", auth=ADMIN, timeout=10)
+                assert response.status_code == 200, (round_, replica.stderr())
+                assert "Traceback" not in replica.stderr()
+        finally:
+            for replica in replicas:
+                replica.stop()
