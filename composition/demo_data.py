@@ -1,9 +1,11 @@
 """The demo dataset a fresh embedded store starts with (unless `--bootstrap` is given).
 
 A database in every export state that matters, a module without `backup_restore`,
-one user per built-in role. Passwords are never fixed in the code: the admin's comes
-from `BDBEXPORT_ADMIN_PASSWORD` or is generated, the others are generated, and all are
-shown once, at the first start.
+one user per built-in role: the server seeds it at its first start (`seed_store`), the
+CLI's worked examples run against it, and `python -m bdbexport.entrypoints.demo` tours its
+bdbs and modules. Passwords are never fixed in the code: the admin's comes from
+`BDBEXPORT_ADMIN_PASSWORD` or is generated, the others are generated, and all are shown
+once, at the first start.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from .bootstrap_file import BootstrapDocument, BootstrapUser
 
 ADMIN_PASSWORD_ENV = "BDBEXPORT_ADMIN_PASSWORD"
 DEMO_DOMAIN = "example.com"
+DEMO_EXPORT_LEASE_END = datetime(9999, 12, 31, tzinfo=UTC)
+"""The lease of database 4's demo export, which no worker runs: it never ends by itself, so
+db 4 stays `exporting` (the demo's "reset while exporting" answers, 409 and exit 6, hold
+on any day) instead of lapsing into `failed` a lease TTL after the first start. Set in the
+data, as `apply_bootstrap` only fills a lease that is missing."""
 
 
 def demo_email(role: Role) -> str:
@@ -38,7 +45,13 @@ def demo_document() -> tuple[BootstrapDocument, dict[str, str]]:
         BootstrapUser(email=demo_email(role), role=role, password=passwords[demo_email(role)])
         for role in Role
     )
-    modules = (
+    document = BootstrapDocument(users=users, modules=demo_modules(), bdbs=demo_bdbs())
+    return document, passwords
+
+
+def demo_modules() -> tuple[CatalogModule, ...]:
+    """The module catalog: three modules with `backup_restore`, `graph` without it."""
+    return (
         CatalogModule(
             module_name="search",
             semantic_version="2.8.4",
@@ -60,7 +73,11 @@ def demo_document() -> tuple[BootstrapDocument, dict[str, str]]:
             capabilities=frozenset({"types", "persistence_rdb"}),
         ),
     )
-    bdbs = (
+
+
+def demo_bdbs() -> tuple[Bdb, ...]:
+    """The databases, uids 1 to 7, one per state that matters (docs/http-api.md)."""
+    return (
         Bdb(uid=1, name="orders", module_list=(ModuleRef(module_name="search"),)),
         Bdb(
             uid=2,
@@ -84,6 +101,7 @@ def demo_document() -> tuple[BootstrapDocument, dict[str, str]]:
             export_status=ExportStatus.EXPORTING,
             export_progress=35,
             action_uid="demo-export-4",
+            action_lease_expires=DEMO_EXPORT_LEASE_END,
         ),
         Bdb(uid=5, name="social", module_list=(ModuleRef(module_name="graph"),)),
         Bdb(uid=6, name="cache", action_uid="demo-resharding-6"),
@@ -95,4 +113,3 @@ def demo_document() -> tuple[BootstrapDocument, dict[str, str]]:
             export_failure_reason=ExportFailureReason.NO_PERMISSION,
         ),
     )
-    return BootstrapDocument(users=users, modules=modules, bdbs=bdbs), passwords

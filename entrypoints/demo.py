@@ -1,8 +1,10 @@
-"""`python -m bdbexport.entrypoints.demo`: a tour of the rules engine on a demo cluster.
+"""`python -m bdbexport.entrypoints.demo`: a tour of the rules engine on the demo cluster.
 
-It builds the in-memory world, asks `evaluate` what each built-in role may do to each
-kind of database, then walks one export through its lifecycle. It changes nothing
-outside its own process: it is the shortest way to see the domain work.
+It loads the demo dataset's bdbs and modules (the ones `bdbexport serve` seeds at its first
+start, composition/demo_data.py) into the in-memory world, asks `evaluate` what each
+built-in role may do to each database, walks one export through its lifecycle, and asks
+why database 5 cannot be exported. It changes nothing outside its own process: it is the
+shortest way to see the domain work.
 """
 
 from __future__ import annotations
@@ -18,51 +20,29 @@ from bdbexport.adapters.memory import (
     SequentialIds,
 )
 from bdbexport.composition import build_service
+from bdbexport.composition.demo_data import demo_bdbs, demo_email, demo_modules
 from bdbexport.domain import (
     Action,
-    Bdb,
-    CatalogModule,
-    ExportFailureReason,
     ExportService,
-    ExportStatus,
-    ModuleRef,
     MountPointLocation,
     Principal,
     Role,
 )
 
+EXPORTED = 1
+"""The demo database whose export the tour runs: `orders`, idle, its module can export."""
+REFUSED = 5
+"""The demo database the tour asks about: `social`, whose module lacks `backup_restore`."""
+
 
 def demo_service(events: InMemoryEventLog) -> ExportService:
-    """A cluster with a database in every state that matters to exports."""
-    catalog = InMemoryModuleCatalog(
-        [
-            CatalogModule(
-                module_name="search", semantic_version="2.8.4", capabilities=["backup_restore"]
-            ),
-            CatalogModule(module_name="graph", semantic_version="2.10.12", capabilities=["types"]),
-        ]
+    """The demo cluster's databases and modules (not its users), in memory."""
+    return build_service(
+        bdbs=InMemoryBdbRepository(demo_bdbs()),
+        modules=InMemoryModuleCatalog(demo_modules()),
+        events=events,
+        ids=SequentialIds("export"),
     )
-    bdbs = InMemoryBdbRepository(
-        [
-            Bdb(uid=1, name="orders", module_list=(ModuleRef(module_name="search"),)),
-            Bdb(
-                uid=2,
-                name="sessions",
-                export_status=ExportStatus.FAILED,
-                export_failure_reason=ExportFailureReason.WRONG_FILE_PATH,
-            ),
-            Bdb(
-                uid=3,
-                name="catalog",
-                export_status=ExportStatus.EXPORTING,
-                export_progress=35,
-                action_uid="export-3",
-            ),
-            Bdb(uid=4, name="social", module_list=(ModuleRef(module_name="graph"),)),
-            Bdb(uid=5, name="cache", action_uid="resharding-5"),
-        ]
-    )
-    return build_service(bdbs=bdbs, modules=catalog, events=events, ids=SequentialIds("export"))
 
 
 def run(out: TextIO) -> None:
@@ -70,23 +50,26 @@ def run(out: TextIO) -> None:
     service = demo_service(events)
     roles = [Role.ADMIN, Role.DB_MEMBER, Role.DB_VIEWER, Role.NONE]
     out.write("May each role reset the export status of each database?\n")
-    out.write(f"{'database':<22}" + "".join(f"{role.value:<34}" for role in roles) + "\n")
-    for bdb in service.list_bdbs(Principal("admin@demo", Role.ADMIN)):
+    header = f"{'database':<26}" + "".join(f"{role.value:<34}" for role in roles)
+    out.write(header.rstrip() + "\n")
+    for bdb in service.list_bdbs(Principal(demo_email(Role.ADMIN), Role.ADMIN)):
         cells = []
         for role in roles:
-            decision = service.evaluate(Principal(f"{role}@demo", role), Action.RESET, bdb.uid)
+            principal = Principal(demo_email(role), role)
+            decision = service.evaluate(principal, Action.RESET, bdb.uid)
             cells.append("allowed" if decision.allowed else decision.error.code)  # type: ignore[union-attr]
         label = f"{bdb.uid} {bdb.name} ({bdb.export_status})"
-        out.write(f"{label:<22}" + "".join(f"{cell:<34}" for cell in cells) + "\n")
+        row = f"{label:<26}" + "".join(f"{cell:<34}" for cell in cells)
+        out.write(row.rstrip() + "\n")
 
-    member = Principal("member@demo", Role.DB_MEMBER)
-    out.write("\nAn export of database 1, start to reset:\n")
-    started = service.start_export(member, 1, MountPointLocation(path="/mnt/backups"))
+    member = Principal(demo_email(Role.DB_MEMBER), Role.DB_MEMBER)
+    out.write(f"\nAn export of database {EXPORTED}, start to reset:\n")
+    started = service.start_export(member, EXPORTED, MountPointLocation(path="/mnt/backups"))
     assert started.action_uid is not None
     for progress in (25, 50, 100):
-        service.record_export_progress(1, started.action_uid, progress)
-    service.record_export_success(1, started.action_uid)
-    service.reset_export_status(member, 1)
+        service.record_export_progress(EXPORTED, started.action_uid, progress)
+    service.record_export_success(EXPORTED, started.action_uid)
+    service.reset_export_status(member, EXPORTED)
     for event in events:
         record = event.to_record()
         details = " ".join(
@@ -94,10 +77,10 @@ def run(out: TextIO) -> None:
             for key, value in record.items()
             if key not in {"event", "at", "actor", "uid", "outcome"}
         )
-        out.write(f"  {record['event']:<18} by {record['actor']:<14} {details}\n")
+        out.write(f"  {record['event']:<18} by {record['actor']:<22} {details}\n")
 
-    decision = service.evaluate(member, Action.START, 4)
-    out.write(f"\nWhy may {member.name} not export database 4?\n")
+    decision = service.evaluate(member, Action.START, REFUSED)
+    out.write(f"\nWhy may {member.name} not export database {REFUSED}?\n")
     for check in decision.checks:
         line = f"  {check.name:<20} {check.outcome.value}"
         if check.error is not None:

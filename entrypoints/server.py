@@ -114,8 +114,10 @@ def seed_store(store: Store, config: ServerConfig) -> str:
     Returns what to tell the operator (the demo users' one-time passwords among it);
     `serve` prints it only once the server is really serving, so a start that fails
     after seeding never shows passwords for a server nobody can reach."""
-    lease_until = datetime.now(UTC) + config.lease_ttl
     if config.bootstrap is not None:
+        # An `exporting` bdb of the operator's document has no worker here: its lease
+        # starts now, so it fails like an abandoned export unless something renews it.
+        lease_until = datetime.now(UTC) + config.lease_ttl
         report = apply_bootstrap(
             read_bootstrap_file(config.bootstrap), store, lease_until=lease_until
         )
@@ -124,13 +126,21 @@ def seed_store(store: Store, config: ServerConfig) -> str:
     if not store.is_empty:
         return ""
     document, passwords = demo_document()
-    apply_bootstrap(document, store, lease_until=lease_until)
+    # The demo's export (db 4) carries its own lease, which never ends (demo_data.py):
+    # the demo answers the same on any day, not only in the first minute.
+    report = apply_bootstrap(document, store)
+    created = set(report.created["users"])
+    if not created:
+        return ""  # another replica seeded the same empty store a moment earlier
     lines = [
         "First start: the store was seeded with the demo dataset (docs/http-api.md).\n",
         "These passwords are shown once; keep them now:\n",
     ]
+    # Only the users this process created: a replica that lost the race to seed an
+    # empty shared store must not show passwords that were never stored.
     for user in document.users:
-        lines.append(f"  {user.role.value:<15} {user.email:<28} {passwords[user.email]}\n")
+        if user.email in created:
+            lines.append(f"  {user.role.value:<15} {user.email:<28} {passwords[user.email]}\n")
     return "".join(lines)
 
 

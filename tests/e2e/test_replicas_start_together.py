@@ -48,3 +48,35 @@ def test_four_replicas_started_at_once_on_an_empty_redis_all_come_up(
         finally:
             for replica in replicas:
                 replica.stop()
+
+
+def test_replicas_seeding_the_demo_together_show_only_passwords_that_work(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """Without a bootstrap file every replica sees an empty store and seeds the demo; the
+    ones that lose the race must not print passwords that were never stored."""
+    for round_ in range(3):
+        store = f"{redis.url}?prefix=demo{round_}:"
+        replicas = [
+            ServerProcess(store, env={"BDBEXPORT_ADMIN_PASSWORD": "demo-pw"}, workdir=tmp_path)
+            for _ in range(3)
+        ]
+        try:
+            with ThreadPoolExecutor(3) as starting:
+                list(starting.map(lambda replica: replica.start(timeout=30), replicas))
+            shown = [
+                line.split()
+                for replica in replicas
+                for line in replica.stdout().splitlines()
+                if "db-viewer@example.com" in line
+            ]
+            assert shown, "no replica showed the first start's passwords"
+            for words in shown:
+                for replica in replicas:
+                    response = httpx.get(
+                        f"{replica.url}/v1/bdbs", auth=(words[1], words[2]), timeout=10
+                    )
+                    assert response.status_code == 200, (round_, words)
+        finally:
+            for replica in replicas:
+                replica.stop()
