@@ -129,8 +129,8 @@ def seed_store(store: Store, config: ServerConfig) -> str:
     # The demo's export (db 4) carries its own lease, which never ends (demo_data.py):
     # the demo answers the same on any day, not only in the first minute.
     report = apply_bootstrap(document, store)
-    created = set(report.created["users"])
-    if not created:
+    new_users = set(report.created["users"])
+    if not new_users:
         return ""  # another replica seeded the same empty store a moment earlier
     lines = [
         "First start: the store was seeded with the demo dataset (docs/http-api.md).\n",
@@ -139,7 +139,7 @@ def seed_store(store: Store, config: ServerConfig) -> str:
     # Only the users this process created: a replica that lost the race to seed an
     # empty shared store must not show passwords that were never stored.
     for user in document.users:
-        if user.email in created:
+        if user.email in new_users:
             lines.append(f"  {user.role.value:<15} {user.email:<28} {passwords[user.email]}\n")
     return "".join(lines)
 
