@@ -19,7 +19,7 @@ def run() -> None:
     missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
     if missing:
         sys.stderr.write(
-            "bdbexport: the command line needs the 'server' extra"
+            "error: config_error: the command line needs the 'server' extra"
             f" (missing: {', '.join(missing)}); install it with: pip install '.[server]'"
             " from a clone, or pip install 'bdbexport[server]'.\n"
         )

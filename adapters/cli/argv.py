@@ -29,7 +29,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import typer
 from typer.core import TyperGroup
+
+from .errors import CliError
+from .exit_codes import ExitCode
+from .output import report_error
 
 
 class Parameter(Protocol):
@@ -127,7 +132,10 @@ def normalise_argv(root: Command, args: Sequence[str]) -> list[str]:
 
 
 class OptionsAnywhereGroup(TyperGroup):
-    """The root group: normalises the arguments (`normalise_argv`), then runs as usual."""
+    """The root group: normalises the arguments (`normalise_argv`), then runs as usual,
+    except that a usage error Click finds (an unknown option or command, a bad value) is
+    printed like every other error of the CLI: `error: invalid_argument: ...` and a
+    `hint:` line (or the JSON error object with --json), not Rich's boxed "Error" panel."""
 
     def main(
         self,
@@ -139,11 +147,58 @@ class OptionsAnywhereGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         given = sys.argv[1:] if args is None else args
-        return super().main(
-            normalise_argv(self, given),
-            prog_name=prog_name,
-            complete_var=complete_var,
-            standalone_mode=standalone_mode,
-            windows_expand_args=windows_expand_args,
-            **extra,
-        )
+        normalised = normalise_argv(self, given)
+        if not standalone_mode:
+            return super().main(
+                normalised,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        try:
+            code = super().main(
+                normalised,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except typer.TyperException as error:  # Click's errors (Typer vendors Click)
+            if type(error).__name__ != "NoArgsIsHelpError":  # its help is printed already
+                report_click_error(error, as_json=wants_json(normalised))
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            sys.stderr.write("interrupted\n")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON (`--json`, `-o json`), read before Click
+    could parse it: a usage error is reported in the format that was asked for."""
+    for i, token in enumerate(args):
+        if token == "--":
+            break
+        if token == "--json" or token in {"--output=json", "-ojson"}:
+            return True
+        if token in {"-o", "--output"} and args[i + 1 : i + 2] == ["json"]:
+            return True
+    return False
+
+
+def report_click_error(error: typer.TyperException, *, as_json: bool) -> None:
+    ctx = getattr(error, "ctx", None)
+    hint = None
+    if ctx is not None:
+        usage = " ".join(str(ctx.get_usage()).split()).removeprefix("Usage: ")
+        hint = f"usage: {usage} (more: {ctx.command_path} -h)"
+    usage_error = CliError(
+        "invalid_argument",
+        error.format_message(),
+        exit_code=ExitCode.USAGE if error.exit_code == ExitCode.USAGE else ExitCode.ERROR,
+        hint=hint,
+    )
+    report_error(usage_error, as_json=as_json)

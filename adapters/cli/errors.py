@@ -1,4 +1,5 @@
-"""How every command fails: one error type carrying the code, the words and the exit code."""
+"""How every command fails: one error type carrying the code, the words, the exit code
+and a hint that fits what happened."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ HINTS = {
     "export_in_progress": "retry once the export has finished (or use --retry-busy N).",
     "concurrent_update": "retry: the database changed while the request ran.",
     "unauthenticated": "check --user and BDBEXPORT_PASSWORD.",
-    "connection_error": "check --url, and --insecure or --ca-file for a self-signed certificate.",
+    "connection_error": "check --url: is the server running, and reachable from here?",
     "store_unavailable": "retry later: the store did not answer.",
 }
+
+RETRIED_HINTS = {
+    "busy": "the database stayed busy with another action: retry later.",
+    "export_in_progress": "the export was still running: retry once it has finished.",
+    "concurrent_update": "the database kept changing: retry later.",
+    "store_unavailable": "the store did not answer: retry later.",
+}
+"""The hints once `--retry-busy N` has been spent: suggesting it again would not help."""
 
 
 class CliError(Exception):
@@ -26,12 +35,16 @@ class CliError(Exception):
         *,
         exit_code: ExitCode | None = None,
         retry_after: float | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.exit_code = exit_code if exit_code is not None else exit_code_of(code)
         self.retry_after = retry_after
+        self.retries = 0
+        """How many times `--retry-busy` retried before giving up with this error."""
+        self._hint = hint
 
     @property
     def retryable(self) -> bool:
@@ -39,6 +52,12 @@ class CliError(Exception):
 
     @property
     def hint(self) -> str | None:
+        if self._hint is not None:
+            return self._hint
+        if self.retries:
+            times = "once" if self.retries == 1 else f"{self.retries} times"
+            then = RETRIED_HINTS.get(self.code, "retry later.")
+            return f"retried {times}; {then}"
         return HINTS.get(self.code)
 
     def as_dict(self) -> dict[str, str]:

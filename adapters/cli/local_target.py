@@ -8,13 +8,16 @@ worker pool and exporter as the server's, and the command returns when it ends.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from bdbexport.domain.actions import Action
-from bdbexport.domain.bdb import Bdb, ModuleRef
+from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.modules import CatalogModule
@@ -27,6 +30,14 @@ from .errors import CliError
 from .wiring import LocalRuntime
 
 T = TypeVar("T")
+CAS_ATTEMPTS = 5
+_BRACKETED = re.compile(r"\[(?P<host>[0-9A-Fa-f:.%A-Za-z]+)\]:(?P<port>[0-9]{1,5})")
+_HOST_PORT = re.compile(r"(?P<host>[^:\[\]\s]+):(?P<port>[0-9]{1,5})")
+_NUMERIC = re.compile(r"[0-9.]+")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
 LOCAL_ADMIN = Principal("local-admin", Role.ADMIN)
 LOCATIONS: TypeAdapter[ExportLocation] = TypeAdapter(ExportLocation)
 
@@ -37,6 +48,36 @@ def describe_validation(error: ValidationError) -> str:
         parts = [str(part) for part in problem["loc"] if "[" not in str(part)]
         problems.append(f"{'.'.join(parts) or 'value'}: {problem['msg']}")
     return "; ".join(problems)
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """`HOST:PORT` (`[::1]:6379` for an IPv6 address) as a bdb's endpoint; anything
+    else is a usage error."""
+    bracketed = _BRACKETED.fullmatch(text)
+    plain = _HOST_PORT.fullmatch(text)
+    match = bracketed or plain
+    usage = f"--endpoint {text!r}: expected HOST:PORT (an IPv6 address in brackets: [::1]:6379)"
+    if match is None:
+        raise CliError("invalid_argument", usage)
+    host, port = match.group("host"), int(match.group("port"))
+    if not 1 <= port <= 65535:
+        raise CliError("invalid_argument", f"{usage}; the port must be 1-65535")
+    if bracketed is not None:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise CliError("invalid_argument", f"{usage}; {host!r} is no IPv6 address") from None
+    elif not _HOSTNAME.fullmatch(host) or (_NUMERIC.fullmatch(host) and not _is_ipv4(host)):
+        raise CliError("invalid_argument", f"{usage}; {host!r} is no host name or IPv4 address")
+    return Endpoint(addr=(host,), port=port)
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_location(document: Any) -> ExportLocation:
@@ -107,13 +148,38 @@ class LocalTarget:
 
     # --- local administration ----------------------------------------------------------
 
-    def add_bdb(self, uid: int, name: str, modules: list[str]) -> dict[str, Any]:
+    def add_bdb(
+        self, uid: int, name: str, modules: list[str], endpoints: list[Endpoint] | None = None
+    ) -> dict[str, Any]:
         try:
-            bdb = Bdb(uid=uid, name=name, module_list=[ModuleRef(module_name=m) for m in modules])
+            bdb = Bdb(
+                uid=uid,
+                name=name,
+                module_list=[ModuleRef(module_name=m) for m in modules],
+                endpoints=tuple(endpoints or ()),
+            )
         except ValidationError as error:
             raise CliError("invalid_schema", describe_validation(error)) from error
         self._call(lambda: self.runtime.bdbs.add(bdb))
         return bdb.to_wire()
+
+    def set_endpoints(self, uid: int, endpoints: list[Endpoint]) -> dict[str, Any]:
+        """Store the bdb with new `endpoints`: a compare-and-set on its revision, tried
+        again (on the fresh record) when another writer got there first."""
+        for _ in range(CAS_ATTEMPTS):
+            bdb = self._call(lambda: self.runtime.bdbs.get(uid))
+            if bdb is None:
+                raise CliError("db_not_exist", f"Database {uid} does not exist.")
+            changed = bdb.model_copy(
+                update={"endpoints": tuple(endpoints), "revision": bdb.revision + 1}
+            )
+            if self._call(partial(self.runtime.bdbs.save, changed, expected_revision=bdb.revision)):
+                return changed.to_wire()
+        raise CliError(
+            "concurrent_update",
+            f"Database {uid} kept changing: its endpoint was not set after {CAS_ATTEMPTS}"
+            " attempts.",
+        )
 
     def add_module(self, name: str, version: str, capabilities: list[str]) -> dict[str, Any]:
         try:
@@ -141,6 +207,17 @@ class LocalTarget:
             raise CliError("invalid_schema", describe_validation(error)) from error
         self._call(lambda: self.runtime.users.add(user))
         return {"email": user.email, "role": user.role}
+
+    def set_password(self, email: str, password: str) -> dict[str, Any]:
+        if not password:
+            raise CliError("invalid_argument", "the password is empty")
+        user = self._call(lambda: self.runtime.users.get(email))
+        if user is None:
+            raise CliError("not_found", f"no user {email} in the store")
+        changed = User(email=user.email, role=user.role, password_hash=hash_password(password))
+        if not self._call(lambda: self.runtime.users.replace(changed)):
+            raise CliError("not_found", f"no user {email} in the store")
+        return {"email": changed.email, "role": changed.role}
 
     def _call(self, operation: Callable[[], T]) -> T:
         try:

@@ -26,7 +26,8 @@ from bdbexport.domain.locations import ExportLocation
 from .argv import OptionsAnywhereGroup
 from .errors import CliError
 from .exit_codes import ExitCode
-from .local_target import LocalTarget, parse_location
+from .failures import failure_line
+from .local_target import LocalTarget, parse_endpoint, parse_location
 from .output import Output
 from .remote_target import RemoteTarget
 from .settings import CliSettings
@@ -39,7 +40,9 @@ HELP_OPTIONS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 """`-h` is `--help`, at every level (each Typer says so; Click would also inherit it)."""
 
 db_app = typer.Typer(
-    help="Databases: list, show, add (local).", no_args_is_help=True, context_settings=HELP_OPTIONS
+    help="Databases: list, show, add and set (local).",
+    no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
 )
 export_app = typer.Typer(
     help="Exports: start, status (--watch), reset.",
@@ -52,7 +55,7 @@ module_app = typer.Typer(
     context_settings=HELP_OPTIONS,
 )
 user_app = typer.Typer(
-    help="Users: add (local).", no_args_is_help=True, context_settings=HELP_OPTIONS
+    help="Users: add, set-password (local).", no_args_is_help=True, context_settings=HELP_OPTIONS
 )
 
 
@@ -62,14 +65,16 @@ def build_app(wiring: CliWiring) -> typer.Typer:
 
     Its global options (the parameters of `main`) are accepted anywhere on the command
     line: the root group moves them to the front before Click parses (`argv.py`), in the
-    console script and under `typer.testing.CliRunner` alike."""
+    console script and under `typer.testing.CliRunner` alike; it also prints Click's usage
+    errors as `error: invalid_argument: ...`, like every other error. `--install-completion`
+    installs shell completion for the current shell in one command."""
     app = typer.Typer(
         name="bdbexport",
         cls=OptionsAnywhereGroup,
         help="The export-status lifecycle of Redis Software databases: server and tools.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,  # bdbexport --install-completion
         context_settings={"obj": wiring, **HELP_OPTIONS},
     )
     app.callback()(main)
@@ -290,6 +295,7 @@ def with_retries(state: State, operation: Callable[[], T]) -> T:
             return operation()
         except CliError as error:
             if not error.retryable or attempt >= state.settings.retry_busy:
+                error.retries = attempt  # the hint then says so, not "use --retry-busy"
                 raise
             delay = max(0.25 * 2**attempt, error.retry_after or 0.0)
             sys.stderr.write(f"{error.code}: retrying in {delay:g}s\n")
@@ -336,15 +342,53 @@ def db_add(
     module: Annotated[
         list[str] | None, typer.Option("--module", help="A module loaded in it (repeatable).")
     ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Its data endpoint, HOST:PORT ([::1]:6379 for IPv6).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Add a database to the local store."""
 
     def body(state: State) -> None:
+        endpoints = [parse_endpoint(endpoint)] if endpoint is not None else []
         target = local_only(state, "db add")
         try:
-            state.output.bdb(target.add_bdb(uid, name, module or []))
+            state.output.bdb(target.add_bdb(uid, name, module or [], endpoints))
         finally:
             target.close()
+
+    run_command(ctx, body)
+
+
+@db_app.command("set")
+def db_set(
+    ctx: typer.Context,
+    uid: Annotated[int, typer.Argument(help="Database uid.")],
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Its data endpoint, HOST:PORT ([::1]:6379 for IPv6): where exports read it.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Change a database of the local store (its data endpoint)."""
+
+    def body(state: State) -> None:
+        if endpoint is None:
+            raise CliError("invalid_argument", "nothing to set: give --endpoint HOST:PORT")
+        parsed = parse_endpoint(endpoint)
+        target = local_only(state, "db set")
+        try:
+            bdb = target.set_endpoints(uid, [parsed])
+        finally:
+            target.close()
+        if state.output.as_json:
+            state.output.json(bdb)
+        else:
+            state.output.line(f"database {uid} ({bdb['name']}): endpoint set to {endpoint}")
 
     run_command(ctx, body)
 
@@ -408,16 +452,7 @@ def user_add(
     """Add a user to the local store (the password is asked, never an argument)."""
 
     def body(state: State) -> None:
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        elif sys.stdin.isatty():
-            password = getpass.getpass("Password: ")
-            if getpass.getpass("Repeat: ") != password:
-                raise CliError("invalid_argument", "the passwords differ")
-        else:
-            raise CliError(
-                "invalid_argument", "no terminal to ask the password: use --password-stdin"
-            )
+        password = new_password(password_stdin)
         target = local_only(state, "user add")
         try:
             user = target.add_user(email, role, password)
@@ -429,6 +464,44 @@ def user_add(
             state.output.line(f"user {user['email']} added with role {user['role']}")
 
     run_command(ctx, body)
+
+
+@user_app.command("set-password")
+def user_set_password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's email (the login name).")],
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input (first line).")
+    ] = False,
+) -> None:
+    """Give a user of the local store a new password (a lost admin password, say): a
+    server on the same store takes it within a second."""
+
+    def body(state: State) -> None:
+        password = new_password(password_stdin)
+        target = local_only(state, "user set-password")
+        try:
+            user = target.set_password(email, password)
+        finally:
+            target.close()
+        if state.output.as_json:
+            state.output.json(user)
+        else:
+            state.output.line(f"user {user['email']}: password changed")
+
+    run_command(ctx, body)
+
+
+def new_password(from_stdin: bool) -> str:
+    """A password typed twice at the terminal, or the first line of stdin."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CliError("invalid_argument", "no terminal to ask the password: use --password-stdin")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat: ") != password:
+        raise CliError("invalid_argument", "the passwords differ")
+    return password
 
 
 def location_from(path: str | None, url: str | None, location_file: Path | None) -> ExportLocation:
@@ -537,7 +610,7 @@ def export_status(
         if state.output.as_json:
             state.output.json(bdb)
             return None
-        state.output.line(summary(bdb))
+        state.output.line(failure_line(bdb) or summary(bdb))
         return None
 
     run_command(ctx, body)
@@ -553,12 +626,19 @@ def explain(
     """Ask the rules engine what would happen, with every reason; changes nothing.
 
     Exits 0 when the action would be allowed, else with the exit code of the refusal.
+    Against a server (--url), reset and start are asked with `?dry_run=true`.
     """
     actions = {"reset": Action.RESET, "start": Action.START, "view": Action.VIEW}
 
     def body(state: State) -> int | None:
         if action.lower() not in actions:
             raise CliError("invalid_argument", f"--action must be one of {', '.join(actions)}")
+        if state.settings.remote and actions[action.lower()] is Action.VIEW:
+            raise CliError(
+                "invalid_argument",
+                "only reset and start can be explained against a server"
+                " (explain --action view needs a local store: --store)",
+            )
         target = open_target(state)
         try:
             decision = target.explain(uid, actions[action.lower()])
@@ -577,6 +657,7 @@ def explain(
 
 
 def summary(bdb: dict[str, Any]) -> str:
+    """One line on the export status; a failure has its own (`failures.failure_line`)."""
     status = bdb["export_status"]
     text = f"database {bdb['uid']} ({bdb['name']}): export {status}"
     if status == "exporting":
@@ -589,18 +670,21 @@ def summary(bdb: dict[str, Any]) -> str:
 
 
 def finish(state: State, bdb: dict[str, Any]) -> int | None:
+    """The end of a followed export: the bdb, or a line (why, when it failed); exit 9 for
+    a failure."""
     if state.output.as_json:
         state.output.json(bdb)
     else:
-        state.output.line(summary(bdb))
+        state.output.line(failure_line(bdb) or summary(bdb))
     return int(ExitCode.EXPORT_FAILED) if bdb["export_status"] == "failed" else None
 
 
 class progress_bar:  # noqa: N801 - used as a context manager, reads as a phrase
-    """A Rich progress bar fed with export_progress; silent in JSON mode."""
+    """A Rich progress bar fed with export_progress, at a terminal only: silent in JSON
+    mode and in a pipe (where Rich's live display would leave a blank line behind)."""
 
     def __init__(self, state: State, uid: int) -> None:
-        self.enabled = not state.output.as_json
+        self.enabled = not state.output.as_json and not state.output.plain
         self.progress = Progress(
             TextColumn(f"export of database {uid}"),
             BarColumn(),

@@ -1,16 +1,24 @@
-"""What the CLI prints: Rich tables for people, stable JSON for scripts, errors on stderr."""
+"""What the CLI prints: tables for people, stable JSON for scripts, errors on stderr.
+
+At a terminal, tables are Rich tables (a value too long for the width folds onto more
+lines, never cut). Anywhere else — a pipe, a file, a test runner — they are plain
+columns padded to the widest value: one row per line, nothing wrapped or cut, no colour,
+so `grep` and `awk` see every value whole.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .errors import CliError
+from .failures import failure_lines
 
 BDB_COLUMNS = (
     ("uid", "UID"),
@@ -21,6 +29,28 @@ BDB_COLUMNS = (
     ("last_export_time", "LAST EXPORT"),
     ("action_uid", "ACTION"),
 )
+GAP = "  "
+
+
+def stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+def plain_table(rows: Sequence[Sequence[str]], headers: Sequence[str] | None = None) -> str:
+    """`rows` (and `headers`) as columns padded to the widest cell, two spaces apart; the
+    last column is not padded, so no line ends in blanks."""
+    lines = [list(headers)] if headers is not None else []
+    lines += [[_one_line(cell) for cell in row] for row in rows]
+    if not lines:
+        return ""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join(
+        GAP.join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
 
 
 class Output:
@@ -29,48 +59,51 @@ class Output:
         self.console = Console(highlight=False, soft_wrap=True)
         self.errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
+    @property
+    def plain(self) -> bool:
+        """Whether tables are printed as plain columns: stdout is not a terminal."""
+        return not stdout_is_terminal()
+
     def json(self, document: Any) -> None:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=False) + "\n")
         sys.stdout.flush()
 
     def bdb(self, bdb: dict[str, Any]) -> None:
+        """The bdb object, one field a line, then a line for each failed lifecycle: its
+        reason, what the worker said, and a hint."""
         if self.as_json:
             self.json(bdb)
             return
-        table = Table(show_header=False, box=None, pad_edge=False)
-        table.add_column(style="bold")
-        table.add_column()
+        rows = []
         for key, value in bdb.items():
             shown = value
             if key == "module_list":
                 shown = ", ".join(m["module_name"] for m in value) or "-"
             elif key == "endpoints":
-                shown = ", ".join(f"{e['addr'][0]}:{e['port']}" for e in value) or "-"
-            table.add_row(key, _cell(shown))
-        self.console.print(table)
+                shown = ", ".join(_endpoint(e) for e in value) or "-"
+            rows.append([key, _cell(shown)])
+        self.table(rows, None, bold_first_column=True)
+        for line in failure_lines(bdb):
+            self.line(line)
 
     def bdbs(self, bdbs: Iterable[dict[str, Any]]) -> None:
         rows = list(bdbs)
         if self.as_json:
             self.json(rows)
             return
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for _, title in BDB_COLUMNS:
-            table.add_column(title)
-        for bdb in rows:
-            table.add_row(*(_cell(bdb.get(key)) for key, _ in BDB_COLUMNS))
-        self.console.print(table)
+        self.table(
+            [[_cell(bdb.get(key)) for key, _ in BDB_COLUMNS] for bdb in rows],
+            [title for _, title in BDB_COLUMNS],
+        )
 
     def records(self, rows: list[dict[str, Any]], columns: list[str]) -> None:
         if self.as_json:
             self.json(rows)
             return
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for column in columns:
-            table.add_column(column.upper().replace("_", " "))
-        for row in rows:
-            table.add_row(*(_cell(row.get(column)) for column in columns))
-        self.console.print(table)
+        self.table(
+            [[_cell(row.get(column)) for column in columns] for row in rows],
+            [column.upper().replace("_", " ") for column in columns],
+        )
 
     def decision(self, decision: dict[str, Any]) -> None:
         if self.as_json:
@@ -78,31 +111,77 @@ class Output:
             return
         principal = decision["principal"] or {"name": "anonymous", "role": "-"}
         verdict = "allowed" if decision["allowed"] else "refused"
-        self.console.print(
+        head = (
             f"{decision['action']} on database {decision['uid']} as {principal['name']}"
-            f" ({principal['role']}): [bold]{verdict}[/bold]"
+            f" ({principal['role']}): "
         )
-        table = Table(box=None, pad_edge=False, header_style="bold")
-        for title in ("CHECK", "OUTCOME", "REASON"):
-            table.add_column(title)
+        if self.plain:
+            self.line(head + verdict)
+        else:
+            self.console.print(head, end="", markup=False)
+            self.console.print(verdict, style="bold", markup=False)
+        rows = []
         for check in decision["checks"]:
             error = check["error"]
             reason = f"{error['error_code']}: {error['description']}" if error else ""
-            table.add_row(check["check"], check["outcome"], reason)
+            rows.append([check["check"], check["outcome"], reason])
+        self.table(rows, ["CHECK", "OUTCOME", "REASON"])
+
+    def table(
+        self,
+        rows: Sequence[Sequence[str]],
+        headers: Sequence[str] | None,
+        *,
+        bold_first_column: bool = False,
+    ) -> None:
+        """Rich at a terminal (long values fold, never cut), plain columns elsewhere."""
+        if self.plain:
+            text = plain_table(rows, headers)
+            if text:
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+            return
+        table = Table(
+            show_header=headers is not None, box=None, pad_edge=False, header_style="bold"
+        )
+        width = len(headers) if headers is not None else len(rows[0]) if rows else 0
+        for i in range(width):
+            table.add_column(
+                headers[i] if headers is not None else "",
+                overflow="fold",
+                style="bold" if bold_first_column and i == 0 else None,
+            )
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))  # Text: a `[` in a name is no markup
         self.console.print(table)
 
     def line(self, text: str) -> None:
         if not self.as_json:
-            self.console.print(text)
+            self.console.print(text, markup=False)
 
     def error(self, error: CliError) -> None:
-        if self.as_json:
-            sys.stderr.write(json.dumps(error.as_dict()) + "\n")
-        else:
-            sys.stderr.write(f"error: {error.code}: {error.description}\n")
-            if error.hint:
-                sys.stderr.write(f"hint: {error.hint}\n")
-        sys.stderr.flush()
+        report_error(error, as_json=self.as_json)
+
+
+def report_error(error: CliError, *, as_json: bool) -> None:
+    """The one way an error is printed: `error: <code>: <description>` (and `hint: ...`)
+    on stderr, or `{"error_code", "description"}` with --json."""
+    if as_json:
+        sys.stderr.write(json.dumps(error.as_dict()) + "\n")
+    else:
+        sys.stderr.write(f"error: {error.code}: {error.description}\n")
+        if error.hint:
+            sys.stderr.write(f"hint: {error.hint}\n")
+    sys.stderr.flush()
+
+
+def _endpoint(endpoint: dict[str, Any]) -> str:
+    host = str(endpoint["addr"][0])
+    return f"[{host}]:{endpoint['port']}" if ":" in host else f"{host}:{endpoint['port']}"
+
+
+def _one_line(value: str) -> str:
+    return value.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _cell(value: Any) -> str:

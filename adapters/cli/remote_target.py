@@ -16,6 +16,8 @@ from .errors import CliError
 from .exit_codes import ExitCode
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DECISION_KEYS = ("action", "uid", "principal", "allowed", "error", "checks")
+"""What `Decision.to_dict()` holds: the part of a dry run's answer `explain` prints."""
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -83,19 +85,50 @@ class RemoteTarget:
         return result
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
+        """The server's decision (`?dry_run=true` on the action's endpoint), in the shape
+        of `Decision.to_dict()`. A refusal is a decision too, answered with the real call's
+        4xx: any answer whose body says `"dry_run": true` is the decision."""
+        body: dict[str, Any] = {}
+        if action is Action.RESET:
+            method, path = "PUT", f"/v1/bdbs/{uid}/actions/export_reset_status"
+        elif action is Action.START:
+            # A placeholder: the decision does not depend on where the export would go.
+            method, path = "POST", f"/v1/bdbs/{uid}/actions/export"
+            body = {"export_location": {"type": "mount_point", "path": "/"}}
+        else:
+            raise CliError(
+                "invalid_argument",
+                f"only reset and start can be explained against a server, not {action.value}"
+                " (explain --action view needs a local store: --store)",
+            )
+        response = self._send(method, path, params={"dry_run": "true"}, json=body)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and answer.get("dry_run") is True:
+            return {key: answer.get(key) for key in DECISION_KEYS}
+        self._answer(response, method, path)  # an error: raises it
         raise CliError(
-            "invalid_argument",
-            "explain asks the rules engine directly, so it needs a local store (--store),"
-            " not --url",
+            "invalid_response",
+            f"{method} {path}?dry_run=true answered without a decision: the server does not"
+            " support dry_run",
         )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._answer(self._send(method, path, **kwargs), method, path)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self.client.request(method, path, **kwargs)
+            return self.client.request(method, path, **kwargs)
         except httpx.HTTPError as error:
             raise CliError(
-                "connection_error", f"cannot reach {self.client.base_url}: {error}"
+                "connection_error",
+                f"cannot reach {self.client.base_url}: {error}",
+                hint=_connection_hint(error),
             ) from error
+
+    def _answer(self, response: httpx.Response, method: str, path: str) -> Any:
         if response.is_success:
             try:
                 return response.json()
@@ -112,6 +145,28 @@ class RemoteTarget:
             )
             description = f"{method} {path} answered {response.status_code}"
         raise CliError(code, description, retry_after=_retry_after(response))
+
+
+def _connection_hint(error: httpx.HTTPError) -> str | None:
+    """A hint that fits the failure: `--insecure` only for a certificate that did not
+    verify, never for a refused connection or a timeout (`None`: the usual hint)."""
+    cause: BaseException | None = error
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, ssl.SSLCertVerificationError) or (
+            "CERTIFICATE_VERIFY_FAILED" in str(cause)
+        ):
+            return (
+                "the server's certificate did not verify: trust its CA with --ca-file PEM,"
+                " or skip verification with --insecure."
+            )
+        if isinstance(cause, ssl.SSLError) or "WRONG_VERSION_NUMBER" in str(cause):
+            return "the TLS handshake failed: does the server speak https at that --url?"
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    if isinstance(error, httpx.TimeoutException):
+        return "the server did not answer in time: check --url, or retry later."
+    return None
 
 
 def _reveal(value: Any) -> Any:

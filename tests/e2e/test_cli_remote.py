@@ -6,6 +6,7 @@ import json
 import os
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,10 +112,117 @@ def test_a_wrong_password_and_an_unreachable_server(server: ServerProcess) -> No
     assert "Traceback" not in down.stderr + wrong.stderr
 
 
-def test_explain_needs_a_local_store(server: ServerProcess) -> None:
-    result = bdbexport(server.url, "explain", "1")
-    assert result.returncode == 2
-    assert "needs a local store" in result.stderr
+def local(store: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ}
+    env.pop("BDBEXPORT_URL", None)
+    return subprocess.run(
+        [*bdbexport_command(), "--store", store, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
+
+
+EXPLAINED = [("1", "reset"), ("3", "reset"), ("4", "reset"), ("999", "reset"), ("3", "start")]
+
+
+def test_remote_explain_prints_the_decision_local_explain_prints(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    store = f"sqlite://{tmp_path / 's.sqlite3'}"
+    as_admin = ("--as", ADMIN[0])
+    codes = set()
+    for uid, action in EXPLAINED:
+        remote = bdbexport(server.url, "explain", uid, "--action", action)
+        here = local(store, *as_admin, "explain", uid, "--action", action)
+        assert remote.returncode == here.returncode, (uid, action, remote.stderr)
+        assert remote.stdout == here.stdout
+        assert remote.stderr == here.stderr == ""
+        remote_json = bdbexport(server.url, "--json", "explain", uid, "--action", action)
+        here_json = local(store, *as_admin, "--json", "explain", uid, "--action", action)
+        assert remote_json.returncode == here_json.returncode
+        assert json.loads(remote_json.stdout) == json.loads(here_json.stdout)
+        codes.add(remote.returncode)
+    assert codes == {0, 4, 5, 6}  # allowed, and refusals of three kinds
+    assert (
+        json.loads(bdbexport(server.url, "--json", "db", "show", "4").stdout)["action_uid"]
+        == "resharding-4"
+    )  # a dry run changes nothing
+
+
+def test_remote_explain_refusals_and_errors(server: ServerProcess) -> None:
+    allowed = bdbexport(server.url, "explain", "2")
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.startswith(f"reset on database 2 as {ADMIN[0]} (admin): allowed")
+    assert (
+        json.loads(bdbexport(server.url, "--json", "db", "show", "2").stdout)["export_status"]
+        == "failed"
+    )  # a dry run changes nothing
+    forbidden = bdbexport(server.url, "--json", "explain", "2", user=VIEWER)
+    assert forbidden.returncode == 3
+    decision = json.loads(forbidden.stdout)
+    assert (decision["allowed"], decision["error"]["error_code"]) == (False, "forbidden")
+    assert [check["outcome"] for check in decision["checks"]][:2] == ["passed", "failed"]
+    wrong = bdbexport(server.url, "explain", "2", user=(ADMIN[0], "nope"))
+    assert wrong.returncode == 3
+    assert wrong.stderr.startswith("error: unauthenticated: ")
+    view = bdbexport(server.url, "explain", "1", "--action", "view")
+    assert view.returncode == 2
+    assert view.stderr.startswith("error: invalid_argument: only reset and start can be explained")
+
+
+def test_set_password_on_the_store_of_a_running_server(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    store = f"sqlite://{tmp_path / 's.sqlite3'}"
+    changed = local(store, "user", "set-password", ADMIN[0], "--password-stdin", stdin="renewed\n")
+    assert changed.returncode == 0, changed.stderr
+    deadline = time.monotonic() + 5.0
+    while True:
+        fresh = bdbexport(server.url, "db", "list", user=(ADMIN[0], "renewed"))
+        if fresh.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert fresh.returncode == 0, fresh.stderr
+    old = bdbexport(server.url, "db", "list", user=ADMIN)
+    assert old.returncode == 3
+    assert old.stderr.startswith("error: unauthenticated: ")
+
+
+def test_a_followed_remote_export_that_fails_says_why(tmp_path: Path) -> None:
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(BOOTSTRAP))
+    with ServerProcess(
+        f"sqlite://{tmp_path / 'rdb.sqlite3'}",
+        args=["--bootstrap", str(bootstrap), "--exporter", "rdb"],
+        workdir=tmp_path,
+    ).start() as server:
+        why = (
+            "export of database 1 failed: general-error: no data endpoint"
+            " (hint: set one with: bdbexport db set 1 --endpoint HOST:PORT)\n"
+        )
+        watched = bdbexport(
+            server.url,
+            "export",
+            "start",
+            "1",
+            "--path",
+            str(tmp_path),
+            "--watch",
+            "--interval",
+            "0.1",
+        )
+        assert watched.returncode == 9, watched.stderr
+        assert watched.stdout == why
+        status = bdbexport(server.url, "export", "status", "1", "--watch")
+        assert (status.returncode, status.stdout) == (9, why)
+        assert bdbexport(server.url, "export", "status", "1").stdout == why
+        shown = json.loads(bdbexport(server.url, "--json", "db", "show", "1").stdout)
+        assert shown["export_failure_detail"] == "no data endpoint"
 
 
 def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:

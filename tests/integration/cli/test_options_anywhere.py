@@ -83,7 +83,16 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def test_the_cases_cover_every_global_option() -> None:
     declared = {name for name in options_of(ROOT) if name.startswith("--")}
     declared -= {"--no-insecure", "--no-debug"}  # the negations, covered below
+    declared -= {"--install-completion", "--show-completion"}  # covered below
     assert declared == set(CASES)
+
+
+def test_completion_is_offered_before_or_after_the_verb() -> None:
+    before = invoke("--show-completion", "bash")
+    assert before.exit_code == 0, before.output
+    assert "_bdbexport_completion" in before.stdout
+    after = invoke("db", "list", "--show-completion", "bash")
+    assert outcome(after) == outcome(before)
 
 
 @pytest.mark.parametrize("option", sorted(CASES))
