@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from datetime import UTC, datetime
 
-from bdbexport.domain.bdb import Bdb, ModuleRef
+from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.permissions import Role
 from bdbexport.domain.statuses import ExportFailureReason, ExportStatus
@@ -34,8 +35,11 @@ def demo_email(role: Role) -> str:
     return f"{role.value.replace('_', '-')}@{DEMO_DOMAIN}"
 
 
-def demo_document() -> tuple[BootstrapDocument, dict[str, str]]:
-    """The dataset, and the passwords it was given (to show once)."""
+def demo_document(
+    local_redis: Endpoint | None = None,
+) -> tuple[BootstrapDocument, dict[str, str]]:
+    """The dataset, and the passwords it was given (to show once). With `local_redis`,
+    database 1 (`orders`) has that data endpoint, so its export is a real one at once."""
     passwords = {
         demo_email(role): (os.environ.get(ADMIN_PASSWORD_ENV) if role is Role.ADMIN else None)
         or secrets.token_urlsafe(12)
@@ -45,8 +49,32 @@ def demo_document() -> tuple[BootstrapDocument, dict[str, str]]:
         BootstrapUser(email=demo_email(role), role=role, password=passwords[demo_email(role)])
         for role in Role
     )
-    document = BootstrapDocument(users=users, modules=demo_modules(), bdbs=demo_bdbs())
+    bdbs = demo_bdbs()
+    if local_redis is not None:
+        bdbs = (bdbs[0].model_copy(update={"endpoints": (local_redis,)}), *bdbs[1:])
+    document = BootstrapDocument(users=users, modules=demo_modules(), bdbs=bdbs)
     return document, passwords
+
+
+LOCAL_REDIS = ("127.0.0.1", 6379)
+"""Where the first start looks for a Redis to give the demo's database 1."""
+
+
+def find_local_redis(
+    host: str = LOCAL_REDIS[0], port: int = LOCAL_REDIS[1], timeout: float = 0.2
+) -> Endpoint | None:
+    """The endpoint of a Redis answering on `host:port` (a `PING`, within `timeout`), or
+    None. A server that asks for a password still counts: it is a Redis."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            connection.sendall(b"PING\r\n")
+            answer = connection.recv(64)
+    except OSError:
+        return None
+    if answer.startswith((b"+PONG", b"-NOAUTH", b"-ERR")):
+        return Endpoint(addr=(host,), port=port)
+    return None
 
 
 def demo_modules() -> tuple[CatalogModule, ...]:

@@ -25,7 +25,7 @@ from bdbexport.adapters.http import Authenticator, HttpContext, create_app
 from bdbexport.adapters.notify import SmtpNotifier
 from bdbexport.composition import EXPORTERS, Application, bootstrap
 from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
-from bdbexport.composition.demo_data import demo_document
+from bdbexport.composition.demo_data import demo_document, find_local_redis
 from bdbexport.composition.log_sinks import PeriodicFlush
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain.ports import Notifier
@@ -125,17 +125,21 @@ def seed_store(store: Store, config: ServerConfig) -> str:
         return f"bootstrap {config.bootstrap}: created {created}; existing entries kept\n"
     if not store.is_empty:
         return ""
-    document, passwords = demo_document()
+    local_redis = find_local_redis()
+    document, passwords = demo_document(local_redis)
     # The demo's export (db 4) carries its own lease, which never ends (demo_data.py):
     # the demo answers the same on any day, not only in the first minute.
     report = apply_bootstrap(document, store)
     new_users = set(report.created["users"])
     if not new_users:
         return ""  # another replica seeded the same empty store a moment earlier
-    lines = [
-        "First start: the store was seeded with the demo dataset (docs/http-api.md).\n",
-        "These passwords are shown once; keep them now:\n",
-    ]
+    lines = ["First start: the store was seeded with the demo dataset (docs/http-api.md).\n"]
+    if local_redis is not None:
+        lines.append(
+            f"Database 1 (orders) exports the Redis found at {local_redis.addr[0]}:"
+            f"{local_redis.port}.\n"
+        )
+    lines.append("These passwords are shown once; keep them now:\n")
     # Only the users this process created: a replica that lost the race to seed an
     # empty shared store must not show passwords that were never stored.
     for user in document.users:
