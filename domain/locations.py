@@ -11,7 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-_HOST_AND_PATH = r"([^\s/@:]+(:[^\s/@]*)?@)?[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?(/\S*)?$"
+# Spaces and control characters are spelled out (`\x00-\x20`, `\x7f`) rather than `\s`:
+# Python's `\s` also matches \x1c-\x1f and other code points, so a client generating
+# strings from the published JSON Schema pattern would disagree with this validator.
+_NOT_URL = r"\x00-\x20\x7f"
+_HOST_AND_PATH = (
+    rf"([^{_NOT_URL}/@:]+(:[^{_NOT_URL}/@]*)?@)?[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{{1,5}})?"
+    rf"(/[^{_NOT_URL}]*)?$"
+)
 FTP_URL_PATTERN = r"^ftps?://" + _HOST_AND_PATH
 SFTP_URL_PATTERN = r"^sftp://" + _HOST_AND_PATH
 
@@ -29,7 +36,7 @@ class _Location(BaseModel):
 
 
 def _matching(value: SecretStr, pattern: str, what: str) -> SecretStr:
-    if not re.match(pattern, value.get_secret_value()):
+    if not re.fullmatch(pattern, value.get_secret_value()):
         raise ValueError(f"must be {what}")
     return value
 

@@ -58,3 +58,15 @@ def test_secrets_do_not_show_in_reprs_or_dumps() -> None:
         assert "hunter2" not in location.model_dump_json()
     assert url.url.get_secret_value().startswith("ftp://user:hunter2@")
     assert MountPointLocation(path="/m").type == "mount_point"
+
+
+def test_a_url_with_control_characters_or_a_trailing_newline_is_refused() -> None:
+    """The validator and the published JSON Schema pattern agree on these."""
+    from pydantic import ValidationError
+
+    from bdbexport.domain import UrlLocation
+
+    for url in ("ftps://K2Tb:3000/\x1b\x16\xc7\x1d", "ftp://host/dir\n", "ftp://host/a b"):
+        with pytest.raises(ValidationError):
+            UrlLocation(url=url)
+    assert UrlLocation(url="ftp://user:pw@host:21/dir/").type == "url"
