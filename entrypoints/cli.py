@@ -138,7 +138,9 @@ def serve_command(
             raise CliError(error.code, error.description) from error
         except OSError as error:
             raise CliError(
-                "connection_error", f"cannot listen on {host}:{port}: {error.strerror}"
+                "connection_error",
+                f"cannot listen on {host}:{port}: {error.strerror}",
+                hint="is another server on that port? choose another with --port.",
             ) from error
 
     run_command(ctx, body)

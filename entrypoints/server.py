@@ -247,8 +247,11 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
         listening.close()
         raise
     scheme = "https" if config.tls else "http"
+    # An IPv6 address goes in brackets in a URL: http://[::1]:9443.
+    bare = config.host.strip("[]")
+    host = f"[{bare}]" if ":" in bare else bare
     serving = (
-        f"bdbexport {version()} serving {scheme}://{config.host}:{config.port}"
+        f"bdbexport {version()} serving {scheme}://{host}:{config.port}"
         f" (store {config.store_url}, exporter {config.exporter})\n"
     )
     uvicorn_config = uvicorn.Config(

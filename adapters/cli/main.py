@@ -255,6 +255,14 @@ def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTa
     settings = state.settings
     if settings.remote:
         assert settings.url is not None
+        if settings.as_user is not None:
+            # Acting as another user is a power of whoever opens the store file; a
+            # server decides who you are from your credentials alone.
+            raise CliError(
+                "invalid_argument",
+                "--as is local-only: against a server you act as --user",
+                exit_code=ExitCode.USAGE,
+            )
         if settings.user is None:
             raise CliError("unauthenticated", "remote mode needs --user (or BDBEXPORT_USER)")
         return RemoteTarget(

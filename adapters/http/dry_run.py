@@ -23,21 +23,22 @@ from bdbexport.domain.principal import Principal
 from .context import context_of, parse_uid
 from .errors import ProtocolError, error_response
 
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no", ""}
+_TRUE = {"true", "1"}
+_FALSE = {"false", "0"}
 
 
 def dry_run_requested(request: Request) -> bool:
-    """Whether the request asks for a dry run; a value that is not a boolean is a 400."""
-    raw = request.query_params.get("dry_run")
-    if raw is None:
+    """Whether the request asks for a dry run. Only `true`/`1` and `false`/`0` are
+    answers: anything else — empty, bare, repeated, another word — is a 400, so a client
+    that meant to ask for a dry run never gets the real action by a typo."""
+    values = request.query_params.getlist("dry_run")
+    if not values:
         return False
-    word = raw.strip().lower()
-    if word in _TRUE:
+    if len(values) == 1 and values[0].lower() in _TRUE:
         return True
-    if word in _FALSE:
+    if len(values) == 1 and values[0].lower() in _FALSE:
         return False
-    raise ProtocolError("invalid_request", "dry_run must be true or false.")
+    raise ProtocolError("invalid_request", "dry_run must be given once, as true or false.")
 
 
 async def dry_run_response(

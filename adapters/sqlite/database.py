@@ -56,11 +56,17 @@ class SqliteDatabase:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        new_file = self.path != ":memory:" and not Path(self.path).exists()
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # The store holds password hashes and the token signing key: a new store's
+            # folder and file are its owner's alone (SQLite gives its -wal and -shm files
+            # the file's own permissions).
+            Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
         try:
+            if new_file:
+                Path(self.path).touch(mode=0o600)
             self._connection = sqlite3.connect(
                 self.path,
                 isolation_level=None,

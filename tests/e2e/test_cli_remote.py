@@ -248,3 +248,13 @@ def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
         assert insecure.returncode == 0, insecure.stderr
         pinned = bdbexport(server.url, "export", "reset", "2", extra=("--ca-file", str(cafile)))
         assert pinned.returncode == 0, pinned.stderr
+
+
+def test_acting_as_another_user_is_refused_against_a_server(server: ServerProcess) -> None:
+    """A server knows you by your credentials only: `--as` there would silently run the
+    command with the --user's rights."""
+    result = bdbexport(server.url, "export", "reset", "2", "--as", VIEWER[0])
+    assert result.returncode == 2, result.stderr
+    assert "error: invalid_argument: --as is local-only" in result.stderr
+    shown = bdbexport(server.url, "db", "show", "2", "--json")
+    assert json.loads(shown.stdout)["export_status"] == "failed"  # nothing was reset

@@ -301,3 +301,26 @@ def test_a_log_file_that_cannot_be_opened_is_named_and_nothing_is_left_open(
     assert f"Cannot open log file {missing}" in result.stderr
     assert "cannot listen" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_ipv6_host_is_announced_as_a_usable_url(tmp_path: Path) -> None:
+    port = free_port()
+    command = [*bdbexport_command(), "serve", "--host", "::1", "--port", str(port)]
+    with subprocess.Popen(
+        [*command, "--store", "memory://"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = ""
+            deadline = time.monotonic() + 20
+            while "serving" not in line:
+                assert time.monotonic() < deadline, "no serving line"
+                line = process.stdout.readline()
+                assert line or process.poll() is None, "serve exited before serving"
+            assert f"serving http://[::1]:{port} " in line
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)

@@ -164,3 +164,14 @@ def test_bulk_loading_and_paged_listing(tmp_path: Path) -> None:
     assert sum(1 for _ in bdbs.list()) == 1201
     assert [bdb.uid for bdb in bdbs.list(after_uid=499, limit=3)] == [500, 501, 502]
     assert len(list(bdbs.list(after_uid=100, limit=700))) == 700
+
+
+def test_a_new_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds password hashes and the token signing key."""
+    path = tmp_path / "private" / "store.sqlite3"
+    database = SqliteDatabase(path)
+    database.secret("jwt")
+    database.close()
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    for created in path.parent.iterdir():
+        assert created.stat().st_mode & 0o077 == 0, created

@@ -75,14 +75,19 @@ async def test_a_dry_run_export_validates_the_body_and_starts_nothing(
     assert_error(bad, 400, "invalid_schema")
 
 
-async def test_dry_run_false_is_the_real_call_and_a_non_boolean_is_400(
-    client: httpx.AsyncClient,
+async def test_dry_run_false_is_the_real_call_and_anything_unclear_is_400_and_no_change(
+    client: httpx.AsyncClient, http_world: HttpWorld
 ) -> None:
+    before = http_world.store.bdbs.get(7)
+    for query in ("maybe", "", "yes", "on", "true&dry_run=false", "false&dry_run=true"):
+        assert_error(
+            await client.put(RESET.format(7) + f"?dry_run={query}", headers=MEMBER),
+            400,
+            "invalid_request",
+        )
+    bare = await client.put(RESET.format(7) + "?dry_run", headers=MEMBER)
+    assert_error(bare, 400, "invalid_request")
+    assert http_world.store.bdbs.get(7) == before  # nothing was reset by a typo
     real = await client.put(RESET.format(2) + "?dry_run=false", headers=MEMBER)
     assert real.status_code == 200
     assert real.json()["export_status"] == "idle"
-    assert_error(
-        await client.put(RESET.format(2) + "?dry_run=maybe", headers=MEMBER),
-        400,
-        "invalid_request",
-    )
