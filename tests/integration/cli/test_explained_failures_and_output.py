@@ -14,29 +14,14 @@ from typer.testing import CliRunner
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.cli.local_target import parse_endpoint
 from bdbexport.adapters.cli.output import plain_table
-from bdbexport.composition.bootstrap_file import BootstrapDocument, apply_bootstrap
-from bdbexport.composition.demo_data import demo_document
 from bdbexport.composition.stores import open_store
 from bdbexport.domain.passwords import verify_password
 from bdbexport.entrypoints.cli import app
-from tests.support.http import known_users
 from tests.support.server_process import free_port
 
 runner = CliRunner()
 EXPLAIN_VIEW = ("explain", "1", "--action", "view")
 HINT_NO_ENDPOINT = "(hint: set one with: bdbexport db set 1 --endpoint HOST:PORT)"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> str:
-    url = f"sqlite://{tmp_path / 'cli.sqlite3'}"
-    opened = open_store(url)
-    demo, _ = demo_document()
-    apply_bootstrap(
-        BootstrapDocument(users=known_users(), modules=demo.modules, bdbs=demo.bdbs), opened
-    )
-    opened.close()
-    return url
 
 
 def cli(store: str, *args: str, input: str | None = None) -> Any:

@@ -10,25 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bdbexport.adapters.cli.exit_codes import ExitCode
-from bdbexport.composition.bootstrap_file import BootstrapDocument, apply_bootstrap
-from bdbexport.composition.demo_data import demo_document
-from bdbexport.composition.stores import open_store
 from bdbexport.entrypoints.cli import app
-from tests.support.http import known_users
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> str:
-    url = f"sqlite://{tmp_path / 'cli.sqlite3'}"
-    opened = open_store(url)
-    demo, _ = demo_document()
-    apply_bootstrap(
-        BootstrapDocument(users=known_users(), modules=demo.modules, bdbs=demo.bdbs), opened
-    )
-    opened.close()
-    return url
 
 
 def cli(store: str, *args: str, input: str | None = None) -> Any:
