@@ -12,6 +12,7 @@ style, as h11 does for HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -139,6 +140,28 @@ def evaluate(
     return settings.rules.decide(principal, action, uid, bdb, catalog)
 
 
+def _principal_move(
+    settings: CoreSettings,
+    principal: Principal | None,
+    action: Action,
+    uid: int,
+    bdb: Bdb | None,
+    catalog: CatalogSnapshot,
+    now: datetime,
+    move: Callable[[Bdb], Bdb | None],
+) -> Bdb | Refusal | None:
+    """A principal's request: the rules in their order, then the move (which may still
+    refuse, e.g. a guard); the successor, None for nothing to store, or the refusal."""
+    error = settings.rules.first_refusal(principal, action, uid, bdb, catalog)
+    if error is None:
+        assert bdb is not None  # the exists check passed
+        try:
+            return move(bdb)
+        except DomainError as refused:
+            error = refused
+    return refuse(actor_of(principal), action, uid, error, now, bdb)
+
+
 def decide_reset(
     settings: CoreSettings,
     principal: Principal | None,
@@ -150,19 +173,22 @@ def decide_reset(
 ) -> Change | Refusal:
     """Back to idle unless that lifecycle's action runs; an idle status is left as it is."""
     action = reset_action(lifecycle)
-    actor = actor_of(principal)
-    error = settings.rules.first_refusal(principal, action, uid, bdb, catalog)
-    if error is None:
-        assert bdb is not None  # the exists check passed
-        try:
-            after = moves.reset(lifecycle, bdb)
-        except DomainError as refused:
-            error = refused
-    if error is not None:
-        return refuse(actor, action, uid, error, now, bdb)
-    assert bdb is not None
+    moved = _principal_move(
+        settings,
+        principal,
+        action,
+        uid,
+        bdb,
+        catalog,
+        now,
+        lambda current: moves.reset(lifecycle, current),
+    )
+    if isinstance(moved, Refusal):
+        return moved
+    after = moved
+    assert bdb is not None  # the exists check passed
     event = StatusReset(
-        actor=actor,
+        actor=actor_of(principal),
         uid=uid,
         at=now,
         kind=lifecycle.kind,
@@ -188,16 +214,22 @@ def decide_start(
 ) -> Change | Refusal:
     """Begin an action owned by `action_uid`, leased until `now + lease_ttl`."""
     action = start_action(lifecycle)
-    error = settings.rules.first_refusal(principal, action, uid, bdb, catalog)
-    if error is None:
-        assert bdb is not None
-        try:
-            after = moves.start(lifecycle, bdb, action_uid, now + settings.lease_ttl)
-        except DomainError as refused:
-            error = refused
-    if error is not None:
-        return refuse(actor_of(principal), action, uid, error, now, bdb)
-    assert bdb is not None
+    until = now + settings.lease_ttl
+    moved = _principal_move(
+        settings,
+        principal,
+        action,
+        uid,
+        bdb,
+        catalog,
+        now,
+        lambda current: moves.start(lifecycle, current, action_uid, until),
+    )
+    if isinstance(moved, Refusal):
+        return moved
+    after = moved
+    assert bdb is not None  # the exists check passed
+    assert after is not None  # a start always moves
     event = ActionStarted(
         actor=actor_of(principal),
         uid=uid,

@@ -210,13 +210,9 @@ class RulesEngine:
         catalog: CatalogSnapshot = NO_MODULES,
     ) -> Decision:
         """A decision listing every check's outcome; changes nothing."""
-        compiled = _COMPILED[action]
-        rule, policy = compiled.rule, self.policy
-        for check in compiled.checks:
-            if check(rule, policy, principal, uid, bdb, catalog) is not None:
-                break
-        else:
-            return Decision(action, uid, principal, compiled.all_passed, None)
+        if self.first_refusal(principal, action, uid, bdb, catalog) is None:
+            return Decision(action, uid, principal, _COMPILED[action].all_passed, None)
+        rule, policy = _COMPILED[action].rule, self.policy
         checks = _explain(CHECK_ORDER[action], rule, policy, principal, uid, bdb, catalog)
         error = next(check.error for check in checks if check.error is not None)
         return Decision(action, uid, principal, checks, error)
