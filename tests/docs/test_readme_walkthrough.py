@@ -12,17 +12,13 @@ server) and the Redis on `REDIS_PORT`.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.doc_session import answers, require_tools, run_session, wait_closed
 from tests.support.server_process import free_port
 
 pytestmark = pytest.mark.slow
@@ -37,30 +33,7 @@ def walkthrough() -> list[str]:
     return CONSOLE.findall(section)
 
 
-def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def wait_closed(port: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not answers(port):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def stop_everything(session: subprocess.Popen[str], redis_port: int) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(session.pid, sig)
-        except ProcessLookupError:
-            break
-        time.sleep(0.5 if sig is signal.SIGTERM else 0)
+def stop_redis(redis_port: int) -> None:
     if answers(redis_port):
         subprocess.run(
             ["redis-cli", "-p", str(redis_port), "shutdown", "nosave"],
@@ -76,51 +49,26 @@ def test_the_install_block_is_the_one_that_works_from_the_checkout() -> None:
     assert "pip install bdbexport" not in README.read_text(encoding="utf-8")
 
 
-@pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("redis-server", "redis-cli", "curl")),
-    reason="needs redis-server, redis-cli and curl",
-)
 def test_the_first_run_exports_for_real_and_cleans_up(tmp_path: Path) -> None:
+    require_tools("redis-server", "redis-cli", "curl")
     script = "".join(walkthrough()[1:])
     assert "$REDIS_PORT" in script
     assert "$API_PORT" in script
-    bdbexport = shutil.which("bdbexport")
-    assert bdbexport is not None, "the bdbexport console script is not installed"
     redis_port, api_port = free_port(), free_port()
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("BDBEXPORT_", "XDG_", "REDIS_", "API_"))
-    }
-    env.update(
-        HOME=str(home),
-        TMPDIR=str(tmp_path),
-        PATH=f"{Path(bdbexport).parent}{os.pathsep}{env.get('PATH', '')}",
-        REDIS_PORT=str(redis_port),
-        API_PORT=str(api_port),
-        COLUMNS="200",
-    )
-    session = subprocess.Popen(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=home,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        output, _ = session.communicate(timeout=120)
-        assert session.returncode == 0, output
-        # The README stops what it started.
+
+    def finished_and_stopped_what_it_started(code: int, output: str) -> None:
+        assert code == 0, output
         assert wait_closed(api_port), f"the server still answers\n{output}"
         assert wait_closed(redis_port), f"redis still answers\n{output}"
-    finally:
-        stop_everything(session, redis_port)
-        if session.poll() is None:
-            session.communicate()
+
+    home, output = run_session(
+        script,
+        tmp_path=tmp_path,
+        drop=("BDBEXPORT_", "XDG_", "REDIS_", "API_"),
+        variables={"REDIS_PORT": str(redis_port), "API_PORT": str(api_port)},
+        check=finished_and_stopped_what_it_started,
+        cleanup=lambda: stop_redis(redis_port),
+    )
 
     workdirs = [path.parent for path in tmp_path.glob("*/bdbexport.sqlite3")]
     assert len(workdirs) == 1, "the walkthrough keeps its store in its own directory"
