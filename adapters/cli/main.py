@@ -170,7 +170,8 @@ def main(
         ),
     ] = None,
     retry_busy: Annotated[
-        int, typer.Option(help="Retry a busy/in-progress refusal up to N times, with backoff.")
+        int,
+        typer.Option(min=0, help="Retry a busy/in-progress refusal up to N times, with backoff."),
     ] = 0,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
     profile: Annotated[
@@ -546,7 +547,9 @@ def export_start(
         Path | None, typer.Option(help="A JSON file with any export_location object.")
     ] = None,
     watch: Annotated[bool, typer.Option(help="Remote: follow the export to its end.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 0.5,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between polls (0.05 at least).")
+    ] = 0.5,
     exporter: Annotated[
         str, typer.Option(help="Local: 'rdb' (a real snapshot) or 'simulated' (copies nothing).")
     ] = "rdb",
@@ -603,7 +606,9 @@ def export_status(
     watch: Annotated[
         bool, typer.Option(help="Show live progress until the export succeeds or fails.")
     ] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 0.5,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between polls (0.05 at least).")
+    ] = 0.5,
 ) -> None:
     """Show the export status; with --watch, follow a running export to its end."""
 

@@ -28,6 +28,23 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _check_server_url(url: str) -> None:
+    """`http(s)://host[:port]`: anything else is a usage error (exit 2), not a failed
+    connection to a server that was never named."""
+    try:
+        parts = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as error:
+        raise CliError(
+            "invalid_argument", f"--url {url!r} is not a URL: {error}", exit_code=ExitCode.USAGE
+        ) from error
+    if parts.scheme not in {"http", "https"} or not parts.host:
+        raise CliError(
+            "invalid_argument",
+            f"--url {url!r} must be http://host:port or https://host:port",
+            exit_code=ExitCode.USAGE,
+        )
+
+
 class RemoteTarget:
     def __init__(
         self,
@@ -38,6 +55,7 @@ class RemoteTarget:
         insecure: bool = False,
         ca_file: Path | None = None,
     ) -> None:
+        _check_server_url(url)
         verify: ssl.SSLContext | bool = True
         if insecure:
             verify = False

@@ -75,4 +75,16 @@ def _profile(path: Path, name: str | None) -> dict[str, Any]:
             f"profile {chosen!r} in {path} has unknown keys: {', '.join(sorted(unknown))}",
             exit_code=ExitCode.USAGE,
         )
+    wrong = sorted(
+        key
+        for key, value in values.items()
+        if not isinstance(value, bool if key == "insecure" else str)
+    )
+    if wrong:
+        raise CliError(
+            "config_error",
+            f"profile {chosen!r} in {path}: {', '.join(wrong)} must be"
+            f" {'true or false' if wrong == ['insecure'] else 'a string'}",
+            exit_code=ExitCode.USAGE,
+        )
     return dict(values)

@@ -273,3 +273,39 @@ def test_usage_errors_are_exit_2_and_json_with_json(store: str) -> None:
     as_json = cli(store, "db", "show", "abc", "--json")
     assert as_json.exit_code == ExitCode.USAGE
     assert json.loads(as_json.stderr)["error_code"] == "invalid_argument"
+
+
+# --- bad settings are usage errors -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--url", "http://[::1", "--user", "a@example.com", "db", "list"), "is not a URL"),
+        (("--url", "ftp://x", "--user", "a@example.com", "db", "list"), "must be http://"),
+        (("--url", "notaurl", "--user", "a@example.com", "db", "list"), "must be http://"),
+        (("db", "list", "--retry-busy", "-1"), "--retry-busy"),
+        (("export", "status", "1", "--watch", "--interval", "0"), "--interval"),
+    ],
+)
+def test_bad_settings_are_usage_errors_not_failures(
+    store: str, args: tuple[str, ...], words: str
+) -> None:
+    result = runner.invoke(
+        app, ["--store", store, *args], env={"BDBEXPORT_PASSWORD": "x"}, catch_exceptions=False
+    )
+    assert result.exit_code == 2, result.output
+    assert "error: " in result.stderr
+    assert words in result.stderr
+    assert "internal_error" not in result.stderr
+
+
+def test_a_profile_value_of_the_wrong_type_is_a_config_error(store: str, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[profiles.lab]\nurl = 5\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["--config", str(config), "--profile", "lab", "db", "list"], catch_exceptions=False
+    )
+    assert result.exit_code == 2, result.output
+    assert "error: config_error: profile 'lab'" in result.stderr
+    assert "url must be a string" in result.stderr
