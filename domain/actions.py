@@ -81,19 +81,6 @@ REQUIRED_PERMISSION: Mapping[Action, Permission] = MappingProxyType(
     {action: rule.permission for action, rule in ACTIONS.items()}
 )
 
-TARGETS_ONE_BDB: frozenset[Action] = frozenset(
-    action for action, rule in ACTIONS.items() if rule.targets_one_bdb
-)
-"""Actions that name a database by uid, and so check that it exists."""
-
-CHANGES_A_LIFECYCLE: frozenset[Action] = frozenset(
-    action for action, rule in ACTIONS.items() if rule.moves_a_lifecycle
-)
-"""Actions that move a lifecycle, and so check modules and business."""
-
-CHANGES_EXPORT = CHANGES_A_LIFECYCLE
-"""The name this set had before the family; kept for embedders."""
-
 
 def _action_by_kind(trigger: Trigger) -> Mapping[str, Action]:
     return MappingProxyType(

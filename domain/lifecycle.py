@@ -394,9 +394,6 @@ LIFECYCLES: Mapping[ActionKind, Lifecycle] = MappingProxyType(
 )
 """The family, by kind: the three machines, each built once at import."""
 
-EXPORT_STATES: tuple[ExportStatus, ...] = tuple(ExportStatus)
-EXPORT_TRANSITIONS = EXPORT.transitions
-
 
 def running_lifecycle(bdb: Bdb) -> Lifecycle | None:
     """The lifecycle whose action runs on the bdb now, if any (at most one can)."""
