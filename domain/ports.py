@@ -153,3 +153,23 @@ class Exporter(Protocol):
     def export(
         self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]
     ) -> None: ...
+
+
+class Importer(Protocol):
+    """Loads one RDB file from a location into one bdb's live Redis, blocking until done.
+
+    The same contract as `Exporter`: `progress` never decreases and stays below 100 until
+    the load is complete; failure raises `ImportFailedError` (a reason from the API's
+    `ImportFailureReason` vocabulary and a detail for the logs); if `progress` raises,
+    the importer stops, undoes what it can and lets the exception through. With `flush`,
+    the target's data is replaced by the file's; without it the file's keys are added.
+    """
+
+    def import_rdb(
+        self,
+        bdb: Bdb,
+        source: ExportLocation,
+        *,
+        flush: bool,
+        progress: Callable[[int], None],
+    ) -> None: ...

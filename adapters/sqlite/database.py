@@ -47,6 +47,25 @@ MIGRATIONS: Sequence[str] = (
         json_extract(doc, '$.export_lease_expires')
     ) WHERE json_type(doc, '$.export_lease_expires') IS NOT NULL
     """,
+    # 3: what replicas share besides bdbs: failed-login counters and lockouts, the
+    # action records the Actions API answers from, and claims (e.g. "this replica runs
+    # the backup due at T") that make scheduled work happen exactly once.
+    """
+    CREATE TABLE login_attempts (subject TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE actions (
+        action_uid TEXT PRIMARY KEY,
+        bdb_uid INTEGER NOT NULL,
+        created REAL NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX actions_by_bdb ON actions (bdb_uid, created);
+    CREATE INDEX actions_by_time ON actions (created);
+    CREATE TABLE claims (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
