@@ -26,6 +26,7 @@ class Permission(StrEnum):
     START_BDB_IMPORT = "start_bdb_import"
     RESET_BDB_CURRENT_IMPORT_STATUS = "reset_bdb_current_import_status"
     RESET_BDB_CURRENT_BACKUP_STATUS = "reset_bdb_current_backup_status"
+    VIEW_STATUS_OF_CLUSTER_ACTION = "view_status_of_cluster_action"
 
 
 class Role(StrEnum):
@@ -41,7 +42,13 @@ class Role(StrEnum):
 
 
 _VIEW = frozenset(
-    {Permission.VIEW_BDB_INFO, Permission.VIEW_ALL_BDBS_INFO, Permission.VIEW_CLUSTER_MODULES}
+    {
+        Permission.VIEW_BDB_INFO,
+        Permission.VIEW_ALL_BDBS_INFO,
+        Permission.VIEW_CLUSTER_MODULES,
+        # Following the actions of the cluster is a view: every role but `none`.
+        Permission.VIEW_STATUS_OF_CLUSTER_ACTION,
+    }
 )
 _OPERATE = _VIEW | {
     Permission.START_BDB_EXPORT,
@@ -85,6 +92,11 @@ class RoleTablePolicy:
 
     def roles(self) -> frozenset[str]:
         return frozenset(self._table)
+
+    def roles_granting(self, permission: str) -> frozenset[str]:
+        """Every role holding `permission`: lets the rules engine compile its pass
+        tables once instead of asking the policy on each request."""
+        return frozenset(role for role, granted in self._table.items() if permission in granted)
 
     def permissions_of(self, role: str) -> frozenset[str]:
         return self._table.get(role, frozenset())
