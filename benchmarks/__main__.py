@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
-from . import http_and_stores, rules_engine
+from . import http_and_stores, rules_engine, scale_out
 from .report import Report
 
 
@@ -22,6 +24,8 @@ def main() -> int:
         f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}"
     )
     bare = http_and_stores.run(report, quick=options.quick)
+    with tempfile.TemporaryDirectory(prefix="bdbexport-scale-") as workdir:
+        scale_out.run(report, Path(workdir), seconds=2 if options.quick else 10)
     rules_engine.run(report, quick=options.quick, bare_http_seconds=bare)
     table = report.markdown()
     print("\n" + table)
