@@ -30,6 +30,11 @@ class Action(StrEnum):
     RESET_IMPORT = "reset_import"
     START_BACKUP = "start_backup"
     RESET_BACKUP = "reset_backup"
+    CANCEL_EXPORT = "cancel_export"
+    CANCEL_IMPORT = "cancel_import"
+    CANCEL_BACKUP = "cancel_backup"
+    VIEW_ACTIONS = "view_actions"
+    """Read the cluster's action records (the Actions API)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,16 @@ ACTIONS: Mapping[Action, ActionRule] = MappingProxyType(
         Action.RESET_BACKUP: ActionRule(
             Permission.RESET_BDB_CURRENT_BACKUP_STATUS, True, BACKUP, Trigger.RESET
         ),
+        # Only a principal allowed to start an action may cancel it. A cancel names a
+        # running action, so the busy and module checks of a start do not apply: the
+        # lifecycle's own table (CANCEL from running, guarded by the current action)
+        # refuses anything else, in `moves.cancel`.
+        Action.CANCEL_EXPORT: ActionRule(Permission.START_BDB_EXPORT, targets_one_bdb=True),
+        Action.CANCEL_IMPORT: ActionRule(Permission.START_BDB_IMPORT, targets_one_bdb=True),
+        Action.CANCEL_BACKUP: ActionRule(Permission.START_BDB_EXPORT, targets_one_bdb=True),
+        Action.VIEW_ACTIONS: ActionRule(
+            Permission.VIEW_STATUS_OF_CLUSTER_ACTION, targets_one_bdb=False
+        ),
     }
 )
 
@@ -96,6 +111,20 @@ RESET_ACTIONS = _action_by_kind(Trigger.RESET)
 """The principal's action that resets each member of the family, by its name."""
 START_ACTIONS = _action_by_kind(Trigger.START)
 """The principal's action that starts each member of the family, by its name."""
+
+
+CANCEL_ACTIONS: Mapping[str, Action] = MappingProxyType(
+    {
+        EXPORT.name: Action.CANCEL_EXPORT,
+        IMPORT.name: Action.CANCEL_IMPORT,
+        BACKUP.name: Action.CANCEL_BACKUP,
+    }
+)
+"""The principal's action that cancels each member's running action, by its name."""
+
+
+def cancel_action(lifecycle: Lifecycle) -> Action:
+    return CANCEL_ACTIONS[lifecycle.name]
 
 
 def reset_action(lifecycle: Lifecycle) -> Action:

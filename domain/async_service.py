@@ -14,14 +14,18 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from . import core, plans
+from .action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT, ActionRecord, updated_record
 from .actions import ACTIONS, Action
 from .bdb import MAX_UID, Bdb
 from .capability_rule import NO_MODULES, CatalogSnapshot
 from .decision import Decision
+from .errors import BdbNotFoundError
+from .events import DomainEvent
 from .lifecycle import ActionKind, Trigger
 from .locations import ExportLocation
 from .modules import CatalogModule
 from .ports import (
+    AsyncActionLog,
     AsyncBdbRepository,
     AsyncModuleCatalog,
     Clock,
@@ -30,7 +34,7 @@ from .ports import (
     PermissionPolicy,
 )
 from .principal import Principal
-from .shell import Shell
+from .shell import Shell, is_new_action, log, record_worthy
 
 T = TypeVar("T")
 
@@ -51,6 +55,9 @@ class AsyncActionService(Shell):
         events: EventPublisher,
         max_attempts: int = core.DEFAULT_MAX_ATTEMPTS,
         lease_ttl: timedelta = core.DEFAULT_LEASE_TTL,
+        actions: AsyncActionLog | None = None,
+        keep_actions: int = DEFAULT_KEEP_COUNT,
+        keep_actions_for: timedelta = DEFAULT_KEEP_AGE,
     ) -> None:
         super().__init__(
             policy=policy,
@@ -59,9 +66,13 @@ class AsyncActionService(Shell):
             events=events,
             max_attempts=max_attempts,
             lease_ttl=lease_ttl,
+            keep_actions=keep_actions,
+            keep_actions_for=keep_actions_for,
         )
         self._bdbs = bdbs
         self._modules = modules
+        self._actions = actions
+        """Where action records go (None: this service keeps none)."""
 
     async def _drive(self, plan: plans.Plan[T]) -> T:
         """Answer the plan's requests by awaiting the ports until it returns."""
@@ -89,9 +100,35 @@ class AsyncActionService(Shell):
         return snapshot
 
     async def _run(self, plan: plans.Plan[plans.Outcome]) -> Bdb:
-        bdb = self.finish(await self._drive(plan))
+        bdb = await self._finish(await self._drive(plan))
         assert bdb is not None  # an outcome without error carries its bdb
         return bdb
+
+    async def _finish(self, outcome: plans.Outcome) -> Bdb | None:
+        """Write the action records the committed events change, then publish and
+        return or raise: a client that learns an action's uid finds its record."""
+        await self._record(outcome.events)
+        return self.finish(outcome)
+
+    async def _record(self, events: list[DomainEvent]) -> None:
+        """Best effort: the change is committed whatever happens to its record."""
+        log_ = self._actions
+        if log_ is None:
+            return
+        for event in record_worthy(events):
+            assert event.action_uid is not None
+            try:
+                previous = None if is_new_action(event) else await log_.get(event.action_uid)
+                record = updated_record(previous, event)
+                if record is None:
+                    continue
+                await log_.put(record)
+                if record.finished:
+                    await log_.prune(
+                        keep=self.keep_actions, older_than=event.at - self.keep_actions_for
+                    )
+            except Exception:
+                log.exception("action record of %s not written", event.action_uid)
 
     # --- the rules engine, side-effect free -------------------------------------------
 
@@ -116,7 +153,7 @@ class AsyncActionService(Shell):
 
     async def peek(self, uid: int) -> Bdb | None:
         """The bdb as requests see it, without rules: for workers and adapters."""
-        return self.finish(await self._drive(self._peek_plan(uid)))
+        return await self._finish(await self._drive(self._peek_plan(uid)))
 
     async def get_bdb(self, principal: Principal | None, uid: int) -> Bdb:
         return await self._run(self._read_plan(principal, Action.VIEW, uid))
@@ -132,6 +169,43 @@ class AsyncActionService(Shell):
     def list_modules(self, principal: Principal | None) -> AsyncIterator[CatalogModule]:
         self._check_read(principal, Action.VIEW_MODULES)
         return self._modules.list()
+
+    # --- the Actions API ------------------------------------------------------------------
+
+    async def get_action(self, principal: Principal | None, action_uid: str) -> ActionRecord:
+        """The record of one action (`view_status_of_cluster_action`)."""
+        self._check_read(principal, Action.VIEW_ACTIONS)
+        record = None if self._actions is None else await self._actions.get(action_uid)
+        if record is None:
+            self._refuse_missing_action(principal, action_uid)
+        assert record is not None
+        return record
+
+    async def list_actions(
+        self,
+        principal: Principal | None,
+        *,
+        bdb_uid: int | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[ActionRecord]:
+        """Action records, newest first; only bdb `bdb_uid`'s (which must exist) when
+        given. Rules and the bdb are checked when awaited, before the first record."""
+        self._check_read(principal, Action.VIEW_ACTIONS)
+        if bdb_uid is not None and (
+            not 1 <= bdb_uid <= MAX_UID or await self._bdbs.get(bdb_uid) is None
+        ):
+            raise BdbNotFoundError(bdb_uid)
+        if self._actions is None:
+            return _no_records()
+        return self._actions.list(bdb_uid=bdb_uid, limit=limit)
+
+    async def cancel(self, principal: Principal | None, action_uid: str) -> ActionRecord:
+        """Cancel a running action (see `ActionService.cancel`)."""
+        record = await self.get_action(principal, action_uid)
+        kind = ActionKind(record.name)
+        await self._run(self._cancel_plan(principal, record.bdb_uid, action_uid, kind))
+        assert self._actions is not None
+        return await self._actions.get(action_uid) or record
 
     # --- principals' changes -----------------------------------------------------------
 
@@ -165,6 +239,16 @@ class AsyncActionService(Shell):
         self, principal: Principal | None, uid: int, location: ExportLocation
     ) -> Bdb:
         return await self.start_action(principal, uid, location, ActionKind.EXPORT)
+
+    async def start_import(
+        self, principal: Principal | None, uid: int, source: ExportLocation
+    ) -> Bdb:
+        return await self.start_action(principal, uid, source, ActionKind.IMPORT)
+
+    async def start_backup(
+        self, principal: Principal | None, uid: int, location: ExportLocation
+    ) -> Bdb:
+        return await self.start_action(principal, uid, location, ActionKind.BACKUP)
 
     # --- workers' reports ----------------------------------------------------------------
 
@@ -213,3 +297,8 @@ class AsyncActionService(Shell):
         self, uid: int, action_uid: str, reason: StrEnum | str, detail: str = ""
     ) -> Bdb:
         return await self.record_failure(uid, action_uid, reason, detail)
+
+
+async def _no_records() -> AsyncIterator[ActionRecord]:
+    return
+    yield  # an async generator that yields nothing

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .lifecycle import LIFECYCLES
+from .locations import ExportLocation
 from .statuses import (
     BackupStatus,
     BdbStatus,
@@ -100,6 +101,16 @@ class Bdb(BaseModel):
     backup_failure_reason: ExportFailureReason | None = None
     backup_failure_detail: FailureDetail | None = None
     last_backup_time: UtcDatetime | None = None
+    backup: bool = False
+    """Periodic backups are enabled (Redis Software's `backup`); the scheduler reads
+    `backup_interval`, `backup_interval_offset` and `backup_location`."""
+    backup_interval: int | None = Field(default=None, ge=1)
+    """Seconds between periodic backups."""
+    backup_interval_offset: int | None = Field(default=None, ge=0)
+    """Seconds after each interval's start at which its backup is due."""
+    backup_location: ExportLocation | None = None
+    """Where backups go, periodic and on demand; its credentials stay in the store
+    (masked on the wire, as every `SecretStr`)."""
     action_uid: str | None = Field(default=None, min_length=1)
     # The mypy plugin cannot type a constructor keyword of a field with alias choices;
     # both names validate at run time, and code passes the field's own name.
@@ -124,6 +135,20 @@ class Bdb(BaseModel):
         if isinstance(info.context, dict) and info.context.get("reveal_secrets"):
             return value.get_secret_value()
         return "**********"
+
+    @field_serializer("backup_location", when_used="always")
+    def _location_secrets_only_to_stores(
+        self, value: BaseModel | None, info: SerializationInfo
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if isinstance(info.context, dict) and info.context.get("reveal_secrets"):
+            return {
+                name: item.get_secret_value() if isinstance(item, SecretStr) else item
+                for name, item in value
+            }
+        dumped: dict[str, Any] = value.model_dump(mode="json")
+        return dumped
 
     @model_validator(mode="after")
     def _status_fields_agree(self) -> Self:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Final
 
 from . import moves
-from .actions import Action, reset_action, start_action
+from .actions import Action, cancel_action, reset_action, start_action
 from .bdb import Bdb
 from .capability_rule import CatalogSnapshot
 from .decision import Decision
@@ -27,6 +27,7 @@ from .errors import BdbNotFoundError, DomainError
 from .events import (
     LEASE_EXPIRY_ACTOR,
     WORKER_ACTOR,
+    ActionCancelled,
     ActionFailed,
     ActionLeaseRenewed,
     ActionProgressed,
@@ -238,6 +239,47 @@ def decide_start(
         action_uid=action_uid,
         previous_status=lifecycle.status_of(bdb),
         location_type=location_type,
+        revision=after.revision,
+    )
+    return Change(bdb, after, [event])
+
+
+def decide_cancel(
+    settings: CoreSettings,
+    principal: Principal | None,
+    lifecycle: Lifecycle,
+    uid: int,
+    bdb: Bdb | None,
+    now: datetime,
+    *,
+    action_uid: str,
+) -> Change | Refusal:
+    """End the running action `action_uid` at a principal's request: only a principal
+    allowed to start that member may; the member ends `failed` (`general-error`,
+    detail `cancelled by <principal>`), and its worker stops at its next report."""
+    actor = actor_of(principal)
+    moved = _principal_move(
+        settings,
+        principal,
+        cancel_action(lifecycle),
+        uid,
+        bdb,
+        {},
+        now,
+        lambda current: moves.cancel(lifecycle, current, action_uid, actor),
+    )
+    if isinstance(moved, Refusal):
+        return moved
+    after = moved
+    assert bdb is not None  # the exists check passed
+    assert after is not None  # a cancel always moves
+    event = ActionCancelled(
+        actor=actor,
+        uid=uid,
+        at=now,
+        kind=lifecycle.kind,
+        action_uid=action_uid,
+        reason=str(lifecycle.reason_of(after)),
         revision=after.revision,
     )
     return Change(bdb, after, [event])

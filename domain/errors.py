@@ -67,6 +67,29 @@ class BdbNotFoundError(DomainError):
 
 
 class UnsupportedModuleCapabilitiesError(DomainError):
+class ActionNotFoundError(DomainError):
+    """No action record has this uid (never started here, or past its retention)."""
+
+    code = "action_not_exist"
+
+    def __init__(self, action_uid: str) -> None:
+        super().__init__(f"Action {action_uid!r} does not exist.")
+        self.action_uid = action_uid
+
+
+class NoBackupLocationError(DomainError):
+    """A backup was asked of a database with no `backup_location` (and none was given)."""
+
+    code = "no_backup_location"
+
+    def __init__(self, uid: int) -> None:
+        super().__init__(
+            f"Database {uid} has no backup_location: set one (`bdbexport db set"
+            " --backup-location`, or the bootstrap file) or name one in the request."
+        )
+        self.uid = uid
+
+
     """A module loaded in the database lacks `backup_restore` or is unknown."""
 
     code = "unsupported_module_capabilities"

@@ -122,6 +122,17 @@ class ActionFailed(LifecycleEvent):
 
 
 @dataclass(slots=True, kw_only=True)
+class ActionCancelled(LifecycleEvent):
+    """A principal cancelled the running action; the member's status is `failed`
+    (`reason`, with `cancelled by <actor>` as its detail)."""
+
+    suffix: ClassVar[str] = "Cancelled"
+
+    reason: str
+    email_notification: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
 class StatusReset(LifecycleEvent):
     """A reset was accepted; `changed` is False when the status was already idle."""
 

@@ -64,6 +64,8 @@ class Trigger(StrEnum):
     EXPIRE = "expire"
     """A running action's lease ran out: its worker is gone."""
     RESET = "reset"
+    CANCEL = "cancel"
+    """A principal stopped the running action (`DELETE /v1/actions/{uid}`)."""
 
 
 class Guard(StrEnum):
@@ -310,6 +312,8 @@ def _export_like(
         {"trigger": Trigger.SUCCEED, "source": running, "dest": succeeded, "conditions": _WORKER},
         {"trigger": Trigger.FAIL, "source": running, "dest": failed, "conditions": _WORKER},
         {"trigger": Trigger.EXPIRE, "source": running, "dest": failed, "conditions": _LAPSED},
+        # A cancelled action ends failed: the member's vocabulary has no "cancelled".
+        {"trigger": Trigger.CANCEL, "source": running, "dest": failed, "conditions": _WORKER},
         {"trigger": Trigger.RESET, "source": [succeeded, failed], "dest": idle},
         # Resetting an idle status is accepted and changes nothing.
         {"trigger": Trigger.RESET, "source": idle, "dest": None},
@@ -350,6 +354,12 @@ IMPORT_TRANSITIONS: tuple[Mapping[str, Any], ...] = (
         "source": [_I.INITIALIZING, _I.IMPORTING],
         "dest": _I.FAILED,
         "conditions": _LAPSED,
+    },
+    {
+        "trigger": Trigger.CANCEL,
+        "source": [_I.INITIALIZING, _I.IMPORTING],
+        "dest": _I.FAILED,
+        "conditions": _WORKER,
     },
     {"trigger": Trigger.RESET, "source": [_I.SUCCEEDED, _I.FAILED], "dest": _I.IDLE},
     {"trigger": Trigger.RESET, "source": _I.IDLE, "dest": None},

@@ -104,6 +104,20 @@ def fail(
     return _released_as_failed(lifecycle, bdb, status, known, detail)
 
 
+CANCELLED_REASON = "general-error"
+"""The failure reason a cancelled action leaves on the bdb: every member's vocabulary
+has it, and none has a word for "cancelled" (the detail says it: `cancelled by ...`)."""
+
+
+def cancel(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, actor: str) -> Bdb:
+    """End the running action `action_uid` at a principal's request: the member's status
+    `failed` with `general-error` and the detail `cancelled by <actor>`, the action
+    released. Its worker learns it when its next report is refused, and stops."""
+    status = lifecycle.next_status(bdb, Trigger.CANCEL, Report(action_uid=action_uid))
+    reason = lifecycle.reasons(CANCELLED_REASON)
+    return _released_as_failed(lifecycle, bdb, status, reason, f"cancelled by {actor}")
+
+
 def expire(bdb: Bdb, now: datetime) -> tuple[Lifecycle, Bdb] | None:
     """Fail the action whose lease ran out by `now` (its worker is gone: an action
     that stays running forever would block every reset), or None when none has."""

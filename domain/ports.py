@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Protocol
 
+from .action_records import ActionRecord
 from .bdb import Bdb
 from .events import DomainEvent
 from .locations import ExportLocation
@@ -110,6 +111,45 @@ class EventPublisher(Protocol):
 
 
 class UserDirectory(Protocol):
+class ActionLog(Protocol):
+    """The action records of the Actions API, shared by every replica on the store.
+
+    - `get` returns the record of `action_uid`, or None.
+    - `put` stores `record` in place of the stored one, unless the stored one has
+      finished (`completed`, `failed`, `cancelled`): a finished record never changes.
+      The check and the write are one atomic step; returns whether it stored.
+    - `list` yields records newest first (by `start_time`), only bdb `bdb_uid`'s when
+      given, at most `limit`.
+    - `prune` removes the finished records started before `older_than` and those not
+      among the newest `keep` records; returns how many it removed. Records of running
+      actions are never removed (they count towards `keep`).
+    """
+
+    def get(self, action_uid: str) -> ActionRecord | None: ...
+
+    def put(self, record: ActionRecord) -> bool: ...
+
+    def list(
+        self, *, bdb_uid: int | None = None, limit: int | None = None
+    ) -> Iterator[ActionRecord]: ...
+
+    def prune(self, *, keep: int, older_than: datetime) -> int: ...
+
+
+class AsyncActionLog(Protocol):
+    """`ActionLog`'s contract, awaited (the Actions API on the event loop)."""
+
+    async def get(self, action_uid: str) -> ActionRecord | None: ...
+
+    async def put(self, record: ActionRecord) -> bool: ...
+
+    def list(
+        self, *, bdb_uid: int | None = None, limit: int | None = None
+    ) -> AsyncIterator[ActionRecord]: ...
+
+    async def prune(self, *, keep: int, older_than: datetime) -> int: ...
+
+
     """Users by email (exact, case-sensitive as stored). `add` refuses a taken email
     with `UserAlreadyExistsError`; `replace` stores a new record for an existing email
     (a new password or role) and returns False when there is no such user; `list`

@@ -12,14 +12,18 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from . import core, plans
+from .action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT, ActionRecord, updated_record
 from .actions import ACTIONS, Action
 from .bdb import MAX_UID, Bdb
 from .capability_rule import NO_MODULES, CatalogSnapshot
 from .decision import Decision
+from .errors import BdbNotFoundError
+from .events import DomainEvent
 from .lifecycle import ActionKind, Trigger
 from .locations import ExportLocation
 from .modules import CatalogModule
 from .ports import (
+    ActionLog,
     BdbRepository,
     Clock,
     EventPublisher,
@@ -28,7 +32,7 @@ from .ports import (
     PermissionPolicy,
 )
 from .principal import Principal
-from .shell import Shell
+from .shell import Shell, is_new_action, log, record_worthy
 
 T = TypeVar("T")
 
@@ -49,6 +53,9 @@ class ActionService(Shell):
         events: EventPublisher,
         max_attempts: int = core.DEFAULT_MAX_ATTEMPTS,
         lease_ttl: timedelta = core.DEFAULT_LEASE_TTL,
+        actions: ActionLog | None = None,
+        keep_actions: int = DEFAULT_KEEP_COUNT,
+        keep_actions_for: timedelta = DEFAULT_KEEP_AGE,
     ) -> None:
         super().__init__(
             policy=policy,
@@ -57,9 +64,13 @@ class ActionService(Shell):
             events=events,
             max_attempts=max_attempts,
             lease_ttl=lease_ttl,
+            keep_actions=keep_actions,
+            keep_actions_for=keep_actions_for,
         )
         self._bdbs = bdbs
         self._modules = modules
+        self._actions = actions
+        """Where action records go (None: this service keeps none)."""
 
     def _drive(self, plan: plans.Plan[T]) -> T:
         """Answer the plan's requests with the ports until it returns."""
@@ -83,9 +94,33 @@ class ActionService(Shell):
         return {name: entry for name, entry in entries if entry is not None}
 
     def _run(self, plan: plans.Plan[plans.Outcome]) -> Bdb:
-        bdb = self.finish(self._drive(plan))
+        bdb = self._finish(self._drive(plan))
         assert bdb is not None  # an outcome without error carries its bdb
         return bdb
+
+    def _finish(self, outcome: plans.Outcome) -> Bdb | None:
+        """Write the action records the committed events change, then publish and
+        return or raise: a client that learns an action's uid finds its record."""
+        self._record(outcome.events)
+        return self.finish(outcome)
+
+    def _record(self, events: list[DomainEvent]) -> None:
+        """Best effort: the change is committed whatever happens to its record."""
+        log_ = self._actions
+        if log_ is None:
+            return
+        for event in record_worthy(events):
+            assert event.action_uid is not None
+            try:
+                previous = None if is_new_action(event) else log_.get(event.action_uid)
+                record = updated_record(previous, event)
+                if record is None:
+                    continue
+                log_.put(record)
+                if record.finished:
+                    log_.prune(keep=self.keep_actions, older_than=event.at - self.keep_actions_for)
+            except Exception:
+                log.exception("action record of %s not written", event.action_uid)
 
     # --- the rules engine, side-effect free -------------------------------------------
 
@@ -110,7 +145,7 @@ class ActionService(Shell):
 
     def peek(self, uid: int) -> Bdb | None:
         """The bdb as requests see it, without rules: for workers and adapters."""
-        return self.finish(self._drive(self._peek_plan(uid)))
+        return self._finish(self._drive(self._peek_plan(uid)))
 
     def get_bdb(self, principal: Principal | None, uid: int) -> Bdb:
         return self._run(self._read_plan(principal, Action.VIEW, uid))
@@ -125,6 +160,42 @@ class ActionService(Shell):
     def list_modules(self, principal: Principal | None) -> Iterator[CatalogModule]:
         self._check_read(principal, Action.VIEW_MODULES)
         return self._modules.list()
+
+    # --- the Actions API ------------------------------------------------------------------
+
+    def get_action(self, principal: Principal | None, action_uid: str) -> ActionRecord:
+        """The record of one action (`view_status_of_cluster_action`)."""
+        self._check_read(principal, Action.VIEW_ACTIONS)
+        record = None if self._actions is None else self._actions.get(action_uid)
+        if record is None:
+            self._refuse_missing_action(principal, action_uid)
+        assert record is not None
+        return record
+
+    def list_actions(
+        self,
+        principal: Principal | None,
+        *,
+        bdb_uid: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[ActionRecord]:
+        """Action records, newest first; only bdb `bdb_uid`'s (which must exist) when given."""
+        self._check_read(principal, Action.VIEW_ACTIONS)
+        if bdb_uid is not None and (not 1 <= bdb_uid <= MAX_UID or self._bdbs.get(bdb_uid) is None):
+            raise BdbNotFoundError(bdb_uid)
+        if self._actions is None:
+            return iter(())
+        return self._actions.list(bdb_uid=bdb_uid, limit=limit)
+
+    def cancel(self, principal: Principal | None, action_uid: str) -> ActionRecord:
+        """Cancel a running action: its member ends `failed` (`general-error`,
+        `cancelled by <principal>`), its record `cancelled`. Only a principal allowed to
+        start that member may; an action that already ended is `invalid_transition`."""
+        record = self.get_action(principal, action_uid)
+        kind = ActionKind(record.name)
+        self._run(self._cancel_plan(principal, record.bdb_uid, action_uid, kind))
+        assert self._actions is not None
+        return self._actions.get(action_uid) or record
 
     # --- principals' changes -----------------------------------------------------------
 
@@ -157,6 +228,14 @@ class ActionService(Shell):
 
     def start_export(self, principal: Principal | None, uid: int, location: ExportLocation) -> Bdb:
         return self.start_action(principal, uid, location, ActionKind.EXPORT)
+
+    def start_import(self, principal: Principal | None, uid: int, source: ExportLocation) -> Bdb:
+        """Begin an import from `source` (the worker loads it; `flush` is the worker's)."""
+        return self.start_action(principal, uid, source, ActionKind.IMPORT)
+
+    def start_backup(self, principal: Principal | None, uid: int, location: ExportLocation) -> Bdb:
+        """Begin a backup to `location` (the bdb's `backup_location`, as a rule)."""
+        return self.start_action(principal, uid, location, ActionKind.BACKUP)
 
     # --- workers' reports ----------------------------------------------------------------
 

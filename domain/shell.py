@@ -8,13 +8,16 @@ outcome's events and then raise or return, in `finish`.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from . import core, plans
-from .actions import Action, reset_action, start_action
+from .action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT
+from .actions import Action, cancel_action, reset_action, start_action
 from .bdb import Bdb
-from .events import WORKER_ACTOR
+from .errors import ActionNotFoundError
+from .events import WORKER_ACTOR, ActionStarted, DomainEvent, LifecycleEvent
 from .lifecycle import LIFECYCLES, ActionKind, Trigger
 from .locations import ExportLocation
 from .ports import Clock, EventPublisher, IdGenerator, PermissionPolicy
@@ -34,7 +37,13 @@ class Shell:
         events: EventPublisher,
         max_attempts: int = core.DEFAULT_MAX_ATTEMPTS,
         lease_ttl: timedelta = core.DEFAULT_LEASE_TTL,
+        keep_actions: int = DEFAULT_KEEP_COUNT,
+        keep_actions_for: timedelta = DEFAULT_KEEP_AGE,
     ) -> None:
+        self.keep_actions = keep_actions
+        """Finished action records kept at most (see `action_records`)."""
+        self.keep_actions_for = keep_actions_for
+        """Finished action records started longer ago than this are removed."""
         self.settings = core.CoreSettings(
             RulesEngine(policy=policy), lease_ttl=lease_ttl, max_attempts=max_attempts
         )
@@ -47,6 +56,15 @@ class Shell:
     def now(self) -> datetime:
         """The service's clock, so adapters stamp events on the same time line."""
         return self._clock.now()
+
+    def _refuse_missing_action(self, principal: Principal | None, action_uid: str) -> None:
+        """Publish the refusal of a request naming an unknown action, and raise it."""
+        error = ActionNotFoundError(action_uid)
+        refusal = core.refuse(
+            core.actor_of(principal), Action.VIEW_ACTIONS, None, error, self.now(), None
+        )
+        self._events.publish(refusal.event)
+        raise error
 
     def finish(self, outcome: plans.Outcome) -> Bdb | None:
         """Publish what the use case decided (after its commit), then raise or return."""
@@ -113,6 +131,22 @@ class Shell:
             with_catalog=True,
         )
 
+    def _cancel_plan(
+        self, principal: Principal | None, uid: int, action_uid: str, kind: ActionKind
+    ) -> plans.Plan[plans.Outcome]:
+        lifecycle, now, settings = LIFECYCLES[kind], self._clock.now(), self.settings
+        return plans.change(
+            settings,
+            uid=uid,
+            action=cancel_action(lifecycle),
+            actor=core.actor_of(principal),
+            now=now,
+            decide=lambda bdb, catalog: core.decide_cancel(
+                settings, principal, lifecycle, uid, bdb, now, action_uid=action_uid
+            ),
+            with_catalog=False,
+        )
+
     def _report_plan(
         self,
         trigger: Trigger,
@@ -147,3 +181,20 @@ class Shell:
             ),
             with_catalog=False,
         )
+
+
+log = logging.getLogger("bdbexport.actions")
+
+
+def record_worthy(events: list[DomainEvent]) -> list[LifecycleEvent]:
+    """The events that may change an action record (see `action_records`)."""
+    return [
+        event
+        for event in events
+        if isinstance(event, LifecycleEvent) and event.action_uid is not None
+    ]
+
+
+def is_new_action(event: LifecycleEvent) -> bool:
+    """A start: its record cannot exist yet, so there is nothing to read first."""
+    return isinstance(event, ActionStarted)

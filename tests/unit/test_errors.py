@@ -23,6 +23,8 @@ def test_codes_are_the_published_vocabulary() -> None:
         "unauthenticated",
         "forbidden",
         "db_not_exist",
+        "action_not_exist",
+        "no_backup_location",
         "unsupported_module_capabilities",
         "busy",
         "action_in_progress",

@@ -100,8 +100,8 @@ def test_reset_goes_to_idle_and_is_refused_only_while_running() -> None:
                 assert moves[0].dest is lifecycle.idle
 
 
-def test_only_a_running_action_can_progress_succeed_fail_or_expire() -> None:
-    worker = {Trigger.PROGRESS, Trigger.SUCCEED, Trigger.FAIL, Trigger.EXPIRE}
+def test_only_a_running_action_can_progress_succeed_fail_expire_or_be_cancelled() -> None:
+    worker = {Trigger.PROGRESS, Trigger.SUCCEED, Trigger.FAIL, Trigger.EXPIRE, Trigger.CANCEL}
     for lifecycle in FAMILY:
         for status in lifecycle.statuses:
             if status in lifecycle.running:
@@ -114,7 +114,7 @@ def test_worker_triggers_are_guarded_by_the_current_action() -> None:
     for lifecycle in FAMILY:
         for (_status, trigger), moves in lifecycle.table.items():
             for move in moves:
-                if trigger in {Trigger.PROGRESS, Trigger.SUCCEED, Trigger.FAIL}:
+                if trigger in {Trigger.PROGRESS, Trigger.SUCCEED, Trigger.FAIL, Trigger.CANCEL}:
                     assert Guard.HOLDS_CURRENT_ACTION in move.guards
                 if trigger is Trigger.EXPIRE:
                     assert move.guards == (Guard.LEASE_LAPSED,)
