@@ -10,6 +10,7 @@ loops: every other domain module may raise these.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import ClassVar
 
 
@@ -256,6 +257,37 @@ class UserAlreadyExistsError(DomainError):
     def __init__(self, email: str) -> None:
         super().__init__(f"User {email} already exists.")
         self.email = email
+
+
+class AccountLockedError(UnauthenticatedError):
+    """Too many failed sign-ins locked the account; even the right password is refused
+    until the lock ends or an admin lifts it. `until` is seconds since the epoch (None:
+    until an admin unlocks)."""
+
+    code = "account_locked"
+
+    def __init__(self, until: float | None) -> None:
+        if until is None:
+            when = "until an admin unlocks it"
+        else:
+            stamp = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
+            when = f"until {stamp.replace('+00:00', 'Z')}"
+        super().__init__(f"The account is locked after too many failed sign-ins, {when}.")
+        self.until = until
+
+
+class TooManyAttemptsError(DomainError):
+    """Too many failed sign-ins came from one client address; it must wait
+    `retry_after` seconds before the next one is even checked."""
+
+    code = "too_many_attempts"
+    retryable = True
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed sign-ins from this address; retry in {retry_after} seconds."
+        )
+        self.retry_after = retry_after
 
 
 class StoreUnavailableError(DomainError):

@@ -16,6 +16,7 @@ from .action_records import ActionRecord
 from .bdb import Bdb
 from .events import DomainEvent
 from .locations import ExportLocation
+from .lockout import LockoutPolicy, LoginRecord
 from .modules import CatalogModule
 from .principal import Principal
 from .users import User
@@ -172,6 +173,35 @@ class AsyncUserDirectory(Protocol):
     async def add(self, user: User) -> None: ...
 
     def list(self) -> AsyncIterator[User]: ...
+
+
+class LoginAttempts(Protocol):
+    """Recent failed sign-ins per subject (`lockout.user_subject`, `address_subject`),
+    shared by every process on the store.
+
+    `record_failure` applies `lockout.after_failure` ATOMICALLY (two replicas counting
+    at once never lose a failure) and returns the new record; `get` returns None for a
+    subject with no record that still matters at `now`; `clear` forgets the subject
+    (a successful sign-in, an admin's unlock) and says whether it held a lock.
+    """
+
+    def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None: ...
+
+    def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord: ...
+
+    def clear(self, subject: str, now: float) -> bool: ...
+
+
+class AsyncLoginAttempts(Protocol):
+    """`LoginAttempts`' contract, awaited (sign-ins on the event loop)."""
+
+    async def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None: ...
+
+    async def record_failure(
+        self, subject: str, now: float, policy: LockoutPolicy
+    ) -> LoginRecord: ...
+
+    async def clear(self, subject: str, now: float) -> bool: ...
 
 
 class Notifier(Protocol):

@@ -25,6 +25,8 @@ EXIT_CODE_OF_ERROR: Mapping[str, ExitCode] = MappingProxyType(
         "unauthenticated": ExitCode.AUTH,
         "forbidden": ExitCode.AUTH,
         "db_not_exist": ExitCode.NOT_FOUND,
+        "account_locked": ExitCode.AUTH,
+        "too_many_attempts": ExitCode.RETRYABLE,
         "not_found": ExitCode.NOT_FOUND,
         "unsupported_module_capabilities": ExitCode.UNSUPPORTED_MODULES,
         "busy": ExitCode.RETRYABLE,

@@ -14,6 +14,8 @@ from starlette.responses import JSONResponse
 STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
     {
         "unauthenticated": 401,
+        "account_locked": 401,
+        "too_many_attempts": 429,
         "forbidden": 403,
         "db_not_exist": 404,
         "unsupported_module_capabilities": 406,

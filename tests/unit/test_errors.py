@@ -39,6 +39,8 @@ def test_codes_are_the_published_vocabulary() -> None:
         "concurrent_update",
         "db_already_exists",
         "user_already_exists",
+        "account_locked",
+        "too_many_attempts",
         "store_unavailable",
         "incompatible_store",
     }
@@ -55,6 +57,7 @@ def test_only_temporary_conditions_are_retryable() -> None:
         "concurrent_update",
         "store_unavailable",
     }
+        "too_many_attempts",
 
 
 def test_errors_render_as_redis_software_error_objects() -> None:

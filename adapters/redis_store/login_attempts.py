@@ -1,0 +1,114 @@
+"""`LoginAttempts` in Redis: one string key per subject, `<prefix>login:<subject>`.
+
+A failure is counted by one Lua script (one round trip, atomic on the server) that
+mirrors `domain.lockout.after_failure` line by line; a contract test runs both on the
+same sequences. The key expires when the record stops mattering (a lock only an admin
+lifts never expires). Times are rounded to milliseconds so the document Lua writes
+(14 significant digits) holds exactly what Python computed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.commands.core import Script
+
+from bdbexport.domain.lockout import LockoutPolicy, LoginRecord, is_current, is_locked
+
+from .async_connection import AsyncRedisConnection
+from .connection import RedisConnection
+
+RECORD_FAILURE = """
+local now = tonumber(ARGV[1])
+local threshold = tonumber(ARGV[2])
+local duration = tonumber(ARGV[3])
+local reset_after = tonumber(ARGV[4])
+local raw = redis.call('GET', KEYS[1])
+local rec = nil
+if raw then rec = cjson.decode(raw) end
+if rec and rec.locked then
+  if rec.locked_until == cjson.null or now < rec.locked_until then return raw end
+end
+local failures = 1
+if rec and not rec.locked and now - rec.last_failure < reset_after then
+  failures = rec.failures + 1
+end
+local out
+local expires
+if threshold > 0 and failures >= threshold then
+  local locked_until = cjson.null
+  if duration > 0 then
+    locked_until = now + duration
+    expires = locked_until
+  end
+  out = {failures = 0, last_failure = now, locked = true, locked_until = locked_until}
+else
+  expires = now + reset_after
+  out = {failures = failures, last_failure = now, locked = false, locked_until = cjson.null}
+end
+if expires then out.expires = expires else out.expires = cjson.null end
+local doc = cjson.encode(out)
+if expires then
+  redis.call('SET', KEYS[1], doc, 'PX', math.max(1, math.ceil((expires - now) * 1000)))
+else
+  redis.call('SET', KEYS[1], doc)
+end
+return doc
+"""
+
+
+def _millis(now: float) -> float:
+    return round(now, 3)
+
+
+def _args(now: float, policy: LockoutPolicy) -> list[Any]:
+    return [repr(_millis(now)), policy.threshold, repr(policy.duration), repr(policy.reset_after)]
+
+
+def _current(doc: bytes | None, now: float, policy: LockoutPolicy) -> LoginRecord | None:
+    record = None if doc is None else LoginRecord.from_doc(doc)
+    return record if is_current(record, now, policy) else None
+
+
+class RedisLoginAttempts:
+    def __init__(self, connection: RedisConnection) -> None:
+        self._redis = connection
+        self._record: Script = connection.client.register_script(RECORD_FAILURE)
+
+    def _key(self, subject: str) -> str:
+        return self._redis.key("login", subject)
+
+    def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None:
+        with self._redis.available():
+            doc = self._redis.client.get(self._key(subject))
+        return _current(doc, now, policy)  # type: ignore[arg-type]
+
+    def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord:
+        with self._redis.available():
+            doc = self._record(keys=[self._key(subject)], args=_args(now, policy))
+        return LoginRecord.from_doc(doc)
+
+    def clear(self, subject: str, now: float) -> bool:
+        with self._redis.available():
+            doc = self._redis.client.getdel(self._key(subject))
+        return doc is not None and is_locked(LoginRecord.from_doc(doc), now)
+
+
+class AsyncRedisLoginAttempts:
+    def __init__(self, connection: AsyncRedisConnection) -> None:
+        self._redis = connection
+
+    def _key(self, subject: str) -> str:
+        return self._redis.key("login", subject)
+
+    async def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None:
+        doc = await self._redis.call("GET", self._key(subject))
+        return _current(doc, now, policy)
+
+    async def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord:
+        doc = await self._redis.run_script(RECORD_FAILURE, [self._key(subject)], _args(now, policy))
+        return LoginRecord.from_doc(doc)
+
+    async def clear(self, subject: str, now: float) -> bool:
+        doc = await self._redis.call("GETDEL", self._key(subject))
+        return doc is not None and is_locked(LoginRecord.from_doc(doc), now)

@@ -1,0 +1,197 @@
+"""Every `LoginAttempts` adapter keeps the same records: memory, a real SQLite file and a
+real redis-server, through the sync and the async port. The Redis adapter's Lua script
+mirrors `after_failure`; a property test runs both on the same sequences."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bdbexport.adapters.memory.login_attempts import (
+    AsyncInMemoryLoginAttempts,
+    InMemoryLoginAttempts,
+)
+from bdbexport.adapters.redis_store import AsyncRedisConnection, RedisConnection
+from bdbexport.adapters.redis_store.login_attempts import (
+    AsyncRedisLoginAttempts,
+    RedisLoginAttempts,
+)
+from bdbexport.adapters.sqlite import AsyncSqliteDatabase, SqliteDatabase
+from bdbexport.adapters.sqlite.login_attempts import (
+    AsyncSqliteLoginAttempts,
+    SqliteLoginAttempts,
+)
+from bdbexport.domain.lockout import LockoutPolicy, LoginRecord, after_failure, is_locked
+from bdbexport.domain.ports import AsyncLoginAttempts, LoginAttempts
+
+POLICY = LockoutPolicy(threshold=3, duration=100.0, reset_after=10.0)
+KINDS = ["memory", "sqlite", "redis"]
+T0 = 1_800_000_000.0
+
+
+@contextmanager
+def sync_port(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoginAttempts]:
+    if kind == "memory":
+        yield InMemoryLoginAttempts()
+    elif kind == "sqlite":
+        database = SqliteDatabase(tmp_path / "store.sqlite3")
+        try:
+            yield SqliteLoginAttempts(database)
+        finally:
+            database.close()
+    else:
+        connection = RedisConnection(request.getfixturevalue("redis_url"))
+        try:
+            yield RedisLoginAttempts(connection)
+        finally:
+            connection.close()
+
+
+@pytest.fixture(params=KINDS)
+def attempts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoginAttempts]:
+    with sync_port(request.param, request, tmp_path) as port:
+        yield port
+
+
+def test_no_record_until_a_failure(attempts: LoginAttempts) -> None:
+    assert attempts.get("user:a@b", T0, POLICY) is None
+    assert attempts.clear("user:a@b", T0) is False
+
+
+def test_failures_count_and_lock(attempts: LoginAttempts) -> None:
+    first = attempts.record_failure("user:a@b", T0, POLICY)
+    assert first == LoginRecord(failures=1, last_failure=T0)
+    attempts.record_failure("user:a@b", T0 + 1, POLICY)
+    locked = attempts.record_failure("user:a@b", T0 + 2, POLICY)
+    assert locked == LoginRecord(
+        failures=0, last_failure=T0 + 2, locked=True, locked_until=T0 + 102
+    )
+    assert attempts.get("user:a@b", T0 + 50, POLICY) == locked
+    assert attempts.get("user:other@b", T0 + 50, POLICY) is None
+
+
+def test_a_record_that_stopped_mattering_reads_as_none(attempts: LoginAttempts) -> None:
+    attempts.record_failure("addr:127.0.0.1", T0, POLICY)
+    assert attempts.get("addr:127.0.0.1", T0 + 9, POLICY) is not None
+    assert attempts.get("addr:127.0.0.1", T0 + 10, POLICY) is None
+
+
+def test_clear_says_whether_it_lifted_a_lock(attempts: LoginAttempts) -> None:
+    attempts.record_failure("user:a@b", T0, POLICY)
+    assert attempts.clear("user:a@b", T0) is False
+    for step in range(3):
+        attempts.record_failure("user:a@b", T0 + step, POLICY)
+    assert attempts.clear("user:a@b", T0 + 5) is True
+    assert attempts.get("user:a@b", T0 + 5, POLICY) is None
+
+
+def test_concurrent_failures_are_never_lost(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Two connections (two replicas) count 2 x 20 failures under a high threshold."""
+    many = LockoutPolicy(threshold=1000, duration=10, reset_after=1000)
+    for kind in ("sqlite", "redis"):
+        with ExitStack() as stack:
+            ports = [
+                stack.enter_context(sync_port(kind, request, tmp_path / kind)) for _ in range(2)
+            ]
+
+            def hammer(port: LoginAttempts) -> None:
+                for step in range(20):
+                    port.record_failure("user:shared@b", T0 + step / 100, many)
+
+            threads = [threading.Thread(target=hammer, args=(port,)) for port in ports]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            record = ports[0].get("user:shared@b", T0 + 1, many)
+            assert record is not None
+            assert record.failures == 40, kind
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_async_port_reads_what_the_sync_port_wrote(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with sync_port(kind, request, tmp_path) as port:
+        aport: AsyncLoginAttempts
+        if kind == "memory":
+            assert isinstance(port, InMemoryLoginAttempts)
+            aport = AsyncInMemoryLoginAttempts(port)
+            close = None
+        elif kind == "sqlite":
+            database = AsyncSqliteDatabase(tmp_path / "store.sqlite3")
+            aport, close = AsyncSqliteLoginAttempts(database), database.close
+        else:
+            connection = AsyncRedisConnection(request.getfixturevalue("redis_url"))
+            aport, close = AsyncRedisLoginAttempts(connection), None
+        try:
+            port.record_failure("user:x@y", T0, POLICY)
+            port.record_failure("user:x@y", T0 + 1, POLICY)
+            locked = await aport.record_failure("user:x@y", T0 + 2, POLICY)
+            assert is_locked(locked, T0 + 3)
+            assert port.get("user:x@y", T0 + 3, POLICY) == locked
+            assert await aport.get("user:x@y", T0 + 3, POLICY) == locked
+            assert await aport.clear("user:x@y", T0 + 3) is True
+            assert port.get("user:x@y", T0 + 3, POLICY) is None
+        finally:
+            if close is not None:
+                close()
+            if kind == "redis":
+                await connection.aclose()
+
+
+policies = st.builds(
+    LockoutPolicy,
+    threshold=st.integers(0, 5),
+    duration=st.sampled_from([0.0, 2.5, 30.0]),
+    reset_after=st.sampled_from([1.0, 7.5]),
+)
+steps = st.lists(st.integers(0, 20_000).map(lambda ms: ms / 1000), min_size=1, max_size=15)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(policy=policies, gaps=steps)
+def test_the_lua_script_agrees_with_the_domain_rule(
+    redis_url: str, policy: LockoutPolicy, gaps: list[float]
+) -> None:
+    connection = RedisConnection(redis_url)
+    try:
+        port = RedisLoginAttempts(connection)
+        subject = f"user:{id(gaps)}-{len(gaps)}@lua"
+        port.clear(subject, T0)
+        expected: LoginRecord | None = None
+        now = T0
+        for gap in gaps:
+            now = round(now + gap, 3)
+            expected = after_failure(expected, now, policy)
+            assert port.record_failure(subject, now, policy) == expected
+        port.clear(subject, now)
+    finally:
+        connection.close()
+
+
+def test_the_lua_script_runs_once_per_failure_on_the_async_connection(redis_url: str) -> None:
+    async def main() -> LoginRecord:
+        connection = AsyncRedisConnection(redis_url)
+        try:
+            port = AsyncRedisLoginAttempts(connection)
+            for step in range(3):
+                record = await port.record_failure("addr:10.0.0.1", T0 + step, POLICY)
+            return record
+        finally:
+            await connection.aclose()
+
+    record = asyncio.run(main())
+    assert record == LoginRecord(
+        failures=0, last_failure=T0 + 2, locked=True, locked_until=T0 + 102
+    )
