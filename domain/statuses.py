@@ -53,8 +53,12 @@ BackupFailureReason = ExportFailureReason
 
 
 class ImportFailureReason(StrEnum):
-    """Why the last import failed, in Redis Software's words."""
+    """Why the last import failed, in Redis Software's words; `no-permission` and
+    `wrong-file-path` are the export's words, used for a source we may not read or that
+    does not exist, as the issue asks (Redis Software lists only `download-error`)."""
 
+    NO_PERMISSION = "no-permission"
+    WRONG_FILE_PATH = "wrong-file-path"
     DOWNLOAD_ERROR = "download-error"
     FILE_CORRUPTED = "file-corrupted"
     GENERAL_ERROR = "general-error"

@@ -1,0 +1,1 @@
+"""Scheduling: periodic backups, each started exactly once across replicas."""
