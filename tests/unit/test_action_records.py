@@ -74,9 +74,7 @@ class Services:
             "keep_actions_for": keep_for,
         }
         catalog = InMemoryModuleCatalog()
-        self.sync = ActionService(
-            bdbs=self.bdbs, modules=catalog, actions=self.records, **common
-        )
+        self.sync = ActionService(bdbs=self.bdbs, modules=catalog, actions=self.records, **common)
         self.async_ = AsyncActionService(
             bdbs=AsyncInMemoryBdbRepository(self.bdbs),
             modules=AsyncInMemoryModuleCatalog(catalog),
@@ -160,7 +158,8 @@ def test_cancel_ends_the_action_cancelled_and_the_bdb_failed_with_the_documented
     assert bdb is not None
     assert (bdb.import_status, bdb.import_failure_reason) == ("failed", "general-error")
     assert bdb.import_failure_detail == "cancelled by member@example.com"
-    assert bdb.action_uid is None and bdb.action_lease_expires is None
+    assert bdb.action_uid is None
+    assert bdb.action_lease_expires is None
     assert [e.name for e in services.events.events][-1] == "ImportCancelled"
     # The worker's next report is refused: that is how it learns to stop.
     with pytest.raises(DomainError) as refused:
@@ -186,7 +185,8 @@ def test_only_a_principal_allowed_to_start_may_cancel(
         shell(services, "cancel")(principal, started.action_uid)
     assert refused.value.code == code
     current = services.bdbs.get(1)
-    assert current is not None and current.backup_status == "exporting"
+    assert current is not None
+    assert current.backup_status == "exporting"
 
 
 def test_unknown_actions_and_bdbs_are_named_as_such(
@@ -211,21 +211,25 @@ def test_a_lapsed_lease_fails_the_record_too(shell: Callable[[Services, str], Ca
     services.clock.advance(timedelta(minutes=2))
     shell(services, "peek")(1)
     record = services.records.get(started.action_uid)
-    assert record is not None and record.status is ActionStatus.FAILED
-    assert record.error is not None and record.error.startswith("general-error: export lease")
+    assert record is not None
+    assert record.status is ActionStatus.FAILED
+    assert record.error is not None
+    assert record.error.startswith("general-error: export lease")
 
 
 def test_finished_records_beyond_the_retention_are_pruned() -> None:
     services = Services(keep=2, keep_for=timedelta(hours=1))
-    uids = []
+    uids: list[str] = []
     for _ in range(4):
         started = services.sync.start_export(ADMIN, 1, LOCATION)
+        assert started.action_uid is not None
         services.sync.record_success(1, started.action_uid)
         uids.append(started.action_uid)
         services.clock.advance(timedelta(minutes=1))
     assert [r.action_uid for r in services.records.list()] == uids[:1:-1]
     services.clock.advance(timedelta(hours=2))
     running = services.sync.start_export(ADMIN, 2, LOCATION)
+    assert running.action_uid is not None
     services.sync.cancel(ADMIN, running.action_uid)
     assert [r.action_uid for r in services.records.list()] == [running.action_uid]
 
@@ -238,7 +242,13 @@ _EVENT_AT = st.datetimes(
 @st.composite
 def lifecycle_events(draw: st.DrawFn) -> Any:
     at = draw(_EVENT_AT)
-    common = {"actor": "a", "uid": 1, "at": at, "action_uid": "x", "kind": ActionKind.EXPORT}
+    common: dict[str, Any] = {
+        "actor": "a",
+        "uid": 1,
+        "at": at,
+        "action_uid": "x",
+        "kind": ActionKind.EXPORT,
+    }
     return draw(
         st.sampled_from(
             [

@@ -1,0 +1,84 @@
+"""An `Importer` into an in-memory dataset: for tests, demos and servers without a
+Redis to load into.
+
+It is a real implementation of the port's contract on a small scale: it reads the RDB
+file a `mount_point` source names (only the header is judged: `REDIS` and a version),
+reports progress in `steps` evenly spaced calls, honours `flush` and undoes its work
+when `progress` raises (a cancel, a shutdown). What it "loads" is the file's bytes,
+kept per bdb in `datasets`, so a test can see what an import left behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.export_outcome import ImportFailedError
+from bdbexport.domain.locations import ExportLocation, MountPointLocation
+from bdbexport.domain.statuses import ImportFailureReason
+
+RDB_MAGIC = b"REDIS"
+
+
+class InMemoryImporter:
+    """Loads RDB files from `mount_point` sources into `datasets[bdb uid]`: a list of
+    the files' contents, in import order (`flush` empties it first)."""
+
+    location_types = frozenset({"mount_point"})
+
+    def __init__(self, *, duration: float = 0.0, steps: int = 4) -> None:
+        if duration < 0 or steps < 1:
+            raise ValueError("duration must be >= 0 and steps >= 1")
+        self.duration = duration
+        self.steps = steps
+        self.datasets: dict[int, list[bytes]] = {}
+        self._lock = threading.Lock()
+        self._pause = threading.Event()  # never set: waits are plain, interruptible sleeps
+
+    def import_rdb(
+        self,
+        bdb: Bdb,
+        source: ExportLocation,
+        *,
+        flush: bool,
+        progress: Callable[[int], None],
+    ) -> None:
+        if not isinstance(source, MountPointLocation):
+            raise ImportFailedError(
+                ImportFailureReason.GENERAL_ERROR,
+                f"the in-memory importer reads mount_point sources, not {source.type}",
+            )
+        payload = _read_rdb(Path(source.path))
+        with self._lock:
+            before = list(self.datasets.get(bdb.uid, []))
+        try:
+            pause = self.duration / self.steps
+            for step in range(1, self.steps):
+                self._pause.wait(pause)
+                progress(step * 100 // self.steps)
+            self._pause.wait(pause)
+            with self._lock:
+                loaded = [] if flush else list(before)
+                self.datasets[bdb.uid] = [*loaded, payload]
+        except BaseException:
+            with self._lock:  # undo: the dataset exactly as before
+                self.datasets[bdb.uid] = before
+            raise
+
+
+def _read_rdb(path: Path) -> bytes:
+    try:
+        payload = path.read_bytes()
+    except FileNotFoundError:
+        raise ImportFailedError(ImportFailureReason.DOWNLOAD_ERROR, f"no file at {path}") from None
+    except PermissionError:
+        raise ImportFailedError(
+            ImportFailureReason.DOWNLOAD_ERROR, f"no permission to read {path}"
+        ) from None
+    except OSError as error:
+        raise ImportFailedError(ImportFailureReason.DOWNLOAD_ERROR, str(error)) from None
+    if not payload.startswith(RDB_MAGIC) or not payload[5:9].isdigit():
+        raise ImportFailedError(ImportFailureReason.FILE_CORRUPTED, f"{path} is not an RDB file")
+    return payload
