@@ -9,7 +9,7 @@ and is what the tests use instead of mocks.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from .action_records import ActionRecord
@@ -111,7 +111,6 @@ class EventPublisher(Protocol):
     def publish(self, event: DomainEvent) -> None: ...
 
 
-class UserDirectory(Protocol):
 class ActionLog(Protocol):
     """The action records of the Actions API, shared by every replica on the store.
 
@@ -151,6 +150,7 @@ class AsyncActionLog(Protocol):
     async def prune(self, *, keep: int, older_than: datetime) -> int: ...
 
 
+class UserDirectory(Protocol):
     """Users by email (exact, case-sensitive as stored). `add` refuses a taken email
     with `UserAlreadyExistsError`; `replace` stores a new record for an existing email
     (a new password or role) and returns False when there is no such user; `list`
@@ -243,3 +243,17 @@ class Importer(Protocol):
         flush: bool,
         progress: Callable[[int], None],
     ) -> None: ...
+
+
+class Claims(Protocol):
+    """Names that replicas race for, so work due once (a scheduled backup) runs once.
+
+    `claim(name, holder, ttl)` returns True to exactly one call per `name` while that
+    claim lives (from the winning call until `ttl` after it) and False to every other
+    call, the winner's own repeated call included, across every process sharing the
+    store; deciding is one atomic step of the store. Once a claim has expired the name
+    can be won again: callers choose names that are not reused while they matter (a
+    due moment's name, a ttl that outlives it). `holder` names the winner, for people.
+    """
+
+    def claim(self, name: str, holder: str, ttl: timedelta) -> bool: ...

@@ -1,0 +1,114 @@
+"""Periodic backups: each bdb's `backup_interval`/`backup_interval_offset` turned into
+backups started when due, exactly once across the replicas sharing a store.
+
+Every `tick` seconds each replica lists the bdbs, computes each scheduled one's latest
+due moment (`domain/backup_schedule.py`) and, for a moment it has not handled yet,
+tries to claim it in the store (`Claims`). The one replica that wins calls
+`start_backup(uid)` — the composition root's "start a backup as the scheduler and hand
+it to this replica's runner"; the others move on. The backup itself runs like any
+other: the same use cases, statuses and exporter.
+
+- A moment is considered while it is the latest one, so a replica that comes up (or a
+  schedule that is switched on) within an interval whose backup nobody took, takes it
+  then, late; earlier missed moments are not caught up.
+- A refused start (the bdb is busy with another action, it has no location any more,
+  the store is away) is logged and that moment is skipped: the next one comes.
+- Exactly once holds as long as the claim outlives the moment (`claim_ttl`) and
+  replicas' clocks agree within an interval and a minute; if the winner dies between
+  its claim and the start, that moment's backup is lost (at most once). docs/backups.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from bdbexport.domain.backup_schedule import BackupSchedule, claim_name
+from bdbexport.domain.errors import DomainError
+from bdbexport.domain.ports import BdbRepository, Claims, Clock
+
+log = logging.getLogger("bdbexport.backups")
+
+DEFAULT_TICK = 0.5
+"""Seconds between two looks at the schedules: how late a backup may start."""
+
+
+class BackupScheduler:
+    def __init__(
+        self,
+        bdbs: BdbRepository,
+        claims: Claims,
+        start_backup: Callable[[int], object],
+        *,
+        holder: str,
+        clock: Clock,
+        tick: float = DEFAULT_TICK,
+    ) -> None:
+        if tick <= 0:
+            raise ValueError("the scheduler's tick must be positive")
+        self._bdbs = bdbs
+        self._claims = claims
+        self._start_backup = start_backup
+        self.holder = holder
+        self._clock = clock
+        self._tick = tick
+        self._handled: dict[int, datetime] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_due(self) -> list[int]:
+        """One look at every schedule: start the backups due now whose claim this
+        replica wins; returns their bdb uids (what this replica started)."""
+        now = self._clock.now()
+        started: list[int] = []
+        scheduled: set[int] = set()
+        for bdb in self._bdbs.list():
+            schedule = BackupSchedule.of(bdb)
+            if schedule is None:
+                continue
+            scheduled.add(bdb.uid)
+            due = schedule.latest_due(now)
+            if self._handled.get(bdb.uid) == due:
+                continue
+            self._handled[bdb.uid] = due
+            if not self._claims.claim(claim_name(bdb.uid, due), self.holder, schedule.claim_ttl()):
+                continue
+            try:
+                self._start_backup(bdb.uid)
+            except DomainError as refusal:
+                log.warning(
+                    "scheduled backup of bdb %s due %s not started: %s",
+                    bdb.uid,
+                    due.isoformat(),
+                    refusal.description,
+                )
+                continue
+            log.info("scheduled backup of bdb %s due %s started", bdb.uid, due.isoformat())
+            started.append(bdb.uid)
+        for uid in set(self._handled) - scheduled:
+            del self._handled[uid]
+        return started
+
+    def start(self) -> None:
+        """Look at the schedules every `tick` seconds in a background thread."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="bdbexport-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._tick):
+            try:
+                self.run_due()
+            except DomainError as refusal:  # the store is away: try again next tick
+                log.warning("backup schedules not read: %s", refusal.description)
+            except Exception:
+                log.exception("backup scheduler pass failed")
