@@ -106,6 +106,16 @@ def serve_command(
     audit_log: Annotated[
         str, typer.Option(help="Audit log: '-' for stderr, a file path, or 'off'.")
     ] = "-",
+    metrics_access: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "Who may read /metrics: 'open' or 'authenticated' (default: open on a"
+                " loopback address, authenticated otherwise)."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -129,6 +139,7 @@ def serve_command(
             notify_to=tuple(notify_to or ()),
             access_log=access_log,
             audit_log=audit_log,
+            metrics_access=metrics_access,
         )
         try:
             serve(config)

@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
+from bdbexport.adapters.http.metrics import ServerMetrics
+from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.adapters.notify import SmtpNotifier
 from bdbexport.composition import EXPORTERS, Application, bootstrap
 from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
 from bdbexport.composition.demo_data import demo_document, find_local_redis
 from bdbexport.composition.log_sinks import PeriodicFlush
+from bdbexport.composition.observability import (
+    instrument_store,
+    metrics_access_for,
+    operator_view,
+    subscribe_metrics,
+)
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain.ports import Notifier
 
@@ -60,6 +68,8 @@ class ServerConfig:
     smtp_url: str | None = None
     notify_from: str = "bdbexport@localhost"
     notify_to: tuple[str, ...] = ()
+    metrics_access: str | None = None
+    """`open` or `authenticated`; None: open on a loopback address, else authenticated."""
 
     @property
     def lease_ttl(self) -> timedelta:
@@ -90,6 +100,10 @@ class ServerConfig:
             raise ServerConfigError("--export-lease-ttl must be positive.")
         if not 1 <= self.port <= 65535:
             raise ServerConfigError(f"Port {self.port} is out of range.")
+        if self.metrics_access is not None and self.metrics_access not in set(MetricsAccess):
+            raise ServerConfigError(
+                f"Unknown --metrics-access {self.metrics_access!r}; choose open or authenticated."
+            )
 
 
 def is_loopback(host: str) -> bool:
@@ -170,8 +184,10 @@ def build_server(config: ServerConfig) -> Server:
     except BaseException:
         close_access()
         raise
+    metrics = ServerMetrics()
     try:
-        store = open_store(config.store_url)
+        # The event loop's store calls are timed for /metrics (composition/observability.py).
+        store = instrument_store(open_store(config.store_url), metrics)
     except BaseException:
         close_access()
         close_audit()
@@ -196,6 +212,7 @@ def build_server(config: ServerConfig) -> Server:
     )
     assert application.async_store is not None
     assert application.async_service is not None
+    subscribe_metrics(application.bus, metrics)
     authenticator = Authenticator(
         application.async_store.users,
         token_key=store.secret("jwt"),
@@ -224,6 +241,11 @@ def build_server(config: ServerConfig) -> Server:
         version=version(),
         on_shutdown=[close],
         on_shutdown_async=[application.aclose],
+        operator=operator_view(
+            metrics,
+            async_store=application.async_store,
+            access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
+        ),
     )
     return Server(app=app, application=application, close=close, announcement=announcement)
 

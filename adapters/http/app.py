@@ -20,6 +20,7 @@ from .context import HttpContext, parse_uid
 from .errors import ProtocolError, error_response
 from .openapi import openapi_document
 from .operations import OPERATIONS
+from .operator_view import OperatorView
 from .request_limits import MAX_BODY_BYTES, RequestLimitsMiddleware
 
 log = logging.getLogger("bdbexport.http")
@@ -33,13 +34,17 @@ def create_app(
     version: str = "0",
     on_shutdown: Sequence[Callable[[], None]] = (),
     on_shutdown_async: Sequence[Callable[[], Awaitable[None]]] = (),
+    operator: OperatorView | None = None,
 ) -> Starlette:
     """The REST API of the export family, wired to `context`'s use cases.
 
     `access_log` receives one JSON line per request (None: no access log).
     `on_shutdown` runs when the server stops (e.g. the export worker pool's grace),
     then `on_shutdown_async` on the loop (closing connections that belong to it).
+    `operator` adds /metrics, /healthz, /readyz and /dashboard (docs/operations.md);
+    None gives them with their defaults.
     """
+    operator = operator if operator is not None else OperatorView()
     document = openapi_document(version=version)
 
     async def openapi(request: Request) -> Response:
@@ -49,6 +54,7 @@ def create_app(
         Route(op.path, op.endpoint, methods=[op.method], name=op.operation_id) for op in OPERATIONS
     ]
     routes.append(Route("/v1/openapi.json", openapi, methods=["GET"], name="openapi"))
+    routes.extend(operator.routes())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -61,6 +67,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            *operator.outer_middleware(),
             Middleware(AccessLogMiddleware, sink=access_log),
             Middleware(RequestLimitsMiddleware, max_body=max_body),
         ],

@@ -1,0 +1,351 @@
+// The bdbexport dashboard: plain JavaScript over the public REST API, no build step.
+//
+// It signs in with POST /v1/users/authorize and keeps the JWT in this tab's
+// sessionStorage (gone when the tab closes; never in the page, the URL or a cookie).
+// Every second it reads GET /v1/bdbs; whenever a database's statuses change it asks
+// the rules engine, through ?dry_run=true on the very endpoints the buttons call,
+// which actions this user may take now: a button is enabled exactly when the real
+// call would be accepted. Cancel (DELETE /v1/actions/{uid}) has no dry run: it is
+// offered to whoever the rules engine lets start an export (its "permitted" check),
+// the rule the API applies to cancels. Text from the server is only ever textContent.
+"use strict";
+
+const TOKEN_KEY = "bdbexport.token";
+const USER_KEY = "bdbexport.user";
+const TOKEN_TTL = 3600;
+const POLL_MS = 1000;
+const DECISIONS_MAX_AGE_MS = 30000;
+const FAMILY = ["export", "import", "backup"];
+const RUNNING = new Set(["exporting", "importing", "initializing"]);
+const PROBE_LOCATION = { type: "mount_point", path: "/" };
+const FIELDS = ["uid", "name", "action_uid"].concat(
+  ...FAMILY.map((kind) => [
+    `${kind}_status`, `${kind}_progress`, `${kind}_failure_reason`, `${kind}_failure_detail`,
+  ]),
+);
+
+const rows = new Map(); // uid -> {cells, buttons, signature, decidedAt}
+let pollTimer = null;
+let polling = false;
+
+const $ = (id) => document.getElementById(id);
+
+function say(text, isError = false) {
+  const message = $("message");
+  message.textContent = text;
+  message.className = isError ? "error" : "";
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const current = token();
+  if (current) headers.Authorization = `JWT ${current}`;
+  const init = { method, headers, cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  let parsed = null;
+  try {
+    parsed = await response.json();
+  } catch (_) {
+    parsed = null;
+  }
+  if (response.status === 401 && !path.includes("dry_run=")) {
+    signOut("Your session has ended: sign in again.");
+    throw new Error("signed out");
+  }
+  return { status: response.status, body: parsed };
+}
+
+function describe(result) {
+  if (result.body && result.body.description) return result.body.description;
+  return `The server answered ${result.status}.`;
+}
+
+// --- signing in and out ---------------------------------------------------------------
+
+async function signIn(event) {
+  event.preventDefault();
+  const username = $("login-email").value.trim();
+  const password = $("login-password").value;
+  say("Signing in…");
+  const result = await api("POST", "/v1/users/authorize", { username, password, ttl: TOKEN_TTL });
+  $("login-password").value = "";
+  if (result.status !== 200 || !result.body || !result.body.access_token) {
+    say(describe(result), true);
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, result.body.access_token);
+  sessionStorage.setItem(USER_KEY, username);
+  say("");
+  showDashboard();
+}
+
+function signOut(text = "", isError = true) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(USER_KEY);
+  if (pollTimer !== null) clearInterval(pollTimer);
+  pollTimer = null;
+  rows.clear();
+  document.querySelector("#bdbs tbody").replaceChildren();
+  $("failures").replaceChildren();
+  $("dashboard-panel").hidden = true;
+  $("who").hidden = true;
+  $("login-panel").hidden = false;
+  say(text, isError && Boolean(text));
+}
+
+function showDashboard() {
+  $("login-panel").hidden = true;
+  $("dashboard-panel").hidden = false;
+  $("who").hidden = false;
+  $("principal").textContent = sessionStorage.getItem(USER_KEY) || "";
+  poll();
+  pollTimer = setInterval(poll, POLL_MS);
+}
+
+// --- the table ------------------------------------------------------------------------
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(label, action, uid, onClick) {
+  const node = element("button", `action-${action}`, label);
+  node.type = "button";
+  node.id = `${action}-${uid}`;
+  node.dataset.action = action;
+  node.disabled = true;
+  node.title = "Checking what you may do…";
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+function rowFor(bdb) {
+  let row = rows.get(bdb.uid);
+  if (row) return row;
+  const tr = element("tr");
+  tr.id = `bdb-${bdb.uid}`;
+  const cells = {
+    uid: element("td", "uid"),
+    name: element("td", "name"),
+    export: element("td", "export"),
+    import: element("td", "import"),
+    backup: element("td", "backup"),
+    actions: element("td", "actions"),
+  };
+  row = { tr, cells, signature: null, decidedAt: 0, bdb };
+  row.buttons = {
+    reset: button("Reset export", "reset", bdb.uid, () => act(row, "reset")),
+    start: button("Start export", "start", bdb.uid, () => act(row, "start")),
+    cancel: button("Cancel", "cancel", bdb.uid, () => act(row, "cancel")),
+  };
+  cells.actions.append(row.buttons.reset, row.buttons.start, row.buttons.cancel);
+  tr.append(...Object.values(cells));
+  document.querySelector("#bdbs tbody").append(tr);
+  rows.set(bdb.uid, row);
+  return row;
+}
+
+function renderStatus(cell, bdb, kind) {
+  const status = bdb[`${kind}_status`] || "idle";
+  const progress = bdb[`${kind}_progress`] || 0;
+  const parts = [element("span", `status status-${status}`, status)];
+  if (RUNNING.has(status)) {
+    const bar = element("progress", `${kind}-progress`);
+    bar.max = 100;
+    bar.value = progress;
+    parts.push(document.createTextNode(" "), bar, element("span", "progress-text", `${progress} %`));
+  }
+  const reason = bdb[`${kind}_failure_reason`];
+  if (status === "failed" && reason) parts.push(element("span", "reason", reason));
+  cell.replaceChildren(...parts);
+  cell.dataset.status = status;
+  cell.dataset.progress = String(progress);
+}
+
+function render(bdbs) {
+  const seen = new Set();
+  for (const bdb of bdbs) {
+    seen.add(bdb.uid);
+    const row = rowFor(bdb);
+    row.bdb = bdb;
+    row.cells.uid.textContent = String(bdb.uid);
+    row.cells.name.textContent = bdb.name;
+    if (bdb.action_uid && !runningAction(bdb)) {
+      // Busy with an action outside this family (resharding, ...): nothing here may start.
+      row.cells.name.append(element("span", "busy", `busy: ${bdb.action_uid}`));
+    }
+    for (const kind of FAMILY) renderStatus(row.cells[kind], bdb, kind);
+  }
+  for (const [uid, row] of rows) {
+    if (!seen.has(uid)) {
+      row.tr.remove();
+      rows.delete(uid);
+    }
+  }
+  renderFailures(bdbs);
+}
+
+function renderFailures(bdbs) {
+  const items = [];
+  for (const bdb of bdbs) {
+    for (const kind of FAMILY) {
+      if (bdb[`${kind}_status`] !== "failed") continue;
+      const item = element("li", "failure");
+      item.dataset.uid = String(bdb.uid);
+      item.append(
+        element("strong", "", `${bdb.name} (uid ${bdb.uid})`),
+        document.createTextNode(` ${kind} failed: `),
+        element("span", "reason-text", bdb[`${kind}_failure_reason`] || "unknown"),
+      );
+      const detail = bdb[`${kind}_failure_detail`];
+      if (detail) item.append(document.createTextNode(" — "), element("span", "detail", detail));
+      items.push(item);
+    }
+  }
+  if (items.length === 0) items.push(element("li", "muted", "No failures."));
+  $("failures").replaceChildren(...items);
+}
+
+// --- what this user may do: the rules engine's dry runs ---------------------------------
+
+function signatureOf(bdb) {
+  return FAMILY.map((kind) => bdb[`${kind}_status`]).concat(bdb.action_uid || "").join("|");
+}
+
+function runningAction(bdb) {
+  return FAMILY.some((kind) => RUNNING.has(bdb[`${kind}_status`])) ? bdb.action_uid : null;
+}
+
+function checkOf(decision, name) {
+  return (decision.checks || []).find((check) => check.check === name);
+}
+
+function cancelDecision(bdb, start) {
+  if (!bdb.action_uid || !RUNNING.has(bdb.export_status)) {
+    const other = runningAction(bdb);
+    const reason = other
+      ? "Imports and backups are cancelled with the API or the CLI."
+      : "Nothing is running.";
+    return { allowed: false, reason };
+  }
+  const permitted = checkOf(start, "permitted");
+  if (permitted && permitted.outcome === "passed") return { allowed: true, reason: "" };
+  const refusal = permitted && permitted.error ? permitted.error.description : start.reason;
+  return { allowed: false, reason: refusal || "Only who may start an export may cancel it." };
+}
+
+function setAllowed(node, decision) {
+  node.disabled = !decision.allowed;
+  node.title = decision.allowed ? "" : decision.reason;
+}
+
+async function decide(method, path, body) {
+  const result = await api(method, path, body);
+  const answer = result.body || {};
+  if (answer.dry_run !== true) {
+    return { allowed: false, reason: "This server does not offer this action." };
+  }
+  return {
+    allowed: answer.allowed === true,
+    reason: (answer.error && answer.error.description) || "",
+    principal: answer.principal,
+    checks: answer.checks,
+  };
+}
+
+async function refreshDecisions(row) {
+  const bdb = row.bdb;
+  const signature = signatureOf(bdb);
+  const fresh = Date.now() - row.decidedAt < DECISIONS_MAX_AGE_MS;
+  if (signature === row.signature && fresh) return;
+  row.signature = signature;
+  row.decidedAt = Date.now();
+  const base = `/v1/bdbs/${bdb.uid}/actions`;
+  const [reset, start] = await Promise.all([
+    decide("PUT", `${base}/export_reset_status?dry_run=true`),
+    decide("POST", `${base}/export?dry_run=true`, { export_location: PROBE_LOCATION }),
+  ]);
+  setAllowed(row.buttons.reset, reset);
+  setAllowed(row.buttons.start, start);
+  setAllowed(row.buttons.cancel, cancelDecision(bdb, start));
+  const principal = reset.principal || start.principal;
+  if (principal && principal.role) {
+    $("principal").textContent = `${principal.name} (${principal.role})`;
+  }
+  row.tr.dataset.decided = signature;
+}
+
+// --- the buttons ------------------------------------------------------------------------
+
+async function act(row, action) {
+  const bdb = row.bdb;
+  const base = `/v1/bdbs/${bdb.uid}/actions`;
+  let result;
+  try {
+    if (action === "reset") {
+      result = await api("PUT", `${base}/export_reset_status`);
+    } else if (action === "start") {
+      const path = $("export-path").value.trim();
+      if (!path) {
+        say("Enter the directory to export to first.", true);
+        return;
+      }
+      result = await api("POST", `${base}/export`, {
+        export_location: { type: "mount_point", path },
+      });
+    } else {
+      if (!bdb.action_uid) return;
+      result = await api("DELETE", `/v1/actions/${encodeURIComponent(bdb.action_uid)}`);
+    }
+  } catch (_) {
+    return;
+  }
+  if (result.status >= 200 && result.status < 300) {
+    const done = { reset: "Export status reset", start: "Export started", cancel: "Cancelled" };
+    say(`${done[action]}: ${bdb.name} (uid ${bdb.uid}).`);
+  } else {
+    say(`${bdb.name} (uid ${bdb.uid}): ${describe(result)}`, true);
+  }
+  row.signature = null;
+  await poll();
+}
+
+// --- polling ------------------------------------------------------------------------------
+
+async function poll() {
+  if (polling || !token()) return;
+  polling = true;
+  try {
+    const result = await api("GET", `/v1/bdbs?fields=${FIELDS.join(",")}`);
+    if (result.status !== 200 || !Array.isArray(result.body)) {
+      say(describe(result), true);
+      return;
+    }
+    render(result.body);
+    await Promise.all([...rows.values()].map(refreshDecisions));
+    $("refreshed").textContent = `updated ${new Date().toLocaleTimeString()}`;
+    document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
+  } catch (error) {
+    if (token()) say(`Cannot reach the server: ${error.message}`, true);
+  } finally {
+    polling = false;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", () => signOut("Signed out.", false));
+  if (token()) showDashboard();
+  else $("login-panel").hidden = false;
+});

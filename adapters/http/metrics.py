@@ -1,0 +1,213 @@
+"""The server's Prometheus metrics: one registry per app, fed by requests, domain
+events, the store and the login guard.
+
+Each `ServerMetrics` owns its own `CollectorRegistry` (never the process-global one),
+so several apps in one process (tests, an embedder mounting two) keep separate
+figures, and each replica exposes only what happened in it: Prometheus adds replicas
+up with `sum by (...)` (docs/operations.md).
+
+Actions are counted from the domain events every use case publishes (`observe_event`
+subscribes to the event bus), so the HTTP adapter, the export workers and the lease
+expiry of any caller are counted alike without touching the domain. Every label takes
+its values from a closed set (route templates, action kinds, failure reasons, store
+operations): no request can invent a new time series.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from bdbexport.domain.events import LEASE_EXPIRY_ACTOR, DomainEvent, LifecycleEvent
+from bdbexport.domain.lifecycle import ActionKind
+
+REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+"""Seconds: a cached reset answers in well under a millisecond, a store stall in 2 s."""
+
+STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 2.5)
+
+_ENDING_SUFFIXES = frozenset({"Succeeded", "Failed", "Cancelled"})
+LOGIN_FAILURE_REASONS = ("bad_credentials", "locked", "throttled", "other")
+ACCOUNT_LOCKED = "AccountLocked"
+LOGIN_FAILED = "LoginFailed"
+"""The sign-in guard's events (domain/auth_events.py), matched by name: the metrics
+count them whenever the guard publishes them on the bus."""
+
+
+class ServerMetrics:
+    """Every metric family of one server, registered on its own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        on = self.registry
+        self.requests = Counter(
+            "bdbexport_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=on,
+        )
+        self.request_duration = Histogram(
+            "bdbexport_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response, by route template.",
+            ["method", "route", "status"],
+            buckets=REQUEST_BUCKETS,
+            registry=on,
+        )
+        self.actions_started = Counter(
+            "bdbexport_actions_started",
+            "Actions (export, import, backup) started.",
+            ["kind"],
+            registry=on,
+        )
+        self.actions_succeeded = Counter(
+            "bdbexport_actions_succeeded", "Actions that ended succeeded.", ["kind"], registry=on
+        )
+        self.actions_failed = Counter(
+            "bdbexport_actions_failed",
+            "Actions that ended failed, by failure reason (lease expiries included).",
+            ["kind", "reason"],
+            registry=on,
+        )
+        self.actions_cancelled = Counter(
+            "bdbexport_actions_cancelled",
+            "Running actions a principal cancelled.",
+            ["kind"],
+            registry=on,
+        )
+        self.actions_running = Gauge(
+            "bdbexport_actions_running",
+            "Actions started by this replica that have not ended yet.",
+            ["kind"],
+            registry=on,
+        )
+        self.lease_expiries = Counter(
+            "bdbexport_lease_expiries",
+            "Running actions failed because their worker stopped renewing the lease.",
+            ["kind"],
+            registry=on,
+        )
+        self.transferred_bytes = Counter(
+            "bdbexport_transferred_bytes",
+            "Bytes written by exports and backups, read by imports (from events that carry"
+            " `size_bytes`).",
+            ["kind"],
+            registry=on,
+        )
+        self.lockouts = Counter(
+            "bdbexport_login_lockouts",
+            "Accounts or client addresses locked out after failed sign-ins.",
+            ["subject"],
+            registry=on,
+        )
+        self.login_failures = Counter(
+            "bdbexport_login_failures",
+            "Refused sign-ins, by reason (bad_credentials, locked, throttled, other).",
+            ["reason"],
+            registry=on,
+        )
+        self.store_call_duration = Histogram(
+            "bdbexport_store_call_duration_seconds",
+            "Time of the event loop's store calls, by port operation (e.g. bdbs.get).",
+            ["operation"],
+            buckets=STORE_BUCKETS,
+            registry=on,
+        )
+        self.store_errors = Counter(
+            "bdbexport_store_errors",
+            "Store calls that raised, by port operation and error code.",
+            ["operation", "error"],
+            registry=on,
+        )
+        self._running: dict[ActionKind, set[str]] = {kind: set() for kind in ActionKind}
+        self._lock = threading.Lock()
+        for kind in ActionKind:
+            # Zero series exist from the start, so rates and alerts see "none yet".
+            for family in (
+                self.actions_started,
+                self.actions_succeeded,
+                self.actions_cancelled,
+                self.actions_running,
+                self.lease_expiries,
+                self.transferred_bytes,
+            ):
+                family.labels(kind=kind.value)
+        for subject in ("user", "address"):
+            self.lockouts.labels(subject=subject)
+        for reason in LOGIN_FAILURE_REASONS:
+            self.login_failures.labels(reason=reason)
+
+    # --- domain events ----------------------------------------------------------------
+
+    def observe_event(self, event: DomainEvent) -> None:
+        """An event-bus handler: counts starts and ends of actions, by kind and reason.
+
+        Dispatches on the event class's `suffix` (`Started`, `Succeeded`, `Failed`,
+        `Cancelled`), so a new member of the family is counted without a change here.
+        Events publish from the loop and from worker threads: the running set is locked.
+        """
+        if not isinstance(event, LifecycleEvent):
+            self._observe_other(event)
+            return
+        suffix, kind = event.suffix, event.kind.value
+        if suffix == "Started":
+            self.actions_started.labels(kind=kind).inc()
+            if event.action_uid is not None:
+                self._set_running(event.kind, event.action_uid, running=True)
+            return
+        if suffix not in _ENDING_SUFFIXES:
+            return
+        if suffix == "Succeeded":
+            self.actions_succeeded.labels(kind=kind).inc()
+            size = getattr(event, "size_bytes", None)
+            if isinstance(size, int) and size > 0:
+                self.transferred_bytes.labels(kind=kind).inc(size)
+        elif suffix == "Cancelled":
+            self.actions_cancelled.labels(kind=kind).inc()
+        else:
+            reason = str(getattr(event, "reason", "unknown"))
+            self.actions_failed.labels(kind=kind, reason=reason).inc()
+            if event.actor == LEASE_EXPIRY_ACTOR:
+                self.lease_expiries.labels(kind=kind).inc()
+        if event.action_uid is not None:
+            self._set_running(event.kind, event.action_uid, running=False)
+
+    def _observe_other(self, event: DomainEvent) -> None:
+        if event.name == ACCOUNT_LOCKED:
+            self.record_lockout("user")
+        elif event.name == LOGIN_FAILED:
+            reason = str(getattr(event, "reason", "other"))
+            self.login_failures.labels(
+                reason=reason if reason in LOGIN_FAILURE_REASONS else "other"
+            ).inc()
+
+    def _set_running(self, kind: ActionKind, action_uid: str, *, running: bool) -> None:
+        # Only actions this replica saw start are counted, so an end it merely observes
+        # (a lease expiry of another replica's export) never drives the gauge below zero.
+        with self._lock:
+            actions = self._running[kind]
+            if running:
+                actions.add(action_uid)
+            else:
+                actions.discard(action_uid)
+            self.actions_running.labels(kind=kind.value).set(len(actions))
+
+    # --- hooks for the other parts of the server --------------------------------------
+
+    def record_lockout(self, subject: str = "user") -> None:
+        """Call when a sign-in guard locks an account (`user`) or a client address
+        (`address`); any other value is counted as `user`."""
+        self.lockouts.labels(subject=subject if subject in {"user", "address"} else "user").inc()
+
+    def observe_store_call(self, operation: str, seconds: float, error: str | None) -> None:
+        """One store call of the event loop took `seconds`; `error` is the code (or
+        exception class name) it raised, None when it answered."""
+        self.store_call_duration.labels(operation=operation).observe(seconds)
+        if error is not None:
+            self.store_errors.labels(operation=operation, error=error).inc()
+
+    def declare_store_operations(self, operations: Iterable[str]) -> None:
+        """Create the zero series of each store operation, so rates exist before use."""
+        for operation in operations:
+            self.store_call_duration.labels(operation=operation)

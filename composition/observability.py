@@ -1,0 +1,202 @@
+"""Wiring the operators' view: metrics fed by the store and the event bus, the store's
+readiness probe, and the `OperatorView` the HTTP app serves.
+
+The store is instrumented here, at the composition level, without touching any store
+adapter: `instrument_store` wraps the asynchronous ports a store opens (the event
+loop's calls, which a stalled store would delay) in timing proxies that report each
+call's duration and error to `ServerMetrics`. Whatever a port gains later that is not
+timed here passes through untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from bdbexport.adapters.http.metrics import ServerMetrics
+from bdbexport.adapters.http.operator_view import MetricsAccess, OperatorView
+from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.errors import DomainError
+from bdbexport.domain.event_bus import EventBus
+from bdbexport.domain.events import DomainEvent
+from bdbexport.domain.modules import CatalogModule
+from bdbexport.domain.permissions import RoleTablePolicy
+from bdbexport.domain.ports import (
+    AsyncBdbRepository,
+    AsyncModuleCatalog,
+    AsyncUserDirectory,
+    PermissionPolicy,
+)
+from bdbexport.domain.users import User
+
+from .stores import AsyncStore, Store
+
+T = TypeVar("T")
+
+STORE_OPERATIONS = (
+    "bdbs.get",
+    "bdbs.list",
+    "bdbs.add",
+    "bdbs.save",
+    "modules.get",
+    "modules.list",
+    "users.get",
+    "users.add",
+    "users.list",
+)
+
+READINESS_UID = 1
+"""The probe reads this bdb: one small read, whether it exists or not."""
+
+
+def instrument_store(store: Store, metrics: ServerMetrics) -> Store:
+    """`store`, whose `open_async` gives timed ports."""
+    if store.open_async is None:
+        return store
+    open_async = store.open_async
+    metrics.declare_store_operations(STORE_OPERATIONS)
+
+    def open_timed() -> AsyncStore:
+        opened = open_async()
+        return dataclasses.replace(
+            opened,
+            bdbs=_TimedBdbs(opened.bdbs, metrics),
+            modules=_TimedModules(opened.modules, metrics),
+            users=_TimedUsers(opened.users, metrics),
+        )
+
+    return dataclasses.replace(store, open_async=open_timed)
+
+
+def readiness_probe(async_store: AsyncStore) -> Callable[[], Awaitable[object]]:
+    """One read of the store through the loop's own ports (as requests read it)."""
+
+    async def probe() -> object:
+        return await async_store.bdbs.get(READINESS_UID)
+
+    return probe
+
+
+def subscribe_metrics(bus: EventBus, metrics: ServerMetrics) -> None:
+    bus.subscribe(DomainEvent, metrics.observe_event)
+
+
+def metrics_access_for(chosen: str | None, *, loopback: bool) -> MetricsAccess:
+    """The access mode asked for, else `open` on a loopback address (only this host's
+    processes reach it) and `authenticated` anywhere else."""
+    if chosen is not None:
+        return MetricsAccess(chosen)
+    return MetricsAccess.OPEN if loopback else MetricsAccess.AUTHENTICATED
+
+
+def operator_view(
+    metrics: ServerMetrics,
+    *,
+    async_store: AsyncStore,
+    access: MetricsAccess,
+    policy: PermissionPolicy | None = None,
+) -> OperatorView:
+    return OperatorView(
+        metrics=metrics,
+        metrics_access=access,
+        readiness=readiness_probe(async_store),
+        policy=policy if policy is not None else RoleTablePolicy(),
+    )
+
+
+# --- the timing proxies --------------------------------------------------------------
+
+
+def _error_label(error: BaseException) -> str:
+    return error.code if isinstance(error, DomainError) else type(error).__name__
+
+
+class _Timed:
+    def __init__(self, port: Any, metrics: ServerMetrics, prefix: str) -> None:
+        self._port = port
+        self._metrics = metrics
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        # Methods a port gains later pass through, untimed.
+        return getattr(self._port, name)
+
+    async def _call(self, name: str, call: Awaitable[T]) -> T:
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            return await call
+        except BaseException as raised:
+            error = _error_label(raised)
+            raise
+        finally:
+            self._metrics.observe_store_call(
+                f"{self._prefix}.{name}", time.perf_counter() - started, error
+            )
+
+    async def _iterate(self, name: str, items: AsyncIterator[T]) -> AsyncIterator[T]:
+        """Times the store's part of an iteration only (each step), not the consumer's."""
+        spent = 0.0
+        error: str | None = None
+        try:
+            while True:
+                started = time.perf_counter()
+                try:
+                    item = await items.__anext__()
+                except StopAsyncIteration:
+                    spent += time.perf_counter() - started
+                    return
+                spent += time.perf_counter() - started
+                yield item
+        except BaseException as raised:
+            error = _error_label(raised)
+            raise
+        finally:
+            self._metrics.observe_store_call(f"{self._prefix}.{name}", spent, error)
+
+
+class _TimedBdbs(_Timed):
+    def __init__(self, port: AsyncBdbRepository, metrics: ServerMetrics) -> None:
+        super().__init__(port, metrics, "bdbs")
+        self._bdbs = port
+
+    async def get(self, uid: int) -> Bdb | None:
+        return await self._call("get", self._bdbs.get(uid))
+
+    def list(self, *, after_uid: int = 0, limit: int | None = None) -> AsyncIterator[Bdb]:
+        return self._iterate("list", self._bdbs.list(after_uid=after_uid, limit=limit))
+
+    async def add(self, bdb: Bdb) -> None:
+        await self._call("add", self._bdbs.add(bdb))
+
+    async def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
+        return await self._call("save", self._bdbs.save(bdb, expected_revision=expected_revision))
+
+
+class _TimedModules(_Timed):
+    def __init__(self, port: AsyncModuleCatalog, metrics: ServerMetrics) -> None:
+        super().__init__(port, metrics, "modules")
+        self._modules = port
+
+    async def get(self, module_name: str) -> CatalogModule | None:
+        return await self._call("get", self._modules.get(module_name))
+
+    def list(self) -> AsyncIterator[CatalogModule]:
+        return self._iterate("list", self._modules.list())
+
+
+class _TimedUsers(_Timed):
+    def __init__(self, port: AsyncUserDirectory, metrics: ServerMetrics) -> None:
+        super().__init__(port, metrics, "users")
+        self._users = port
+
+    async def get(self, email: str) -> User | None:
+        return await self._call("get", self._users.get(email))
+
+    async def add(self, user: User) -> None:
+        await self._call("add", self._users.add(user))
+
+    def list(self) -> AsyncIterator[User]:
+        return self._iterate("list", self._users.list())

@@ -1,0 +1,234 @@
+"""The dashboard in a real browser (headless Chromium) against a real `bdbexport serve`:
+sign in, watch a running export's progress move, reset a failed export, and see that a
+viewer's buttons are disabled because the rules engine says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from bdbexport.adapters.http.operations import OPERATIONS
+from tests.browser.browser import chromium, screenshot
+from tests.support.server_process import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+ADMIN = ("ops@example.com", "ops-password")
+VIEWER = ("viewer@example.com", "viewer-password")
+EXPORT_SECONDS = 30
+"""Long enough to see several of the simulated exporter's ten progress steps."""
+WAIT = 20.0
+DOCS_SCREENSHOT_ENV = "BDBEXPORT_DOCS_SCREENSHOT"
+"""When set to a path, the admin's view with a running export is also saved there
+(how docs/dashboard.png is made: see docs/operations.md)."""
+
+BOOTSTRAP: dict[str, Any] = {
+    "users": [
+        {"email": ADMIN[0], "password": ADMIN[1], "role": "admin"},
+        {"email": VIEWER[0], "password": VIEWER[1], "role": "db_viewer"},
+    ],
+    "modules": [
+        {"module_name": "search", "semantic_version": "2.8.4", "capabilities": ["backup_restore"]},
+        {"module_name": "graph", "semantic_version": "2.10.12", "capabilities": ["types"]},
+    ],
+    "bdbs": [
+        {"uid": 1, "name": "orders", "module_list": [{"module_name": "search"}]},
+        {
+            "uid": 2,
+            "name": "sessions",
+            "export_status": "failed",
+            "export_failure_reason": "wrong-file-path",
+            "export_failure_detail": "directory /mnt/gone does not exist",
+            "export_progress": 42,
+        },
+        {"uid": 3, "name": "social", "module_list": [{"module_name": "graph"}]},
+        {"uid": 4, "name": "cache", "action_uid": "resharding-4"},
+        {"uid": 5, "name": "events"},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("dashboard-server")
+    bootstrap = folder / "bootstrap.json"
+    bootstrap.write_text(json.dumps(BOOTSTRAP))
+    process = ServerProcess(
+        f"sqlite://{folder / 'store.sqlite3'}",
+        args=[
+            "--bootstrap",
+            str(bootstrap),
+            "--exporter",
+            "simulated",
+            "--simulated-duration",
+            str(EXPORT_SECONDS),
+            "--access-log",
+            "off",
+            "--audit-log",
+            "off",
+        ],
+        workdir=folder,
+    )
+    with process:
+        process.start()
+        yield process
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    with chromium(tmp_path) as session:
+        yield session
+
+
+def wait_for(browser: WebDriver, what: str, condition: Any, timeout: float = WAIT) -> Any:
+    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(condition, message=what)
+
+
+def sign_in(browser: WebDriver, server: ServerProcess, who: tuple[str, str]) -> None:
+    browser.get(f"{server.url}/dashboard")
+    wait_for(
+        browser, "the sign-in form", lambda b: b.find_element(By.ID, "login-form").is_displayed()
+    )
+    browser.find_element(By.ID, "login-email").send_keys(who[0])
+    browser.find_element(By.ID, "login-password").send_keys(who[1])
+    browser.find_element(By.ID, "login-submit").click()
+    wait_for(browser, "every row decided", lambda b: all_rows_decided(b, len(BOOTSTRAP["bdbs"])))
+
+
+def all_rows_decided(browser: WebDriver, count: int) -> bool:
+    rows = browser.find_elements(By.CSS_SELECTOR, "#bdbs tbody tr")
+    return len(rows) == count and all(row.get_attribute("data-decided") for row in rows)
+
+
+def export_cell(browser: WebDriver, uid: int) -> dict[str, str | None]:
+    cell = browser.find_element(By.CSS_SELECTOR, f"#bdb-{uid} td.export")
+    return {
+        "status": cell.get_attribute("data-status"),
+        "progress": cell.get_attribute("data-progress"),
+    }
+
+
+def test_an_admin_signs_in_and_watches_an_export_progress(
+    server: ServerProcess, browser: WebDriver, tmp_path: Path
+) -> None:
+    browser.get(f"{server.url}/dashboard")
+    wait_for(
+        browser, "the sign-in form", lambda b: b.find_element(By.ID, "login-form").is_displayed()
+    )
+    screenshot(browser, tmp_path / "1-sign-in.png")
+    assert ADMIN[1] not in browser.page_source
+
+    sign_in(browser, server, ADMIN)
+    assert "ops@example.com (admin)" in browser.find_element(By.ID, "principal").text
+    token = browser.execute_script("return sessionStorage.getItem('bdbexport.token')")
+    assert token
+    assert token not in browser.current_url
+    failures = browser.find_element(By.ID, "failures").text
+    assert "sessions (uid 2) export failed: wrong-file-path" in failures
+    assert "directory /mnt/gone does not exist" in failures
+
+    start = browser.find_element(By.ID, "start-1")
+    wait_for(browser, "start enabled", lambda b: start.is_enabled())
+    browser.find_element(By.ID, "export-path").send_keys(str(tmp_path / "exports"))
+    start.click()
+    wait_for(browser, "exporting", lambda b: export_cell(b, 1)["status"] == "exporting")
+    first = int(export_cell(browser, 1)["progress"] or 0)
+    wait_for(
+        browser,
+        "progress to move",
+        lambda b: int(export_cell(b, 1)["progress"] or 0) > first,
+        timeout=EXPORT_SECONDS,
+    )
+    bar = browser.find_element(By.CSS_SELECTOR, "#bdb-1 progress.export-progress")
+    assert int(bar.get_attribute("value") or 0) > first
+    # While it runs, neither a reset nor a second start is allowed: the rules engine says so.
+    wait_for(
+        browser,
+        "start disabled while exporting",
+        lambda b: not b.find_element(By.ID, "start-1").is_enabled(),
+    )
+    assert not browser.find_element(By.ID, "reset-1").is_enabled()
+    browser.find_element(By.ID, "export-path").clear()  # the screenshot shows no tmp path
+    shot = screenshot(browser, tmp_path / "2-export-running.png")
+    target = os.environ.get(DOCS_SCREENSHOT_ENV)
+    if target:
+        shutil.copyfile(shot, target)
+
+
+def test_an_admin_resets_a_failed_export(
+    server: ServerProcess, browser: WebDriver, tmp_path: Path
+) -> None:
+    sign_in(browser, server, ADMIN)
+    assert export_cell(browser, 2)["status"] == "failed"
+    reset = browser.find_element(By.ID, "reset-2")
+    assert reset.is_enabled()
+    screenshot(browser, tmp_path / "3-before-reset.png")
+    reset.click()
+    wait_for(browser, "idle after reset", lambda b: export_cell(b, 2)["status"] == "idle")
+    assert "Export status reset: sessions (uid 2)." in browser.find_element(By.ID, "message").text
+    assert "sessions (uid 2)" not in browser.find_element(By.ID, "failures").text
+    screenshot(browser, tmp_path / "4-after-reset.png")
+    answer = httpx.get(f"{server.url}/v1/bdbs/2", auth=ADMIN, timeout=5).json()
+    assert answer["export_status"] == "idle"
+
+
+def test_an_admin_cancels_a_running_export(
+    server: ServerProcess, browser: WebDriver, tmp_path: Path
+) -> None:
+    routes = {(operation.method, operation.path) for operation in OPERATIONS}
+    if ("DELETE", "/v1/actions/{action_uid}") not in routes:
+        pytest.skip("this build has no cancel route (DELETE /v1/actions/{action_uid})")
+    started = httpx.post(
+        f"{server.url}/v1/bdbs/5/actions/export",
+        json={"export_location": {"type": "mount_point", "path": str(tmp_path)}},
+        auth=ADMIN,
+        timeout=5,
+    )
+    assert started.status_code == 200, started.text
+    sign_in(browser, server, ADMIN)
+    cancel = browser.find_element(By.ID, "cancel-5")
+    wait_for(browser, "cancel enabled", lambda b: cancel.is_enabled())
+    assert not browser.find_element(By.ID, "reset-5").is_enabled()
+    cancel.click()
+    wait_for(browser, "failed after cancel", lambda b: export_cell(b, 5)["status"] == "failed")
+    assert "cancelled by ops@example.com" in browser.find_element(By.ID, "failures").text
+    screenshot(browser, tmp_path / "5-cancelled.png")
+
+
+def test_a_viewers_buttons_are_disabled_with_the_rules_engines_reason(
+    server: ServerProcess, browser: WebDriver, tmp_path: Path
+) -> None:
+    sign_in(browser, server, VIEWER)
+    assert "viewer@example.com (db_viewer)" in browser.find_element(By.ID, "principal").text
+    buttons = browser.find_elements(By.CSS_SELECTOR, "#bdbs button")
+    assert len(buttons) == 3 * len(BOOTSTRAP["bdbs"])
+    assert not any(button.is_enabled() for button in buttons)
+    reset_title = browser.find_element(By.ID, "reset-1").get_attribute("title") or ""
+    assert "db_viewer" in reset_title
+    assert "reset_bdb_current_export_status" in reset_title
+    screenshot(browser, tmp_path / "6-viewer.png")
+
+
+def test_signing_out_forgets_the_token(
+    server: ServerProcess, browser: WebDriver, tmp_path: Path
+) -> None:
+    sign_in(browser, server, VIEWER)
+    browser.find_element(By.ID, "sign-out").click()
+    wait_for(
+        browser,
+        "the sign-in form again",
+        lambda b: b.find_element(By.ID, "login-form").is_displayed(),
+    )
+    assert browser.execute_script("return sessionStorage.getItem('bdbexport.token')") is None
+    assert browser.find_elements(By.CSS_SELECTOR, "#bdbs tbody tr") == []
+    screenshot(browser, tmp_path / "7-signed-out.png")
