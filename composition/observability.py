@@ -10,6 +10,7 @@ timed here passes through untouched.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -110,6 +111,8 @@ def operator_view(
 
 
 def _error_label(error: BaseException) -> str:
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled"  # the caller stopped waiting: the readiness bound, a client gone
     return error.code if isinstance(error, DomainError) else type(error).__name__
 
 

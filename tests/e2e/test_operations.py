@@ -4,6 +4,8 @@ HTTP, fed by a real export, the real store and the real access log."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP, MOUNT, VIEWER
+from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -25,12 +28,17 @@ def sample(text: str, name: str, **labels: str) -> float | None:
     return None
 
 
-def serve(tmp_path: Path, *args: str) -> ServerProcess:
+READY_BOUND = 1.0
+SLACK = 1.5
+"""A loaded CI host may add this much to the server's own 1 s bound."""
+
+
+def serve(tmp_path: Path, *args: str, store_url: str | None = None) -> ServerProcess:
     bootstrap = tmp_path / "bootstrap.json"
     bootstrap.write_text(json.dumps(BOOTSTRAP))
     access_log = tmp_path / "access.log"
     return ServerProcess(
-        f"sqlite://{tmp_path / 'store.sqlite3'}",
+        store_url or f"sqlite://{tmp_path / 'store.sqlite3'}",
         args=[
             "--bootstrap",
             str(bootstrap),
@@ -92,3 +100,43 @@ def test_metrics_ask_for_credentials_when_told_to(tmp_path: Path) -> None:
     assert anonymous.json()["error_code"] == "unauthenticated"
     assert viewer.status_code == 200
     assert "bdbexport_http_requests_total" in viewer.text
+
+
+def test_readyz_says_503_within_its_bound_while_the_redis_store_is_frozen(tmp_path: Path) -> None:
+    redis_server = RedisServer(tmp_path / "redis").start()
+    try:
+        assert redis_server.process is not None
+        pid = redis_server.process.pid
+        with serve(tmp_path, store_url=redis_server.url) as server:
+            server.start()
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                assert client.get("/readyz").status_code == 200
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    started = time.monotonic()
+                    frozen = client.get("/readyz")
+                    waited = time.monotonic() - started
+                    alive = client.get("/healthz")
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+                deadline = time.monotonic() + 10
+                thawed = client.get("/readyz")
+                while thawed.status_code != 200 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    thawed = client.get("/readyz")
+                scraped = client.get("/metrics").text
+        assert frozen.status_code == 503
+        assert frozen.json() == {
+            "error_code": "store_unavailable",
+            "description": "The store did not answer within 1 s.",
+        }
+        assert str(redis_server.port) not in frozen.text
+        assert waited < READY_BOUND + SLACK
+        assert alive.status_code == 200
+        assert thawed.status_code == 200
+        errors = sample(
+            scraped, "bdbexport_store_errors_total", operation="bdbs.get", error="cancelled"
+        )
+        assert errors == 1  # the probe's read, cut at the bound
+    finally:
+        redis_server.stop()
