@@ -120,6 +120,9 @@ class ServerMetrics:
             ["operation", "error"],
             registry=on,
         )
+        self._store_timers: dict[str, Histogram] = {}
+        """Each operation's histogram child, looked up once: labels() costs more than
+        an observation, and every request makes a store call or two."""
         self._running: dict[ActionKind, set[str]] = {kind: set() for kind in ActionKind}
         self._lock = threading.Lock()
         for kind in ActionKind:
@@ -203,7 +206,12 @@ class ServerMetrics:
     def observe_store_call(self, operation: str, seconds: float, error: str | None) -> None:
         """One store call of the event loop took `seconds`; `error` is the code (or
         exception class name) it raised, None when it answered."""
-        self.store_call_duration.labels(operation=operation).observe(seconds)
+        timer = self._store_timers.get(operation)
+        if timer is None:
+            timer = self._store_timers[operation] = self.store_call_duration.labels(
+                operation=operation
+            )
+        timer.observe(seconds)
         if error is not None:
             self.store_errors.labels(operation=operation, error=error).inc()
 

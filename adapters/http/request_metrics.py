@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import ServerMetrics
@@ -21,6 +22,9 @@ class RequestMetricsMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: ServerMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # prometheus_client's labels() costs more than the observation itself; the
+        # children of each (method, route, status) are looked up once (a bounded set).
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,6 +48,13 @@ class RequestMetricsMiddleware:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
         # The router writes the matched route into the (shared) scope.
         route = getattr(scope.get("route"), "path", None) or UNMATCHED
-        labels = {"method": method, "route": route, "status": str(status)}
-        self.metrics.requests.labels(**labels).inc()
-        self.metrics.request_duration.labels(**labels).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = {"method": method, "route": route, "status": str(status)}
+            children = self._children[key] = (
+                self.metrics.requests.labels(**labels),
+                self.metrics.request_duration.labels(**labels),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
