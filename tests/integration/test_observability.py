@@ -22,6 +22,7 @@ from bdbexport.composition.stores import open_store
 from bdbexport.domain import Bdb, DomainError, ExportFailureReason, MountPointLocation
 from bdbexport.domain.events import ActionSucceeded, LifecycleEvent
 from bdbexport.domain.lifecycle import ActionKind
+from bdbexport.entrypoints.server import ServerConfig, ServerConfigError
 from tests.support.world import ADMIN
 
 LOCATION = MountPointLocation(path="/backups")
@@ -130,3 +131,9 @@ def test_metrics_are_open_on_loopback_and_authenticated_elsewhere_unless_chosen(
     assert metrics_access_for(None, loopback=False) == "authenticated"
     assert metrics_access_for("open", loopback=False) == "open"
     assert metrics_access_for("authenticated", loopback=True) == "authenticated"
+
+
+def test_an_unknown_metrics_access_is_refused_before_the_server_starts() -> None:
+    with pytest.raises(ServerConfigError, match="--metrics-access 'public'"):
+        ServerConfig(store_url="memory://", metrics_access="public").check()
+    ServerConfig(store_url="memory://", metrics_access="authenticated").check()
