@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bdbexport.domain.backup_schedule import BackupSchedule, claim_name
 from bdbexport.domain.errors import DomainError
@@ -32,7 +32,11 @@ from bdbexport.domain.ports import BdbRepository, Claims, Clock
 log = logging.getLogger("bdbexport.backups")
 
 DEFAULT_TICK = 0.5
-"""Seconds between two looks at the schedules: how late a backup may start."""
+"""Longest pause between two looks at the schedules. The scheduler also wakes at each
+next due moment it knows of, so backups start on time and replicas race for a moment
+as it falls due; the tick bounds how late a changed schedule is noticed."""
+WAKE_AFTER_DUE = timedelta(milliseconds=5)
+"""Wake this long after a due moment, so the clock surely reads it as passed."""
 
 
 class BackupScheduler:
@@ -55,6 +59,7 @@ class BackupScheduler:
         self._clock = clock
         self._tick = tick
         self._handled: dict[int, datetime] = {}
+        self._next_due: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -64,12 +69,15 @@ class BackupScheduler:
         now = self._clock.now()
         started: list[int] = []
         scheduled: set[int] = set()
+        next_due: datetime | None = None
         for bdb in self._bdbs.list():
             schedule = BackupSchedule.of(bdb)
             if schedule is None:
                 continue
             scheduled.add(bdb.uid)
             due = schedule.latest_due(now)
+            coming = due + schedule.interval
+            next_due = coming if next_due is None else min(next_due, coming)
             if self._handled.get(bdb.uid) == due:
                 continue
             self._handled[bdb.uid] = due
@@ -89,7 +97,16 @@ class BackupScheduler:
             started.append(bdb.uid)
         for uid in set(self._handled) - scheduled:
             del self._handled[uid]
+        self._next_due = next_due
         return started
+
+    def pause(self) -> float:
+        """Seconds to wait before the next look: until just after the next due moment,
+        at most `tick`."""
+        if self._next_due is None:
+            return self._tick
+        until = (self._next_due + WAKE_AFTER_DUE - self._clock.now()).total_seconds()
+        return min(max(until, 0.0), self._tick)
 
     def start(self) -> None:
         """Look at the schedules every `tick` seconds in a background thread."""
@@ -105,7 +122,7 @@ class BackupScheduler:
             self._thread = None
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._tick):
+        while not self._stop.wait(self.pause()):
             try:
                 self.run_due()
             except DomainError as refusal:  # the store is away: try again next tick

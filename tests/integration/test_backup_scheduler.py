@@ -190,3 +190,18 @@ def test_a_tick_must_be_positive() -> None:
         BackupScheduler(
             repository(), InMemoryClaims(clock), Starts(), holder="a", clock=clock, tick=0
         )
+
+
+def test_the_scheduler_wakes_at_the_next_due_moment_within_its_tick() -> None:
+    clock = ManualClock(START + timedelta(seconds=59, milliseconds=800))
+    scheduler = BackupScheduler(
+        repository(scheduled(1)), InMemoryClaims(clock), Starts(), holder="a", clock=clock, tick=0.5
+    )
+    assert scheduler.pause() == 0.5  # nothing known yet
+    scheduler.run_due()
+    assert scheduler.pause() == pytest.approx(0.205)  # 03:01:00 and 5 ms
+    clock.advance(timedelta(seconds=1))
+    assert scheduler.pause() == 0.0  # overdue: look now
+    clock.advance(timedelta(seconds=10))
+    scheduler.run_due()
+    assert scheduler.pause() == 0.5  # the next moment is farther than a tick
