@@ -16,10 +16,13 @@ from bdbexport.adapters.cli.errors import CliError
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.cli.main import State, build_app, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
+from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
+from bdbexport.adapters.http.edge_protocol import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_HEADER_BYTES
 from bdbexport.composition.bootstrap_file import BootstrapError
 from bdbexport.composition.local import MissingStoreError, open_local_runtime
 from bdbexport.composition.stores import StoreUrlError, default_store_url
 from bdbexport.domain.errors import DomainError
+from bdbexport.domain.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT
 
 from .server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, ServerConfigError, serve
 
@@ -116,6 +119,44 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    login_lockout_threshold: Annotated[
+        int,
+        typer.Option(help="Failed sign-ins that lock an account (0: never lock)."),
+    ] = DEFAULT_LOCKOUT.threshold,
+    login_lockout_duration: Annotated[
+        float,
+        typer.Option(help="Seconds a locked account stays locked (0: until an admin unlocks)."),
+    ] = DEFAULT_LOCKOUT.duration,
+    login_lockout_counter_reset_after: Annotated[
+        float,
+        typer.Option(help="Seconds without a failure after which the failure count restarts."),
+    ] = DEFAULT_LOCKOUT.reset_after,
+    login_throttle_threshold: Annotated[
+        int,
+        typer.Option(help="Failed sign-ins from one client address before it must wait (429)."),
+    ] = DEFAULT_ADDRESS_THROTTLE.threshold,
+    login_throttle_window: Annotated[
+        float,
+        typer.Option(help="Seconds an address's failures are remembered, and it then waits."),
+    ] = DEFAULT_ADDRESS_THROTTLE.reset_after,
+    token_lifetime: Annotated[
+        int,
+        typer.Option(help="Seconds a token, and any token traded for it, lives after sign-in."),
+    ] = DEFAULT_TOKEN_LIFETIME,
+    kdf_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Password verifications (scrypt) run at once (default: CPU cores - 1).",
+            show_default=False,
+        ),
+    ] = None,
+    header_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a client has to send a request's headers (slowloris)."),
+    ] = DEFAULT_HEADER_TIMEOUT,
+    max_header_bytes: Annotated[
+        int, typer.Option(help="Bytes the request line and headers may take together (431).")
+    ] = DEFAULT_MAX_HEADER_BYTES,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -140,6 +181,15 @@ def serve_command(
             access_log=access_log,
             audit_log=audit_log,
             metrics_access=metrics_access,
+            login_lockout_threshold=login_lockout_threshold,
+            login_lockout_duration=login_lockout_duration,
+            login_lockout_counter_reset_after=login_lockout_counter_reset_after,
+            login_throttle_threshold=login_throttle_threshold,
+            login_throttle_window=login_throttle_window,
+            token_lifetime=token_lifetime,
+            kdf_concurrency=kdf_concurrency or default_kdf_concurrency(),
+            header_timeout=header_timeout,
+            max_header_bytes=max_header_bytes,
         )
         try:
             serve(config)

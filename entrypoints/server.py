@@ -15,13 +15,23 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
+from bdbexport.adapters.http.authentication import (
+    DEFAULT_TOKEN_LIFETIME,
+    AuthSettings,
+    default_kdf_concurrency,
+)
+from bdbexport.adapters.http.edge_protocol import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_HEADER_BYTES,
+    edge_protocol,
+)
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.adapters.notify import SmtpNotifier
@@ -29,6 +39,7 @@ from bdbexport.composition import EXPORTERS, Application, bootstrap
 from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
 from bdbexport.composition.demo_data import demo_document, find_local_redis
 from bdbexport.composition.log_sinks import PeriodicFlush
+from bdbexport.composition.login_attempts import open_async_login_attempts
 from bdbexport.composition.observability import (
     instrument_store,
     metrics_access_for,
@@ -36,6 +47,8 @@ from bdbexport.composition.observability import (
     subscribe_metrics,
 )
 from bdbexport.composition.stores import Store, open_store
+from bdbexport.domain.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
+from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import Notifier
 
 DEFAULT_HOST = "127.0.0.1"
@@ -70,6 +83,33 @@ class ServerConfig:
     notify_to: tuple[str, ...] = ()
     metrics_access: str | None = None
     """`open` or `authenticated`; None: open on a loopback address, else authenticated."""
+    login_lockout_threshold: int = DEFAULT_LOCKOUT.threshold
+    login_lockout_duration: float = DEFAULT_LOCKOUT.duration
+    login_lockout_counter_reset_after: float = DEFAULT_LOCKOUT.reset_after
+    login_throttle_threshold: int = DEFAULT_ADDRESS_THROTTLE.threshold
+    login_throttle_window: float = DEFAULT_ADDRESS_THROTTLE.reset_after
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME
+    kdf_concurrency: int = field(default_factory=default_kdf_concurrency)
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+
+    def auth_settings(self) -> AuthSettings:
+        """The sign-in rules these settings give (`ValueError` when out of range)."""
+        return AuthSettings(
+            lockout=LockoutPolicy(
+                threshold=self.login_lockout_threshold,
+                duration=self.login_lockout_duration,
+                reset_after=self.login_lockout_counter_reset_after,
+            ),
+            address_throttle=LockoutPolicy(
+                threshold=self.login_throttle_threshold,
+                duration=self.login_throttle_window,
+                reset_after=self.login_throttle_window,
+            ),
+            token_lifetime=self.token_lifetime,
+            kdf_concurrency=self.kdf_concurrency,
+            cache_ttl=self.credential_cache_ttl,
+        )
 
     @property
     def lease_ttl(self) -> timedelta:
@@ -103,6 +143,16 @@ class ServerConfig:
         if self.metrics_access is not None and self.metrics_access not in set(MetricsAccess):
             raise ServerConfigError(
                 f"Unknown --metrics-access {self.metrics_access!r}; choose open or authenticated."
+            )
+        try:
+            self.auth_settings()
+        except ValueError as error:
+            raise ServerConfigError(f"Sign-in settings: {error}.") from error
+        if self.token_lifetime < 1 or self.kdf_concurrency < 1:
+            raise ServerConfigError("--token-lifetime and --kdf-concurrency must be at least 1.")
+        if self.header_timeout <= 0 or self.max_header_bytes < 1024:
+            raise ServerConfigError(
+                "--header-timeout must be positive and --max-header-bytes at least 1024."
             )
 
 
@@ -199,8 +249,11 @@ def build_server(config: ServerConfig) -> Server:
         close_access()
         close_audit()
         raise
+    # One policy for the use cases and the HTTP edge's permission-first check.
+    policy = RoleTablePolicy()
     application = bootstrap(
         store,
+        policy=policy,
         exporter=config.exporter,
         simulated_duration=config.simulated_duration,
         simulated_outcome=config.simulated_outcome,
@@ -213,16 +266,22 @@ def build_server(config: ServerConfig) -> Server:
     assert application.async_store is not None
     assert application.async_service is not None
     subscribe_metrics(application.bus, metrics)
+    # Failed sign-ins are counted in the store, so every replica sees the same locks.
+    attempts, close_attempts = open_async_login_attempts(config.store_url)
     authenticator = Authenticator(
         application.async_store.users,
+        attempts=attempts,
         token_key=store.secret("jwt"),
-        cache_ttl=config.credential_cache_ttl,
+        settings=config.auth_settings(),
+        publish=application.bus.publish,
     )
+    authenticator.prepare()
     context = HttpContext(
         service=application.async_service,
         authenticator=authenticator,
         launch_export=application.pool.submit,
         location_types=application.location_types,
+        permits=policy.permits,
     )
 
     closed = threading.Event()
@@ -240,7 +299,7 @@ def build_server(config: ServerConfig) -> Server:
         access_log=access_sink,
         version=version(),
         on_shutdown=[close],
-        on_shutdown_async=[application.aclose],
+        on_shutdown_async=[application.aclose, close_attempts],
         operator=operator_view(
             metrics,
             async_store=application.async_store,
@@ -283,7 +342,14 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
         ssl_certfile=str(config.certfile) if config.certfile else None,
         ssl_keyfile=str(config.keyfile) if config.keyfile else None,
         loop=_fastest("uvloop", "asyncio"),
-        http=_fastest("httptools", "h11"),
+        # Our subclass of uvicorn's protocol: header size and time limits, and our
+        # error JSON wherever the HTTP parser itself refuses a request.
+        http=edge_protocol(
+            _fastest("httptools", "h11"),
+            max_header_bytes=config.max_header_bytes,
+            header_timeout=config.header_timeout,
+        ),
+        timeout_keep_alive=int(max(1, config.header_timeout)),
         access_log=False,
         log_level="warning",
         lifespan="on",

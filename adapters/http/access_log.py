@@ -5,7 +5,8 @@ formats a single JSON line per request with one `write` call and no logging fram
 (when to flush is the sink's business: the composition root gives it a sink that
 flushes a few times a second). Request ids are a per-process random prefix and a
 counter, unique without a random draw per request. It never records headers, bodies
-or query strings, so no password, token or Authorization value can reach it.
+or query strings, so no password, token or Authorization value can reach it; it does
+record who the request authenticated as (`principal`) and the client address.
 """
 
 from __future__ import annotations
@@ -64,12 +65,14 @@ class AccessLogMiddleware:
     def _write(self, scope: Scope, request_id: str, status: int, started: float) -> None:
         assert self.sink is not None
         principal = scope.get(PRINCIPAL_KEY)
+        client = scope.get("client")
         self.sink.write(
             f'{{"time":"{datetime.now(UTC).isoformat(timespec="milliseconds")}",'
             f'"request_id":{_json_string(request_id)},"method":"{scope["method"]}",'
             f'"path":{_json_string(scope["path"])},"status":{status},'
             f'"duration_ms":{(time.perf_counter() - started) * 1000:.3f},'
-            f'"principal":{"null" if principal is None else _json_string(principal)}}}\n'
+            f'"principal":{"null" if principal is None else _json_string(principal)},'
+            f'"client":{"null" if not client else _json_string(str(client[0]))}}}\n'
         )
 
 

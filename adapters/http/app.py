@@ -19,8 +19,9 @@ from .access_log import REQUEST_ID_KEY, AccessLogMiddleware, LineSink
 from .context import HttpContext, parse_uid
 from .errors import ProtocolError, error_response
 from .openapi import openapi_document
-from .operations import OPERATIONS
+from .operations import OPERATIONS, Operation
 from .operator_view import OperatorView
+from .permission_first import permission_first
 from .request_limits import MAX_BODY_BYTES, RequestLimitsMiddleware
 
 log = logging.getLogger("bdbexport.http")
@@ -51,7 +52,7 @@ def create_app(
         return JSONResponse(document)
 
     routes = [
-        Route(op.path, op.endpoint, methods=[op.method], name=op.operation_id) for op in OPERATIONS
+        Route(op.path, _guarded(op), methods=[op.method], name=op.operation_id) for op in OPERATIONS
     ]
     routes.append(Route("/v1/openapi.json", openapi, methods=["GET"], name="openapi"))
     routes.extend(operator.routes())
@@ -86,6 +87,13 @@ def create_app(
     return app
 
 
+def _guarded(op: Operation) -> Callable[[Request], Awaitable[Response]]:
+    """An action with a body asks the permission before the body is judged (403 first)."""
+    if op.permission is None or op.method not in {"POST", "PUT", "PATCH"}:
+        return op.endpoint
+    return permission_first(op.endpoint, op.permission)
+
+
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     description = exc.description
@@ -93,7 +101,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if exc.code == "db_not_exist" and raw_uid is not None and parse_uid(raw_uid) == 0:
         # The domain saw "no such uid"; the client should see the uid it sent.
         description = f"Database {raw_uid!r} does not exist: uids are positive 64-bit integers."
-    return error_response(exc.code, description, retryable=exc.retryable)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return error_response(exc.code, description, retryable=exc.retryable, headers=headers)
 
 
 async def _protocol_error(request: Request, exc: Exception) -> Response:

@@ -1,19 +1,30 @@
 """Who is calling: HTTP Basic (RFC 7617) and Redis Software's JWT tokens.
 
-scrypt costs tens of milliseconds, about a thousand times a whole request, so
-verified credentials are cached in memory: a bounded LRU, entries living `ttl`
-seconds, keyed by an HMAC of the credentials under a per-process key (the cache never
-holds a password or a reusable hash of one). An entry is dropped as soon as the user's
-stored record differs from the one it was verified against. Concurrent first requests
-with the same credentials share one verification instead of stampeding the KDF, and
-verifications run in worker threads, at most `kdf_concurrency` at once, so the event
-loop never blocks on them.
+Every authenticated request reads its user's record from the store (one read by
+primary key: a dict lookup in memory, a few microseconds in SQLite, one round trip to
+Redis), so a password change, a role change or a removal made on any replica counts
+on the very next request. A password sign-in also reads the account's lockout record
+(a second read of the same cost): a locked account is refused even with the right
+password.
 
-A cached entry re-reads its user's record at most once a second (a store round trip
-per request would cost more than everything else), so a new password, a new role or a
-removal takes effect within a second on every replica. An unknown user and a wrong
-password get the same answer after the same work (a dummy verification), so neither
-the body nor the timing tells which emails exist.
+scrypt costs tens of milliseconds, so a verified password is cached in memory: a
+bounded LRU keyed by a keyed BLAKE2b of the email, the password AND the stored hash
+just read, so the entry can only match while the store still holds that hash (a new
+password on another replica misses at once). A refused credential is remembered for
+`REJECTED_TTL` seconds under the same kind of key. Concurrent first requests with the
+same credentials share one verification, and verifications run in worker threads
+through a fair queue (`FairKdfQueue`), at most `kdf_concurrency` at once.
+
+Failed sign-ins are counted through the store (`AsyncLoginAttempts`) per account and
+per client address, under the same rule (`domain.lockout`): the account locks, the
+address is throttled (429). An unknown name takes exactly the path of a wrong
+password (a dummy verification, the same reads and writes, its own lock), so neither
+the answer nor its timing tells which names exist.
+
+Tokens carry the user (`sub`), a credential generation (`gen`, a keyed digest of the
+stored hash and role: any new password, role, or a re-created user changes it) and
+the time of the password sign-in they descend from (`auth_time`); a token traded for
+a new one never outlives `auth_time + token_lifetime`.
 """
 
 from __future__ import annotations
@@ -22,41 +33,101 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import math
+import os
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-import anyio
 import jwt
 
-from bdbexport.domain.errors import UnauthenticatedError
-from bdbexport.domain.passwords import verify_dummy, verify_password
-from bdbexport.domain.ports import AsyncUserDirectory
+from bdbexport.domain.auth_events import (
+    AccountLocked,
+    AccountUnlocked,
+    AuthenticationEvent,
+    LoginFailed,
+    TokenIssued,
+)
+from bdbexport.domain.errors import AccountLockedError, TooManyAttemptsError, UnauthenticatedError
+from bdbexport.domain.events import DomainEvent
+from bdbexport.domain.lockout import (
+    DEFAULT_ADDRESS_THROTTLE,
+    DEFAULT_LOCKOUT,
+    LockoutPolicy,
+    LoginRecord,
+    address_subject,
+    is_locked,
+    user_subject,
+)
+from bdbexport.domain.passwords import prepare_dummy, verify_dummy, verify_password
+from bdbexport.domain.ports import AsyncLoginAttempts, AsyncUserDirectory
 from bdbexport.domain.principal import Principal
 from bdbexport.domain.users import User
+
+from .kdf_queue import FairKdfQueue
 
 BAD_CREDENTIALS = "Invalid username or password."
 TOKEN_ISSUER = "bdbexport"
 TOKEN_ALGORITHM = "HS256"
-
-
-USER_RECHECK_SECONDS = 1.0
-"""How often a cached verification re-reads the user's record (a store round trip)."""
+DEFAULT_TOKEN_LIFETIME = 86400
+"""Seconds a token, and every token traded for it, may live after the password sign-in."""
 
 REJECTED_TTL = 10.0
 """How long a credential that failed verification is refused from memory: repeating a
-wrong password costs neither a KDF run nor a store round trip (so it is answered even
-while the store is stuck), and a password changed to exactly that value is accepted at
-most this late."""
+wrong password costs neither a KDF run nor a store write (it is audited, not counted
+again), and a password changed to exactly that value is accepted at once anyway (the
+key holds the stored hash)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Where a request comes from, for throttling and the audit trail."""
+
+    address: str = "unknown"
+    request_id: str | None = None
+
+
+def default_kdf_concurrency() -> int:
+    """One scrypt at a time per core but one: the event loop keeps a core to answer
+    everything else (on two cores, a second KDF thread starved the loop)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    lockout: LockoutPolicy = DEFAULT_LOCKOUT
+    address_throttle: LockoutPolicy = DEFAULT_ADDRESS_THROTTLE
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME
+    kdf_concurrency: int = field(default_factory=default_kdf_concurrency)
+    kdf_max_waiting: int = 4
+    """Sign-ins one client address may have waiting for the KDF; more are 429."""
+    cache_size: int = 4096
+    cache_ttl: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    principal: Principal
+    auth_time: float | None
+    """When the password sign-in a token descends from happened (epoch seconds); None
+    for a password given with this very request."""
 
 
 @dataclass(slots=True)
 class _Verified:
     principal: Principal
-    password_hash: str
     expires: float
-    checked: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Claims:
+    subject: str
+    generation: str
+    auth_time: float
+    expires: float
 
 
 class Authenticator:
@@ -64,60 +135,95 @@ class Authenticator:
         self,
         users: AsyncUserDirectory,
         *,
+        attempts: AsyncLoginAttempts,
         token_key: bytes,
-        cache_size: int = 4096,
-        cache_ttl: float = 60.0,
-        kdf_concurrency: int = 2,
+        settings: AuthSettings = AuthSettings(),
+        publish: Callable[[DomainEvent], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._users = users
+        self._attempts = attempts
         self._token_key = token_key
+        self.settings = settings
+        self._publish = publish
+        self._clock = clock
         self._cache_key = secrets.token_bytes(32)
+        self._generation_key = hashlib.blake2b(token_key, person=b"bdbexport-gen").digest()
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
-        self._tokens: OrderedDict[str, _Verified] = OrderedDict()
+        self._tokens: OrderedDict[str, _Claims] = OrderedDict()
         self._rejected: OrderedDict[bytes, float] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_ttl = cache_ttl
         self._in_flight: dict[bytes, asyncio.Future[Principal | None]] = {}
-        self._kdf = anyio.CapacityLimiter(kdf_concurrency)
-        self.kdf_runs = 0
+        self.kdf = FairKdfQueue(
+            concurrency=settings.kdf_concurrency, max_waiting=settings.kdf_max_waiting
+        )
 
-    async def authenticate(self, authorization: str | None) -> Principal | None:
+    def prepare(self) -> None:
+        """Do the one-off work before serving (the dummy hash: one KDF run)."""
+        prepare_dummy()
+
+    @property
+    def kdf_runs(self) -> int:
+        return self.kdf.runs
+
+    async def authenticate(
+        self, authorization: str | None, caller: Caller = Caller()
+    ) -> Principal | None:
         """The principal the header proves; None when there is no header at all.
 
-        Raises `UnauthenticatedError` for a header that proves nothing: malformed,
-        unknown scheme, wrong credentials, a bad or expired token.
+        Raises `UnauthenticatedError` (or `AccountLockedError`) for a header that
+        proves nothing, `TooManyAttemptsError` when the caller's address is throttled.
         """
+        proven = await self.authenticate_with_time(authorization, caller)
+        return None if proven is None else proven.principal
+
+    async def authenticate_with_time(
+        self, authorization: str | None, caller: Caller = Caller()
+    ) -> Authenticated | None:
         if authorization is None:
             return None
         scheme, _, value = authorization.strip().partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
             email, password = _parse_basic(value.strip())
-            return await self.verify_password(email, password)
+            principal = await self.verify_password(email, password, caller)
+            return Authenticated(principal, None)
         if scheme in {"jwt", "bearer"}:
             return await self.verify_token(value.strip())
         raise UnauthenticatedError("Unsupported authorization scheme: use Basic or JWT.")
 
-    async def verify_password(self, email: str, password: str) -> Principal:
+    # --- passwords ---------------------------------------------------------------------
+
+    async def verify_password(
+        self, email: str, password: str, caller: Caller = Caller()
+    ) -> Principal:
+        now = self._clock()
+        user = await self._users.get(email)
+        lock = await self._attempts.get(user_subject(email), now, self.settings.lockout)
+        if lock is not None and is_locked(lock, now):
+            self._audit(LoginFailed, email, caller, reason="locked")
+            raise AccountLockedError(lock.locked_until)
+        stored = user.password_hash if user is not None else ""
         # A keyed BLAKE2b: one C call, where HMAC-SHA256 builds two hash objects in Python.
         key = hashlib.blake2b(
-            f"{email}\0{password}".encode(), key=self._cache_key, digest_size=32
+            f"{email}\0{password}\0{stored}".encode(errors="surrogatepass"),
+            key=self._cache_key,
+            digest_size=32,
         ).digest()
+        monotonic = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None:
-            now = time.monotonic()
-            if cached.expires > now and (
-                now - cached.checked < USER_RECHECK_SECONDS
-                or await self._still_valid(email, cached)
+            if (
+                user is not None
+                and cached.expires > monotonic
+                and cached.principal == user.principal
             ):
-                if now - cached.checked >= USER_RECHECK_SECONDS:
-                    cached.checked = now
                 self._cache.move_to_end(key)
                 return cached.principal
             self._cache.pop(key, None)
         rejected_until = self._rejected.get(key)
         if rejected_until is not None:
-            if rejected_until > time.monotonic():
+            if rejected_until > monotonic:
+                self._audit(LoginFailed, email, caller, reason="bad_credentials")
                 raise UnauthenticatedError(BAD_CREDENTIALS)
             del self._rejected[key]
         pending = self._in_flight.get(key)
@@ -125,7 +231,7 @@ class Authenticator:
             pending = asyncio.get_running_loop().create_future()
             self._in_flight[key] = pending
             try:
-                principal = await self._verify_slowly(key, email, password)
+                principal = await self._verify_slowly(key, email, password, user, caller, lock)
                 pending.set_result(principal)
             except BaseException as error:
                 pending.set_exception(error)
@@ -138,83 +244,175 @@ class Authenticator:
             raise UnauthenticatedError(BAD_CREDENTIALS)
         return principal
 
-    def issue_token(self, principal: Principal, ttl: int) -> str:
-        now = int(time.time())
-        claims = {"sub": principal.name, "iss": TOKEN_ISSUER, "iat": now, "exp": now + ttl}
-        return jwt.encode(claims, self._token_key, algorithm=TOKEN_ALGORITHM)
+    async def _verify_slowly(
+        self,
+        key: bytes,
+        email: str,
+        password: str,
+        user: User | None,
+        caller: Caller,
+        lock: LoginRecord | None,
+    ) -> Principal | None:
+        throttle = self.settings.address_throttle
+        address = address_subject(caller.address)
+        now = self._clock()
+        record = await self._attempts.get(address, now, throttle)
+        if record is not None and is_locked(record, now):
+            self._audit(LoginFailed, email, caller, reason="throttled")
+            raise TooManyAttemptsError(_seconds_until(record.locked_until, now))
+        try:
+            matches = await self.kdf.run(caller.address, _check, user, password)
+        except TooManyAttemptsError:
+            self._audit(LoginFailed, email, caller, reason="throttled")
+            raise
+        now = self._clock()
+        if not matches or user is None:
+            self._rejected[key] = time.monotonic() + REJECTED_TTL
+            while len(self._rejected) > self.settings.cache_size:
+                self._rejected.popitem(last=False)
+            await self._attempts.record_failure(address, now, throttle)
+            counted = await self._attempts.record_failure(
+                user_subject(email), now, self.settings.lockout
+            )
+            self._audit(LoginFailed, email, caller, reason="bad_credentials")
+            if is_locked(counted, now):
+                self._audit(AccountLocked, email, caller, locked_until=_iso(counted.locked_until))
+                raise AccountLockedError(counted.locked_until)
+            return None
+        if lock is not None:
+            await self._attempts.clear(user_subject(email), now)
+        self._cache[key] = _Verified(user.principal, time.monotonic() + self.settings.cache_ttl)
+        while len(self._cache) > self.settings.cache_size:
+            self._cache.popitem(last=False)
+        return user.principal
 
-    async def verify_token(self, token: str) -> Principal:
-        """A JWT's principal. Decoding and verifying a token costs tens of microseconds,
-        so a verified token is remembered until it expires (bounded LRU), and its user
-        re-read at most every `USER_RECHECK_SECONDS`."""
-        now = time.monotonic()
-        cached = self._tokens.get(token)
-        if cached is not None:
-            if cached.expires > time.time() and (
-                now - cached.checked < USER_RECHECK_SECONDS
-                or await self._still_valid(cached.principal.name, cached)
-            ):
-                if now - cached.checked >= USER_RECHECK_SECONDS:
-                    cached.checked = now
-                return cached.principal
+    async def unlock(self, email: str, *, by: Principal, caller: Caller = Caller()) -> bool:
+        """Lift `email`'s lock (and forget its failures); whether it was locked."""
+        was_locked = await self._attempts.clear(user_subject(email), self._clock())
+        self._audit(AccountUnlocked, by.name, caller, subject=email, was_locked=was_locked)
+        return was_locked
+
+    # --- tokens ------------------------------------------------------------------------
+
+    def generation(self, user: User) -> str:
+        """A digest of the stored hash and the role under a key derived from the token
+        key: it changes with any new password, role or re-created user, and says nothing
+        about the hash."""
+        digest = hashlib.blake2b(
+            f"{user.password_hash}\0{user.role}".encode(),
+            key=self._generation_key,
+            digest_size=12,
+        ).digest()
+        return base64.urlsafe_b64encode(digest).decode("ascii")
+
+    async def issue_token(
+        self,
+        principal: Principal,
+        ttl: int,
+        *,
+        auth_time: float | None = None,
+        caller: Caller = Caller(),
+    ) -> str:
+        """A token for `principal`, living `ttl` seconds but never past `auth_time +
+        token_lifetime` (`auth_time` None: a password sign-in, now)."""
+        now = self._clock()
+        renewal = auth_time is not None
+        origin = now if auth_time is None else auth_time
+        expires = min(int(now) + ttl, int(origin) + self.settings.token_lifetime)
+        if expires <= now:
+            raise UnauthenticatedError(
+                "The sign-in behind this token is older than the token lifetime;"
+                " sign in with the password again."
+            )
+        user = await self._users.get(principal.name)
+        if user is None or user.principal != principal:
+            raise UnauthenticatedError("The token is not valid.")
+        claims = {
+            "sub": principal.name,
+            "iss": TOKEN_ISSUER,
+            "iat": int(now),
+            "exp": expires,
+            "auth_time": int(origin),
+            "gen": self.generation(user),
+        }
+        token = jwt.encode(claims, self._token_key, algorithm=TOKEN_ALGORITHM)
+        self._audit(TokenIssued, principal.name, caller, expires=_iso(expires), renewal=renewal)
+        return token
+
+    async def verify_token(self, token: str) -> Authenticated:
+        """A JWT's principal. A decoded token is remembered until it expires (bounded
+        LRU: decoding costs tens of microseconds); its user is read on every use."""
+        claims = self._tokens.get(token)
+        if claims is None:
+            claims = self._decode(token)
+            self._tokens[token] = claims
+            while len(self._tokens) > self.settings.cache_size:
+                self._tokens.popitem(last=False)
+        if claims.expires <= self._clock():
             self._tokens.pop(token, None)
-        principal, password_hash, expires = await self._decode(token)
-        self._tokens[token] = _Verified(principal, password_hash, expires, now)
-        while len(self._tokens) > self._cache_size:
-            self._tokens.popitem(last=False)
-        return principal
+            raise UnauthenticatedError("The token has expired.")
+        user = await self._users.get(claims.subject)
+        if user is None or not secrets.compare_digest(self.generation(user), claims.generation):
+            raise UnauthenticatedError("The token is not valid.")
+        return Authenticated(user.principal, claims.auth_time)
 
-    async def _decode(self, token: str) -> tuple[Principal, str, float]:
+    def _decode(self, token: str) -> _Claims:
         try:
             claims = jwt.decode(
                 token,
                 self._token_key,
                 algorithms=[TOKEN_ALGORITHM],
                 issuer=TOKEN_ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss"]},
+                # Expiry is checked against this authenticator's clock, below and on
+                # every use of a remembered token.
+                options={
+                    "require": ["exp", "iat", "sub", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError as error:
-            raise UnauthenticatedError("The token has expired.") from error
         except jwt.InvalidTokenError as error:
             raise UnauthenticatedError("The token is not valid.") from error
-        user = await self._users.get(str(claims["sub"]))
-        if user is None:
+        if not isinstance(claims["exp"], int | float):
             raise UnauthenticatedError("The token is not valid.")
-        return user.principal, user.password_hash, float(claims["exp"])
+        if claims["exp"] <= self._clock():
+            raise UnauthenticatedError("The token has expired.")
+        generation, auth_time = claims.get("gen"), claims.get("auth_time")
+        if not isinstance(generation, str) or not isinstance(auth_time, int):
+            raise UnauthenticatedError("The token is not valid.")
+        return _Claims(str(claims["sub"]), generation, float(auth_time), float(claims["exp"]))
 
     def forget(self, email: str) -> None:
         """Drop every cached verification of `email` (after a local change to the user)."""
         for key, entry in list(self._cache.items()):
             if entry.principal.name == email:
                 self._cache.pop(key, None)
-        for token, entry in list(self._tokens.items()):
-            if entry.principal.name == email:
-                self._tokens.pop(token, None)
-        self._rejected.clear()  # keyed without the email: forget them all
+        self._rejected.clear()  # keyed without a readable email: forget them all
 
-    async def _still_valid(self, email: str, cached: _Verified) -> bool:
-        user = await self._users.get(email)
-        return (
-            user is not None
-            and user.password_hash == cached.password_hash
-            and user.role == cached.principal.role
+    def _audit(
+        self, kind: type[AuthenticationEvent], actor: str, caller: Caller, **fields: object
+    ) -> None:
+        if self._publish is None:
+            return
+        event = kind(
+            actor=actor,
+            uid=None,
+            at=datetime.now(UTC),
+            client=caller.address,
+            request_id=caller.request_id,
+            **fields,  # type: ignore[arg-type]
         )
+        self._publish(event)
 
-    async def _verify_slowly(self, key: bytes, email: str, password: str) -> Principal | None:
-        user = await self._users.get(email)
-        async with self._kdf:
-            self.kdf_runs += 1
-            matches = await anyio.to_thread.run_sync(_check, user, password)
-        if not matches or user is None:
-            self._rejected[key] = time.monotonic() + REJECTED_TTL
-            while len(self._rejected) > self._cache_size:
-                self._rejected.popitem(last=False)
-            return None
-        now = time.monotonic()
-        self._cache[key] = _Verified(user.principal, user.password_hash, now + self._cache_ttl, now)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return user.principal
+
+def _seconds_until(until: float | None, now: float) -> int:
+    return 1 if until is None else max(1, math.ceil(until - now))
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds")
 
 
 def _check(user: User | None, password: str) -> bool:

@@ -15,8 +15,8 @@ from bdbexport.domain.bdb import MAX_UID, Bdb
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.principal import Principal
 
-from .access_log import PRINCIPAL_KEY
-from .authentication import Authenticator
+from .access_log import PRINCIPAL_KEY, REQUEST_ID_KEY
+from .authentication import Authenticator, Caller
 from .errors import ProtocolError
 
 LaunchExport = Callable[[Bdb, ExportLocation, bool], None]
@@ -32,6 +32,9 @@ class HttpContext:
     launch_export: LaunchExport
     location_types: frozenset[str] | None = None
     """Location types exports can go to; None accepts every type the API defines."""
+    permits: Callable[[Principal, str], bool] | None = None
+    """The permission policy the use cases apply (`PermissionPolicy.permits`): with it,
+    a role lacking an action's permission is 403 before its body is read."""
 
 
 def context_of(request: Request) -> HttpContext:
@@ -39,10 +42,27 @@ def context_of(request: Request) -> HttpContext:
     return context
 
 
-async def principal_of(request: Request) -> Principal | None:
-    principal = await context_of(request).authenticator.authenticate(
-        request.headers.get("authorization")
+def caller_of(request: Request) -> Caller:
+    """The client address (as the server's socket saw it) and the request id."""
+    client = request.scope.get("client")
+    return Caller(
+        address=str(client[0]) if client else "unknown",
+        request_id=request.scope.get(REQUEST_ID_KEY),
     )
+
+
+PROVEN_KEY = "bdbexport.proven"
+"""The principal a request already proved (`permission_first` asks before the endpoint)."""
+
+
+async def principal_of(request: Request) -> Principal | None:
+    if PROVEN_KEY in request.scope:
+        proven: Principal | None = request.scope[PROVEN_KEY]
+        return proven
+    principal = await context_of(request).authenticator.authenticate(
+        request.headers.get("authorization"), caller_of(request)
+    )
+    request.scope[PROVEN_KEY] = principal
     if principal is not None:
         request.scope[PRINCIPAL_KEY] = principal.name
     return principal

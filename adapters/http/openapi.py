@@ -17,6 +17,7 @@ _COMMON_ERRORS = {
     401: "Missing, malformed or wrong credentials, or a bad or expired token.",
     403: "The user's role lacks the permission this operation requires.",
     413: "The request body is larger than 64 KiB.",
+    429: "Too many failed sign-ins from this client address; wait Retry-After seconds.",
     500: "An unexpected error; the body names the request id to look for in the logs.",
     503: "The store is unavailable; retry later.",
 }
@@ -75,7 +76,7 @@ def _operation(operation: Operation) -> dict[str, Any]:
             body["content"] = {"application/json": {"schema": _success_schema(operation)}}
         else:
             body["content"] = error
-        if status in {409, 503}:
+        if status in {409, 429, 503}:
             body["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
         if status == 401:
             body["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}

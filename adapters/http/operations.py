@@ -16,7 +16,7 @@ from .bdb_endpoints import get_bdb, list_bdbs
 from .export_endpoints import reset_export_status, start_export
 from .module_endpoints import list_modules
 from .schemas import BdbObject, ExportRequest, ModuleObject, TokenRequest, TokenResponse
-from .token_endpoints import authorize
+from .token_endpoints import UnlockRequest, UnlockResponse, authorize, unlock_user
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -133,5 +133,24 @@ OPERATIONS: tuple[Operation, ...] = (
         responses={200: "The token."},
         request_model=TokenRequest,
         response_model=TokenResponse,
+    ),
+    Operation(
+        method="POST",
+        path="/v1/users/unlock",
+        endpoint=unlock_user,
+        operation_id="unlockUser",
+        summary="Unlock a user",
+        description=(
+            "Lifts the sign-in lock of `email` (too many failed sign-ins) and forgets its"
+            " failures. Admins only."
+        ),
+        permission=None,
+        responses={
+            200: "The lock is lifted; `was_locked` says whether there was one.",
+            403: "Only the admin role may unlock users.",
+        },
+        request_model=UnlockRequest,
+        request_required=True,
+        response_model=UnlockResponse,
     ),
 )

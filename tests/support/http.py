@@ -12,12 +12,14 @@ from starlette.applications import Starlette
 
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
 from bdbexport.adapters.memory import InMemoryEventLog, ManualClock, SequentialIds
+from bdbexport.adapters.memory.login_attempts import AsyncInMemoryLoginAttempts
 from bdbexport.composition import Application, bootstrap
 from bdbexport.composition.bootstrap_file import BootstrapDocument, BootstrapUser, apply_bootstrap
 from bdbexport.composition.demo_data import demo_document
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import AsyncActionService, Bdb, ExportLocation, Role
 from bdbexport.domain.passwords import hash_password
+from bdbexport.domain.permissions import RoleTablePolicy
 
 PASSWORDS: Mapping[Role, str] = {role: f"{role.value}-password" for role in Role}
 
@@ -99,7 +101,12 @@ def make_http_world(
     )
     assert application.async_service is not None
     assert application.async_store is not None
-    authenticator = Authenticator(application.async_store.users, token_key=store.secret("jwt"))
+    authenticator = Authenticator(
+        application.async_store.users,
+        attempts=AsyncInMemoryLoginAttempts(),
+        token_key=store.secret("jwt"),
+        publish=application.bus.publish,
+    )
     launched: list[tuple[Bdb, ExportLocation]] = []
     lines: list[str] = []
     context = HttpContext(
@@ -107,6 +114,7 @@ def make_http_world(
         authenticator=authenticator,
         launch_export=lambda bdb, location, notify: launched.append((bdb, location)),
         location_types=location_types,
+        permits=RoleTablePolicy().permits,
     )
     app = create_app(
         context,

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.integration.http.test_reset_endpoint import RESET, assert_error
-from tests.support.http import ADMIN
+from tests.support.http import ADMIN, MEMBER, VIEWER
 
 pytestmark = pytest.mark.anyio
 EXPORT = "/v1/bdbs/{}/actions/export"
@@ -55,3 +55,15 @@ async def test_an_anonymous_bad_body_is_401_before_the_body_is_judged(
     for path, method in ((RESET.format(2), "PUT"), (EXPORT.format(1), "POST")):
         response = await client.request(method, path, content=b"not json", headers=JSON)
         assert_error(response, 401, "unauthenticated")
+
+
+async def test_a_role_without_the_permission_gets_403_before_its_body_is_judged(
+    client: httpx.AsyncClient,
+) -> None:
+    for path, method in ((RESET.format(2), "PUT"), (EXPORT.format(1), "POST")):
+        for body in (b"not json", b'{"export_location": 5}', b"[" * 100):
+            response = await client.request(method, path, content=body, headers={**VIEWER, **JSON})
+            assert_error(response, 403, "forbidden")
+    # A member may: its bad body is judged (400), its dry run still answers the decision.
+    response = await client.post(EXPORT.format(1), content=b"nope", headers={**MEMBER, **JSON})
+    assert_error(response, 400, "invalid_schema")

@@ -13,6 +13,7 @@ from starlette.routing import Mount
 
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
 from bdbexport.adapters.memory import AsyncInMemoryUserDirectory, InMemoryUserDirectory
+from bdbexport.adapters.memory.login_attempts import AsyncInMemoryLoginAttempts
 from bdbexport.composition import build_async_service
 from bdbexport.domain import Bdb
 from tests.integration.http.test_reset_endpoint import RESET, assert_error
@@ -132,7 +133,11 @@ def broken_app() -> Starlette:
     users = InMemoryUserDirectory(user.to_user() for user in known_users())
     context = HttpContext(
         service=build_async_service(bdbs=BrokenRepository()),
-        authenticator=Authenticator(AsyncInMemoryUserDirectory(users), token_key=b"k" * 32),
+        authenticator=Authenticator(
+            AsyncInMemoryUserDirectory(users),
+            attempts=AsyncInMemoryLoginAttempts(),
+            token_key=b"k" * 32,
+        ),
         launch_export=lambda bdb, location, notify: None,
     )
     return create_app(context)
