@@ -13,6 +13,9 @@ import sys
 
 NEEDED = ("typer", "rich", "httpx", "starlette", "uvicorn")
 EXIT_MISSING_EXTRA = 2
+EXIT_INTERRUPTED = 130
+"""The CLI table's `INTERRUPTED`: Ctrl-C while the command line is still loading (its
+imports take a moment) ends the same way as Ctrl-C during a command."""
 
 
 def run() -> None:
@@ -24,6 +27,10 @@ def run() -> None:
             " from a clone, or pip install 'bdbexport[server]'.\n"
         )
         raise SystemExit(EXIT_MISSING_EXTRA)
-    from .cli import run as run_cli
+    try:
+        from .cli import run as run_cli
 
-    run_cli()
+        run_cli()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(EXIT_INTERRUPTED) from None

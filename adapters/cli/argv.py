@@ -172,7 +172,7 @@ class OptionsAnywhereGroup(TyperGroup):
             sys.exit(error.exit_code)
         except typer.Abort:
             sys.stderr.write("interrupted\n")
-            sys.exit(1)
+            sys.exit(int(ExitCode.INTERRUPTED))
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -18,6 +18,8 @@ class ExitCode(IntEnum):
     CONNECTION = 7
     STORE = 8
     EXPORT_FAILED = 9
+    INTERRUPTED = 130
+    """Ctrl-C: 128 + SIGINT, as shells report a command killed by it."""
 
 
 EXIT_CODE_OF_ERROR: Mapping[str, ExitCode] = MappingProxyType(
