@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from bdbexport.domain.actions import Action
 from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.lockout import user_subject
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.passwords import hash_password
 from bdbexport.domain.permissions import Role
@@ -181,6 +183,27 @@ class LocalTarget:
             " attempts.",
         )
 
+    def set_backup_settings(self, uid: int, settings: dict[str, Any]) -> dict[str, Any]:
+        """Store the bdb with new backup settings (`backup`, `backup_interval`,
+        `backup_interval_offset`, `backup_location`), validated as a whole bdb; a
+        compare-and-set on its revision, tried again when another writer got there first."""
+        for _ in range(CAS_ATTEMPTS):
+            bdb = self._call(lambda: self.runtime.bdbs.get(uid))
+            if bdb is None:
+                raise CliError("db_not_exist", f"Database {uid} does not exist.")
+            try:
+                draft = bdb.model_copy(update={**settings, "revision": bdb.revision + 1})
+                changed = Bdb.model_validate_json(draft.to_storage_json())
+            except ValidationError as error:
+                raise CliError("invalid_schema", describe_validation(error)) from error
+            if self._call(partial(self.runtime.bdbs.save, changed, expected_revision=bdb.revision)):
+                return changed.to_wire()
+        raise CliError(
+            "concurrent_update",
+            f"Database {uid} kept changing: its backup settings were not set after"
+            f" {CAS_ATTEMPTS} attempts.",
+        )
+
     def add_module(self, name: str, version: str, capabilities: list[str]) -> dict[str, Any]:
         try:
             module = CatalogModule(
@@ -218,6 +241,13 @@ class LocalTarget:
         if not self._call(lambda: self.runtime.users.replace(changed)):
             raise CliError("not_found", f"no user {email} in the store")
         return {"email": changed.email, "role": changed.role}
+
+    def unlock_user(self, email: str) -> dict[str, Any]:
+        """Lift `email`'s sign-in lock in the store (every replica sees it at once)."""
+        was_locked = self._call(
+            lambda: self.runtime.login_attempts.clear(user_subject(email), time.time())
+        )
+        return {"email": email, "was_locked": was_locked}
 
     def _call(self, operation: Callable[[], T]) -> T:
         try:

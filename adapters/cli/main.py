@@ -382,22 +382,70 @@ def db_set(
             show_default=False,
         ),
     ] = None,
+    backup: Annotated[
+        bool | None,
+        typer.Option(
+            "--backup/--no-backup", help="Periodic backups on or off.", show_default=False
+        ),
+    ] = None,
+    backup_interval: Annotated[
+        int | None,
+        typer.Option(min=1, help="Seconds between periodic backups.", show_default=False),
+    ] = None,
+    backup_interval_offset: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Seconds after each interval's start (from the epoch, UTC) a backup is due.",
+            show_default=False,
+        ),
+    ] = None,
+    backup_path: Annotated[
+        str | None,
+        typer.Option(help="Back up to this directory (a mount_point backup_location)."),
+    ] = None,
+    backup_url: Annotated[
+        str | None, typer.Option(help="Back up to this ftp:// or ftps:// URL.")
+    ] = None,
 ) -> None:
-    """Change a database of the local store (its data endpoint)."""
+    """Change a database of the local store: its data endpoint, its backup settings."""
 
     def body(state: State) -> None:
-        if endpoint is None:
-            raise CliError("invalid_argument", "nothing to set: give --endpoint HOST:PORT")
-        parsed = parse_endpoint(endpoint)
+        settings: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("backup", backup),
+                ("backup_interval", backup_interval),
+                ("backup_interval_offset", backup_interval_offset),
+            )
+            if value is not None
+        }
+        if backup_path is not None and backup_url is not None:
+            raise CliError("invalid_argument", "give at most one of --backup-path and --backup-url")
+        if backup_path is not None or backup_url is not None:
+            settings["backup_location"] = location_from(backup_path, backup_url, None)
+        if endpoint is None and not settings:
+            raise CliError(
+                "invalid_argument",
+                "nothing to set: give --endpoint HOST:PORT or backup settings (--backup,"
+                " --backup-interval, --backup-interval-offset, --backup-path, --backup-url)",
+            )
+        parsed = parse_endpoint(endpoint) if endpoint is not None else None
         target = local_only(state, "db set")
         try:
-            bdb = target.set_endpoints(uid, [parsed])
+            bdb = target.set_endpoints(uid, [parsed]) if parsed is not None else None
+            if settings:
+                bdb = target.set_backup_settings(uid, settings)
         finally:
             target.close()
+        assert bdb is not None
         if state.output.as_json:
             state.output.json(bdb)
-        else:
+            return
+        if endpoint is not None:
             state.output.line(f"database {uid} ({bdb['name']}): endpoint set to {endpoint}")
+        if settings:
+            state.output.line(f"database {uid} ({bdb['name']}): {backup_summary(bdb)}")
 
     run_command(ctx, body)
 
@@ -511,6 +559,21 @@ def new_password(from_stdin: bool) -> str:
     if getpass.getpass("Repeat: ") != password:
         raise CliError("invalid_argument", "the passwords differ")
     return password
+
+
+def backup_summary(bdb: dict[str, Any]) -> str:
+    """The backup settings in a line: `periodic backups on: every 3600 s (+900 s) to
+    mount_point /backups`."""
+    state = "on" if bdb.get("backup") else "off"
+    interval, offset = bdb.get("backup_interval"), bdb.get("backup_interval_offset") or 0
+    every = f"every {interval} s (+{offset} s)" if interval else "no interval"
+    location = bdb.get("backup_location")
+    where = (
+        f"{location['type']} {location.get('path') or location.get('url', '')}".rstrip()
+        if location
+        else "no location"
+    )
+    return f"periodic backups {state}: {every} to {where}"
 
 
 def location_from(path: str | None, url: str | None, location_file: Path | None) -> ExportLocation:
