@@ -219,6 +219,26 @@ def test_a_viewers_buttons_are_disabled_with_the_rules_engines_reason(
     screenshot(browser, tmp_path / "6-viewer.png")
 
 
+def test_a_wrong_password_is_refused_on_the_form(
+    server: ServerProcess, browser: WebDriver, tmp_path: Path
+) -> None:
+    browser.get(f"{server.url}/dashboard")
+    wait_for(
+        browser, "the sign-in form", lambda b: b.find_element(By.ID, "login-form").is_displayed()
+    )
+    browser.find_element(By.ID, "login-email").send_keys(VIEWER[0])
+    browser.find_element(By.ID, "login-password").send_keys("not the password")
+    browser.find_element(By.ID, "login-submit").click()
+    message = browser.find_element(By.ID, "message")
+    wait_for(browser, "the refusal", lambda b: "error" in (message.get_attribute("class") or ""))
+    assert "Signing in" not in message.text
+    assert "session has ended" not in message.text
+    assert browser.find_element(By.ID, "login-form").is_displayed()
+    assert browser.find_element(By.ID, "login-password").get_attribute("value") == ""
+    assert browser.execute_script("return sessionStorage.getItem('bdbexport.token')") is None
+    screenshot(browser, tmp_path / "8-refused.png")
+
+
 def test_signing_out_forgets_the_token(
     server: ServerProcess, browser: WebDriver, tmp_path: Path
 ) -> None:

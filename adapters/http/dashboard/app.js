@@ -40,11 +40,16 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-async function api(method, path, body) {
+// A 401 on a real call means the token expired or was revoked: back to the sign-in
+// form. Not for the sign-in itself, nor for dry runs (whose 401 is a decision).
+async function api(method, path, body, { endsSession = true } = {}) {
   const headers = { Accept: "application/json" };
   const current = token();
   if (current) headers.Authorization = `JWT ${current}`;
-  const init = { method, headers, cache: "no-store" };
+  // "omit": no cookies and no HTTP authentication cache, and so no browser password
+  // prompt for the API's 401 (it says WWW-Authenticate: Basic); the token goes in the
+  // header only.
+  const init = { method, headers, cache: "no-store", credentials: "omit" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -56,7 +61,7 @@ async function api(method, path, body) {
   } catch (_) {
     parsed = null;
   }
-  if (response.status === 401 && !path.includes("dry_run=")) {
+  if (response.status === 401 && endsSession && !path.includes("dry_run=")) {
     signOut("Your session has ended: sign in again.");
     throw new Error("signed out");
   }
@@ -75,7 +80,18 @@ async function signIn(event) {
   const username = $("login-email").value.trim();
   const password = $("login-password").value;
   say("Signing in…");
-  const result = await api("POST", "/v1/users/authorize", { username, password, ttl: TOKEN_TTL });
+  let result;
+  try {
+    result = await api(
+      "POST",
+      "/v1/users/authorize",
+      { username, password, ttl: TOKEN_TTL },
+      { endsSession: false },
+    );
+  } catch (error) {
+    say(`Cannot reach the server: ${error.message}`, true);
+    return;
+  }
   $("login-password").value = "";
   if (result.status !== 200 || !result.body || !result.body.access_token) {
     say(describe(result), true);
