@@ -11,7 +11,7 @@ local mode and the tests all call it, so they run the same wiring.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,11 +20,14 @@ from bdbexport.adapters.audit.json_lines import TextSink
 from bdbexport.adapters.exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
 from bdbexport.adapters.memory import SystemClock, UuidIds
 from bdbexport.adapters.notify import NotificationHandler
+from bdbexport.domain.action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT
 from bdbexport.domain.async_service import AsyncActionService
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.core import DEFAULT_LEASE_TTL
+from bdbexport.domain.errors import BdbNotFoundError, NoBackupLocationError
 from bdbexport.domain.event_bus import EventBus
 from bdbexport.domain.events import ActionFailed, ActionSucceeded, DomainEvent
+from bdbexport.domain.lifecycle import LIFECYCLES, ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import (
@@ -32,11 +35,15 @@ from bdbexport.domain.ports import (
     EventPublisher,
     Exporter,
     IdGenerator,
+    Importer,
     Notifier,
     PermissionPolicy,
 )
+from bdbexport.domain.principal import Principal
 from bdbexport.domain.service import ActionService
 
+from .action_logs import ActionLogs, open_action_logs
+from .importers import choose_importer, import_location_types
 from .stores import AsyncStore, Store, open_store
 
 EXPORTERS = ("rdb", "simulated")
@@ -74,6 +81,10 @@ class Application:
     async_store: AsyncStore | None = None
     async_service: AsyncActionService | None = None
     """The asynchronous use cases over the same data, when built `with_async`."""
+    action_logs: ActionLogs | None = None
+    """The action records (the Actions API) in the store: sync, and async on demand."""
+    import_location_types: frozenset[str] | None = None
+    """The source types the importer reads (None: every type)."""
 
     def run_export_here(
         self,
@@ -97,15 +108,71 @@ class Application:
             self.stopping.set()
             raise
 
+    def run_here(
+        self,
+        started: Bdb,
+        location: ExportLocation,
+        *,
+        kind: ActionKind,
+        flush: bool = False,
+        on_progress: Callable[[int], None],
+        poll: float = 0.1,
+    ) -> None:
+        """Run an action its start just began (any member), in the foreground, through
+        the runner; returns when it has ended. Ctrl-C stops it as a shutdown would."""
+        self.pool.submit(started, location, kind=kind, flush=flush)
+        progress_field = LIFECYCLES[kind].progress_field
+        try:
+            while self.pool.running():
+                self.stopping.wait(poll)
+                current = self.store.bdbs.get(started.uid)
+                if current is not None:
+                    on_progress(getattr(current, progress_field))
+        except KeyboardInterrupt:
+            self.stopping.set()
+            raise
+
+    def start_scheduled_backup(self, uid: int) -> Bdb:
+        """Start bdb `uid`'s backup to its `backup_location` as the backup scheduler
+        (`SCHEDULER`, a system principal) and hand it to this replica's runner; returns
+        the bdb with the backup's `action_uid`. Refusals are the use case's (`busy`,
+        `db_not_exist`, `no_backup_location`, ...): the scheduler decides what to do."""
+        bdb = self.service.peek(uid)
+        if bdb is None:
+            raise BdbNotFoundError(uid)
+        if bdb.backup_location is None:
+            raise NoBackupLocationError(uid)
+        started = self.service.start_backup(SCHEDULER, uid, bdb.backup_location)
+        self.pool.submit(started, bdb.backup_location, kind=ActionKind.BACKUP)
+        return started
+
     def close(self, grace: float = 1.0) -> None:
         """Stop the workers (running exports get `grace` seconds) and close the store."""
         self.pool.shutdown(grace=grace)
+        if self.action_logs is not None:
+            self.action_logs.close()
         self.store.close()
 
     async def aclose(self) -> None:
         """Close the asynchronous ports (their connections belong to the loop)."""
         if self.async_store is not None:
             await self.async_store.close()
+
+
+SCHEDULER = Principal("backup-scheduler", "admin")
+"""The system principal scheduled backups start as (the actor in their events)."""
+
+
+def _closing_both(
+    first: Callable[[], Awaitable[None]], second: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        try:
+            await first()
+        finally:
+            await second()
+
+    return close
 
 
 def bootstrap(
@@ -123,6 +190,9 @@ def bootstrap(
     notifier: Notifier | None = None,
     subscribers: Sequence[EventPublisher] = (),
     with_async: bool = False,
+    importer: Importer | str | None = "rdb",
+    keep_actions: int = DEFAULT_KEEP_COUNT,
+    keep_actions_for: timedelta = DEFAULT_KEEP_AGE,
 ) -> Application:
     """The application over `store` (a `Store`, or a URL to open).
 
@@ -141,6 +211,8 @@ def bootstrap(
         bus.subscribe(DomainEvent, JsonLinesEventLog(audit).publish)
     for subscriber in subscribers:
         bus.subscribe(DomainEvent, subscriber.publish)
+    # Action records (the Actions API) are written by the use cases, in the store.
+    action_logs = open_action_logs(opened.url)
     announce = NotificationHandler(notifier, publish=bus, lookup=opened.bdbs.get)
     bus.subscribe(ActionSucceeded, announce)
     bus.subscribe(ActionFailed, announce)
@@ -153,6 +225,9 @@ def bootstrap(
         ids=ids,
         events=bus,
         lease_ttl=lease_ttl,
+        actions=action_logs.sync,
+        keep_actions=keep_actions,
+        keep_actions_for=keep_actions_for,
     )
     async_store: AsyncStore | None = None
     async_service: AsyncActionService | None = None
@@ -160,6 +235,8 @@ def bootstrap(
         if opened.open_async is None:
             raise ValueError(f"store {opened.url} offers no asynchronous ports")
         async_store = opened.open_async()
+        async_actions, close_async_actions = action_logs.open_async()
+        async_store.close = _closing_both(async_store.close, close_async_actions)
         async_service = AsyncActionService(
             bdbs=async_store.bdbs,
             modules=async_store.modules,
@@ -168,6 +245,9 @@ def bootstrap(
             ids=ids,
             events=bus,
             lease_ttl=lease_ttl,
+            actions=async_actions,
+            keep_actions=keep_actions,
+            keep_actions_for=keep_actions_for,
         )
 
     stopping = threading.Event()
@@ -177,8 +257,13 @@ def bootstrap(
         simulated_outcome=simulated_outcome,
         stop=stopping,
     )
+    chosen_importer = choose_importer(importer) if isinstance(importer, str) else importer
     pool = ExportWorkerPool(
-        service, chosen, max_concurrent=max_concurrent_exports, stopping=stopping
+        service,
+        chosen,
+        chosen_importer,
+        max_concurrent=max_concurrent_exports,
+        stopping=stopping,
     )
     return Application(
         store=opened,
@@ -190,4 +275,8 @@ def bootstrap(
         location_types=RdbExporter.location_types if exporter == "rdb" else None,
         async_store=async_store,
         async_service=async_service,
+        action_logs=action_logs,
+        import_location_types=(
+            None if chosen_importer is None else import_location_types(chosen_importer)
+        ),
     )

@@ -75,6 +75,13 @@ def serve_command(
         str,
         typer.Option(help="How exports run: 'rdb' (snapshots of the bdb's Redis) or 'simulated'."),
     ] = "rdb",
+    importer: Annotated[
+        str,
+        typer.Option(
+            help="How imports run: 'rdb' (into the bdb's Redis) or 'memory' (an in-memory"
+            " dataset: demos, client tests)."
+        ),
+    ] = "rdb",
     simulated_duration: Annotated[
         float, typer.Option(help="Seconds a simulated export takes.")
     ] = 5.0,
@@ -170,6 +177,7 @@ def serve_command(
             keyfile=keyfile,
             insecure_http=insecure_http,
             exporter=exporter,
+            importer=importer,
             simulated_duration=simulated_duration,
             simulated_outcome=simulated_outcome,
             max_concurrent_exports=max_concurrent_exports,

@@ -38,6 +38,7 @@ from bdbexport.adapters.notify import SmtpNotifier
 from bdbexport.composition import EXPORTERS, Application, bootstrap
 from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
 from bdbexport.composition.demo_data import demo_document, find_local_redis
+from bdbexport.composition.importers import IMPORTERS
 from bdbexport.composition.log_sinks import PeriodicFlush
 from bdbexport.composition.login_attempts import open_async_login_attempts
 from bdbexport.composition.observability import (
@@ -70,6 +71,7 @@ class ServerConfig:
     keyfile: Path | None = None
     insecure_http: bool = False
     exporter: str = "rdb"
+    importer: str = "rdb"
     simulated_duration: float = 5.0
     simulated_outcome: str = "succeed"
     max_concurrent_exports: int = 4
@@ -119,6 +121,12 @@ class ServerConfig:
     def tls(self) -> bool:
         return self.certfile is not None
 
+    def _check_importer(self) -> None:
+        if self.importer not in IMPORTERS:
+            raise ServerConfigError(
+                f"Unknown importer {self.importer!r}; choose one of: {', '.join(IMPORTERS)}."
+            )
+
     def check(self) -> None:
         if (self.certfile is None) != (self.keyfile is None):
             raise ServerConfigError("--certfile and --keyfile go together.")
@@ -130,6 +138,7 @@ class ServerConfig:
                 f"Refusing to serve plain HTTP on non-loopback address {self.host}: configure"
                 " TLS with --certfile/--keyfile, or pass --insecure-http explicitly."
             )
+        self._check_importer()
         if self.exporter not in EXPORTERS:
             raise ServerConfigError(
                 f"Unknown exporter {self.exporter!r}; choose one of: {', '.join(EXPORTERS)}."
@@ -255,6 +264,7 @@ def build_server(config: ServerConfig) -> Server:
         store,
         policy=policy,
         exporter=config.exporter,
+        importer=config.importer,
         simulated_duration=config.simulated_duration,
         simulated_outcome=config.simulated_outcome,
         lease_ttl=config.lease_ttl,
@@ -280,6 +290,8 @@ def build_server(config: ServerConfig) -> Server:
         service=application.async_service,
         authenticator=authenticator,
         launch_export=application.pool.submit,
+        launch=application.pool.submit,
+        import_location_types=application.import_location_types,
         location_types=application.location_types,
         permits=policy.permits,
     )

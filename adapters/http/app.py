@@ -51,9 +51,7 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
 
-    routes = [
-        Route(op.path, _guarded(op), methods=[op.method], name=op.operation_id) for op in OPERATIONS
-    ]
+    routes = operation_routes()
     routes.append(Route("/v1/openapi.json", openapi, methods=["GET"], name="openapi"))
     routes.extend(operator.routes())
 
@@ -92,6 +90,30 @@ def _guarded(op: Operation) -> Callable[[Request], Awaitable[Response]]:
     if op.permission is None or op.method not in {"POST", "PUT", "PATCH"}:
         return op.endpoint
     return permission_first(op.endpoint, op.permission)
+
+
+def operation_routes() -> list[Route]:
+    """One route per path of `OPERATIONS`: a path with several methods (GET and DELETE
+    of an action) is one route dispatching on the method, so a 405 names them all."""
+    by_path: dict[str, dict[str, Operation]] = {}
+    for op in OPERATIONS:
+        by_path.setdefault(op.path, {})[op.method] = op
+    routes = []
+    for path, methods in by_path.items():
+        if len(methods) == 1:
+            (op,) = methods.values()
+            routes.append(Route(path, _guarded(op), methods=[op.method], name=op.operation_id))
+        else:
+            routes.append(Route(path, _by_method(methods), methods=list(methods)))
+    return routes
+
+
+def _by_method(methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await _guarded(methods[method])(request)
+
+    return dispatch
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 
 from bdbexport.domain.async_service import AsyncActionService
 from bdbexport.domain.bdb import MAX_UID, Bdb
+from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.principal import Principal
 
@@ -24,6 +25,22 @@ LaunchExport = Callable[[Bdb, ExportLocation, bool], None]
 whether to announce its end (`email_notification`)."""
 
 
+class LaunchAction(Protocol):
+    """Hands any started action to this replica's runner: the bdb its start returned,
+    where to (an import: where from), whether to announce its end, which member, and
+    (imports) whether to replace the data."""
+
+    def __call__(
+        self,
+        bdb: Bdb,
+        location: ExportLocation,
+        notify: bool = False,
+        *,
+        kind: ActionKind = ActionKind.EXPORT,
+        flush: bool = False,
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class HttpContext:
     service: AsyncActionService
@@ -32,6 +49,11 @@ class HttpContext:
     launch_export: LaunchExport
     location_types: frozenset[str] | None = None
     """Location types exports can go to; None accepts every type the API defines."""
+    launch: LaunchAction | None = None
+    """Hands imports and backups (and exports) to the runner; None: this server runs
+    none (their starts answer 501 `not_implemented`)."""
+    import_location_types: frozenset[str] | None = None
+    """Source types imports can read; None accepts every type the API defines."""
     permits: Callable[[Principal, str], bool] | None = None
     """The permission policy the use cases apply (`PermissionPolicy.permits`): with it,
     a role lacking an action's permission is 403 before its body is read."""

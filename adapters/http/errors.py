@@ -18,6 +18,8 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "too_many_attempts": 429,
         "forbidden": 403,
         "db_not_exist": 404,
+        "action_not_exist": 404,
+        "no_backup_location": 400,
         "unsupported_module_capabilities": 406,
         "busy": 409,
         "export_in_progress": 409,
@@ -45,6 +47,7 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "method_not_allowed": 405,
         "invalid_request": 400,
         "internal_error": 500,
+        "not_implemented": 501,
     }
 )
 """Every error code this server can answer with, and its HTTP status."""

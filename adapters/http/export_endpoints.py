@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,6 +16,8 @@ from .context import context_of, json_object_body, parse_uid, principal_of
 from .dry_run import dry_run_requested, dry_run_response
 from .errors import ProtocolError
 from .schemas import ExportRequest
+
+M = TypeVar("M", bound=BaseModel)
 
 
 async def reset_export_status(request: Request) -> Response:
@@ -27,7 +31,7 @@ async def reset_export_status(request: Request) -> Response:
     if principal is None:
         # Authentication before the body is read: an anonymous caller learns nothing
         # from how its body is judged.
-        return await _unauthenticated(request, dry_run, Action.RESET)
+        return await unauthenticated(request, dry_run, Action.RESET)
     await json_object_body(request, required=False)
     if dry_run:
         return await dry_run_response(request, principal, Action.RESET)
@@ -42,7 +46,7 @@ async def start_export(request: Request) -> Response:
     dry_run = dry_run_requested(request)
     principal = await principal_of(request)
     if principal is None:
-        return await _unauthenticated(request, dry_run, Action.START)
+        return await unauthenticated(request, dry_run, Action.START)
     document = await json_object_body(request, required=True)
     try:
         export = ExportRequest.model_validate(document)
@@ -59,17 +63,29 @@ async def start_export(request: Request) -> Response:
         )
     if dry_run:
         return await dry_run_response(request, principal, Action.START)
+    context.check_location(location)
     service, uid = context.service, parse_uid(request.path_params["uid"])
     bdb = await service.start_export(principal, uid, location)
-    context.launch_export(bdb, location, export.email_notification)
+    if context.launch is not None:
+        context.launch(bdb, location, export.email_notification)
+    else:
+        context.launch_export(bdb, location, export.email_notification)
     return bdb_response(bdb)
 
 
-async def _unauthenticated(request: Request, dry_run: bool, action: Action) -> Response:
+async def unauthenticated(request: Request, dry_run: bool, action: Action) -> Response:
     """No credentials: the dry run's decision (which says so), or the 401 itself."""
     if dry_run:
         return await dry_run_response(request, None, action)
     raise UnauthenticatedError()
+
+
+def validated(model: type[M], document: dict[str, Any]) -> M:
+    """The body as `model`, or 400 `invalid_schema` naming each bad field."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise ProtocolError("invalid_schema", describe_validation(error)) from error
 
 
 def describe_validation(error: ValidationError) -> str:

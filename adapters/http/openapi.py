@@ -89,6 +89,8 @@ def _operation(operation: Operation) -> dict[str, Any]:
         "parameters": _parameters(operation),
         "responses": responses,
     }
+    if operation.extension:
+        document["x-bdbexport-extension"] = True
     if operation.request_model is not None:
         document["requestBody"] = {
             "required": operation.request_required,
@@ -111,6 +113,16 @@ def _success_schema(operation: Operation) -> dict[str, Any]:
     return {"type": "array", "items": item} if operation.response_is_list else item
 
 
+_ACTION_PATH_PARAMETERS = {
+    "action_uid": "The action's uid, as its start answered it (`action_uid`).",
+    "bdb_uid": "The unique ID of the database.",
+}
+_ACTION_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "action_uid": {"type": "string", "minLength": 1, "maxLength": 128},
+    "bdb_uid": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+}
+
+
 def _parameters(operation: Operation) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = []
     if "{uid}" in operation.path:
@@ -123,6 +135,17 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
             }
         )
+    for name, description in _ACTION_PATH_PARAMETERS.items():
+        if "{" + name + "}" in operation.path:
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "description": description,
+                    "schema": _ACTION_PATH_SCHEMAS[name],
+                }
+            )
     if operation.partial_bdb:
         parameters.append(
             {

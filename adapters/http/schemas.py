@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from bdbexport.domain.action_records import ActionStatus
 from bdbexport.domain.bdb import MAX_UID, Endpoint, ModuleRef
-from bdbexport.domain.locations import FTP_URL_PATTERN, ExportLocation
+from bdbexport.domain.locations import FTP_URL_PATTERN, SFTP_URL_PATTERN, ExportLocation
 from bdbexport.domain.statuses import (
     BackupStatus,
     BdbStatus,
@@ -48,6 +49,147 @@ class ExportRequest(BaseModel):
     @classmethod
     def _url_shorthand(cls, value: Any) -> Any:
         return {"type": "url", "url": value} if isinstance(value, str) else value
+
+
+def location_from_string(value: Any) -> Any:
+    """`import_location` as a string, the form one widely used client sends: an
+    `ftp://`/`ftps://` URL is a `url` location, an `sftp://` URL an `sftp` one, an
+    absolute path a `mount_point` file; anything else is left for validation to refuse."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(("ftp://", "ftps://")):
+        return {"type": "url", "url": value}
+    if value.startswith("sftp://"):
+        return {"type": "sftp", "sftp_url": value}
+    if value.startswith("/"):
+        return {"type": "mount_point", "path": value}
+    raise ValueError(
+        "a string import_location must be an ftp://, ftps:// or sftp:// URL or an absolute path"
+    )
+
+
+_IMPORT_LOCATION_STRING = {
+    "type": "string",
+    "anyOf": [
+        {"pattern": FTP_URL_PATTERN},
+        {"pattern": SFTP_URL_PATTERN},
+        {"pattern": "^/"},
+    ],
+}
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property schema without pydantic's `null` alternative (absent is the default,
+    null is not accepted)."""
+    options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+    if not options:
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in {"anyOf", "default"}}
+    return {**options[0], **rest} if len(options) == 1 else {**rest, "anyOf": options}
+
+
+def _document_import_forms(schema: dict[str, Any]) -> None:
+    properties = schema["properties"]
+    for name in ("dataset_import_sources", "import_location", "flush"):
+        properties[name] = _not_null(properties[name])
+    location = schema["properties"]["import_location"]
+    schema["properties"]["import_location"] = {
+        "anyOf": [*location.get("anyOf", [location]), _IMPORT_LOCATION_STRING],
+        "description": "The file to import: a location object, or a URL or an absolute path.",
+    }
+    # Exactly one of the two forms.
+    schema["oneOf"] = [{"required": ["dataset_import_sources"]}, {"required": ["import_location"]}]
+
+
+class ImportRequest(BaseModel):
+    """`POST /v1/bdbs/{uid}/actions/import`, in either form:
+
+    - Redis Software's: `dataset_import_sources` (a list of location objects; one here,
+      a bdb has one shard) and `email_notification`. Redis Software replaces the data
+      with the file's, so this form flushes unless `flush` is false.
+    - The form one widely used client sends: `import_location` (an object, or a string:
+      an ftp/ftps/sftp URL or an absolute path) and `flush` (default false: the file's
+      keys are added to the data).
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_import_forms)
+
+    dataset_import_sources: list[ExportLocation] | None = Field(
+        default=None, min_length=1, max_length=1
+    )
+    import_location: ExportLocation | None = None
+    email_notification: bool = Field(default=False, strict=True)
+    flush: bool | None = Field(default=None, strict=True)
+
+    @field_validator("import_location", mode="before")
+    @classmethod
+    def _string_form(cls, value: Any) -> Any:
+        return location_from_string(value)
+
+    @field_validator("dataset_import_sources", "import_location", "flush", mode="before")
+    @classmethod
+    def _absent_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("give a value or leave the field out (null is not accepted)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ImportRequest:
+        if (self.dataset_import_sources is None) == (self.import_location is None):
+            raise ValueError("give exactly one of dataset_import_sources and import_location")
+        return self
+
+    @property
+    def source(self) -> ExportLocation:
+        if self.dataset_import_sources is not None:
+            return self.dataset_import_sources[0]
+        assert self.import_location is not None
+        return self.import_location
+
+    @property
+    def replaces_data(self) -> bool:
+        """`flush` when given; else the Redis Software form replaces, the other adds."""
+        if self.flush is not None:
+            return self.flush
+        return self.dataset_import_sources is not None
+
+
+class BackupRequest(BaseModel):
+    """`POST /v1/bdbs/{uid}/actions/backup`: clients send `{}` (or nothing), and the
+    backup goes to the bdb's `backup_location`; ours also accepts `backup_location` (an
+    extension) to back up elsewhere once, and `email_notification`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backup_location: ExportLocation | None = None
+    email_notification: bool = Field(default=False, strict=True)
+
+
+class ActionObject(BaseModel):
+    """An action, as Redis Software's Actions API returns it."""
+
+    action_uid: str
+    name: str = Field(description="export, import or backup.")
+    status: ActionStatus
+    progress: str = Field(
+        pattern="^(100|[1-9]?[0-9])$",
+        description="Percent, 0-100, as a string (as the real server sends it).",
+    )
+    object_name: str = Field(pattern="^bdb:[0-9]+$")
+    start_time: datetime
+    end_time: datetime | None = Field(default=None, description="Once it has ended.")
+    error: str | None = Field(default=None, description="On failure or cancel: why.")
+
+
+class ActionListV1(BaseModel):
+    """`GET /v1/actions`: the actions and Redis Software's `state-machines` (none here)."""
+
+    actions: list[ActionObject]
+    state_machines: list[dict[str, Any]] = Field(alias="state-machines")
+
+
+class CancelledActionObject(ActionObject):
+    """What `DELETE /v1/actions/{uid}` answers: the action after the cancel."""
 
 
 def _whole_number(value: Any) -> Any:
@@ -96,6 +238,12 @@ class BdbObject(BaseModel):
     backup_failure_reason: ExportFailureReason | None
     backup_failure_detail: str | None
     last_backup_time: datetime | None
+    backup: bool
+    backup_interval: int | None
+    backup_interval_offset: int | None
+    backup_location: dict[str, Any] | None = Field(
+        description="A location object; its credentials masked."
+    )
     action_uid: str | None
     endpoints: list[Endpoint]
 
@@ -123,6 +271,10 @@ class PartialBdbObject(BaseModel):
     backup_failure_reason: ExportFailureReason | None = None
     backup_failure_detail: str | None = None
     last_backup_time: datetime | None = None
+    backup: bool | None = None
+    backup_interval: int | None = None
+    backup_interval_offset: int | None = None
+    backup_location: dict[str, Any] | None = None
     action_uid: str | None = None
     endpoints: list[Endpoint] | None = None
 

@@ -113,6 +113,7 @@ def make_http_world(
         service=application.async_service,
         authenticator=authenticator,
         launch_export=lambda bdb, location, notify: launched.append((bdb, location)),
+        launch=lambda bdb, location, notify=False, **how: launched.append((bdb, location)),
         location_types=location_types,
         permits=RoleTablePolicy().permits,
     )

@@ -28,6 +28,10 @@ BDB_KEYS = {
     "backup_failure_reason",
     "backup_failure_detail",
     "last_backup_time",
+    "backup",
+    "backup_interval",
+    "backup_interval_offset",
+    "backup_location",
     "action_uid",
     "endpoints",
 }

@@ -1,0 +1,74 @@
+"""The backup actions: resetting `backup_status`, and an on-demand backup.
+
+A backup is an export to the bdb's `backup_location` (Redis Software's words: a backup
+*exports*). Real clients post `{}`; the location then comes from the bdb. Periodic
+backups are started by the scheduler through the composition root
+(`Application.start_scheduled_backup`), not over HTTP.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bdbexport.domain.actions import Action
+from bdbexport.domain.errors import NoBackupLocationError
+from bdbexport.domain.lifecycle import ActionKind
+
+from .bdb_endpoints import bdb_response
+from .context import context_of, json_object_body, parse_uid, principal_of
+from .dry_run import dry_run_requested, dry_run_response
+from .errors import ProtocolError
+from .export_endpoints import unauthenticated, validated
+from .schemas import BackupRequest
+
+
+async def reset_backup_status(request: Request) -> Response:
+    """`PUT /v1/bdbs/{uid}/actions/backup_reset_status`: `backup_status` back to idle
+    unless a backup runs, `backup_failure_reason` cleared. No body, or any JSON object."""
+    dry_run = dry_run_requested(request)
+    principal = await principal_of(request)
+    if principal is None:
+        return await unauthenticated(request, dry_run, Action.RESET_BACKUP)
+    await json_object_body(request, required=False)
+    if dry_run:
+        return await dry_run_response(request, principal, Action.RESET_BACKUP)
+    service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
+    return bdb_response(await service.reset_backup_status(principal, uid))
+
+
+async def start_backup(request: Request) -> Response:
+    """`POST /v1/bdbs/{uid}/actions/backup`: a backup now, to `backup_location` (the
+    body's, an extension, else the bdb's), handed to this replica's runner."""
+    dry_run = dry_run_requested(request)
+    principal = await principal_of(request)
+    if principal is None:
+        return await unauthenticated(request, dry_run, Action.START_BACKUP)
+    body = validated(BackupRequest, await json_object_body(request, required=False))
+    context = context_of(request)
+    types = context.location_types
+    wanted = body.backup_location
+    if wanted is not None and types is not None and wanted.type not in types:
+        raise ProtocolError(
+            "unsupported_location_type",
+            f"Backups to location type '{wanted.type}' are not supported"
+            f" by this server; supported types: {', '.join(sorted(types))}.",
+        )
+    if dry_run:
+        return await dry_run_response(request, principal, Action.START_BACKUP)
+    if context.launch is None:
+        raise ProtocolError("not_implemented", "This server runs no backups.")
+    service, uid = context.service, parse_uid(request.path_params["uid"])
+    location = body.backup_location
+    if location is None:
+        # The bdb's own location; the rules first, so nothing leaks to the unpermitted.
+        decision = await service.evaluate(principal, Action.START_BACKUP, uid)
+        if decision.error is not None:
+            raise decision.error
+        current = await service.peek(uid)
+        if current is None or current.backup_location is None:
+            raise NoBackupLocationError(uid)
+        location = current.backup_location
+    bdb = await service.start_backup(principal, uid, location)
+    context.launch(bdb, location, body.email_notification, kind=ActionKind.BACKUP)
+    return bdb_response(bdb)
