@@ -140,3 +140,19 @@ def test_readyz_says_503_within_its_bound_while_the_redis_store_is_frozen(tmp_pa
         assert errors == 1  # the probe's read, cut at the bound
     finally:
         redis_server.stop()
+
+
+def test_failed_sign_ins_and_a_lockout_are_counted(tmp_path: Path) -> None:
+    with serve(tmp_path) as server:
+        server.start()
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            # Each try a different wrong password: a repeated one is refused from a cache.
+            answers = [
+                client.get("/v1/bdbs/1", auth=(ADMIN[0], f"wrong-{attempt}")).status_code
+                for attempt in range(6)
+            ]
+            scraped = client.get("/metrics").text
+    assert set(answers) == {401}
+    assert sample(scraped, "bdbexport_login_lockouts_total", subject="user") == 1
+    assert sample(scraped, "bdbexport_login_failures_total", reason="bad_credentials") == 5
+    assert sample(scraped, "bdbexport_login_failures_total", reason="locked") == 1
