@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService
@@ -65,8 +66,36 @@ class StoreRuntime:
         finally:
             runner.pool.shutdown(grace=0 if runner.stopping.is_set() else 1.0)
 
+    def run_action(
+        self,
+        started: Bdb,
+        location: ExportLocation,
+        *,
+        kind: ActionKind,
+        flush: bool = False,
+        worker: str = "rdb",
+        on_progress: Callable[[int], None],
+    ) -> None:
+        """Run any action its start began, in the foreground, to its end: `worker` is the
+        exporter (exports, backups) or the importer (imports) to use."""
+        runner: Application = bootstrap(
+            self._store,
+            exporter=worker if kind is not ActionKind.IMPORT else "simulated",
+            importer=worker if kind is ActionKind.IMPORT else None,
+            simulated_duration=self._simulated_duration,
+            max_concurrent_exports=1,
+        )
+        try:
+            runner.run_here(started, location, kind=kind, flush=flush, on_progress=on_progress)
+        finally:
+            runner.pool.shutdown(grace=0 if runner.stopping.is_set() else 1.0)
+            if runner.action_logs is not None:
+                runner.action_logs.close()
+
     def close(self) -> None:
         self._application.pool.shutdown(grace=0)
+        if self._application.action_logs is not None:
+            self._application.action_logs.close()
         self._store.close()
 
 

@@ -85,8 +85,9 @@ class NoBackupLocationError(DomainError):
 
     def __init__(self, uid: int) -> None:
         super().__init__(
-            f"Database {uid} has no backup_location: set one (`bdbexport db set"
-            " --backup-location`, or the bootstrap file) or name one in the request."
+            f"Database {uid} has no backup_location: set one (`bdbexport db set {uid}"
+            " --backup-path DIR` or `--backup-url URL`, or the bootstrap file) or name one"
+            " in the request."
         )
         self.uid = uid
 

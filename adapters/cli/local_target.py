@@ -19,7 +19,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from bdbexport.domain.actions import Action
 from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
-from bdbexport.domain.errors import DomainError
+from bdbexport.domain.errors import DomainError, NoBackupLocationError
+from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.lockout import user_subject
 from bdbexport.domain.modules import CatalogModule
@@ -147,6 +148,64 @@ class LocalTarget:
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
         return self.service.evaluate(self.principal, action, uid).to_dict()
+
+    # --- imports, backups and the Actions API ---------------------------------------------
+
+    def reset_kind(self, uid: int, kind: ActionKind) -> dict[str, Any]:
+        return self._call(lambda: self.service.reset_status(self.principal, uid, kind)).to_wire()
+
+    def start_import(
+        self,
+        uid: int,
+        source: ExportLocation,
+        flush: bool,
+        on_progress: Callable[[int], None],
+        importer: str = "rdb",
+    ) -> dict[str, Any]:
+        """Start and run the import here; returns the bdb when it has ended."""
+        started = self._call(lambda: self.service.start_import(self.principal, uid, source))
+        self.runtime.run_action(
+            started,
+            source,
+            kind=ActionKind.IMPORT,
+            flush=flush,
+            worker=importer,
+            on_progress=on_progress,
+        )
+        return self.get_bdb(uid)
+
+    def start_backup(
+        self,
+        uid: int,
+        location: ExportLocation | None,
+        on_progress: Callable[[int], None],
+        exporter: str = "rdb",
+    ) -> dict[str, Any]:
+        """Back up now, here, to `location` or the bdb's `backup_location`; returns the bdb
+        when the backup has ended."""
+        if location is None:
+            bdb = self._call(lambda: self.service.get_bdb(self.principal, uid))
+            if bdb.backup_location is None:
+                raise CliError(NoBackupLocationError.code, NoBackupLocationError(uid).description)
+            location = bdb.backup_location
+        where = location
+        started = self._call(lambda: self.service.start_backup(self.principal, uid, where))
+        self.runtime.run_action(
+            started, where, kind=ActionKind.BACKUP, worker=exporter, on_progress=on_progress
+        )
+        return self.get_bdb(uid)
+
+    def list_actions(self, bdb_uid: int | None = None) -> list[dict[str, Any]]:
+        records = self._call(
+            lambda: list(self.service.list_actions(self.principal, bdb_uid=bdb_uid))
+        )
+        return [record.to_wire() for record in records]
+
+    def get_action(self, action_uid: str) -> dict[str, Any]:
+        return self._call(lambda: self.service.get_action(self.principal, action_uid)).to_wire()
+
+    def cancel_action(self, action_uid: str) -> dict[str, Any]:
+        return self._call(lambda: self.service.cancel(self.principal, action_uid)).to_wire()
 
     # --- local administration ----------------------------------------------------------
 

@@ -82,6 +82,12 @@ def build_app(wiring: CliWiring) -> typer.Typer:
     app.add_typer(export_app, name="export")
     app.add_typer(module_app, name="module")
     app.add_typer(user_app, name="user")
+    # The rest of the family and the Actions API (imported here: they use this module).
+    from .family_commands import action_app, backup_app, import_app
+
+    app.add_typer(import_app, name="import")
+    app.add_typer(backup_app, name="backup")
+    app.add_typer(action_app, name="action")
     app.command("explain")(explain)
     return app
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from bdbexport.domain.actions import Action
+from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 
 from .errors import CliError
@@ -100,6 +102,39 @@ class RemoteTarget:
     def start_export(self, uid: int, location: ExportLocation) -> dict[str, Any]:
         body = {"export_location": _reveal(location.model_dump())}
         result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/export", json=body)
+        return result
+
+    def reset_kind(self, uid: int, kind: ActionKind) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "PUT", f"/v1/bdbs/{uid}/actions/{kind.value}_reset_status", json={}
+        )
+        return result
+
+    def start_import(self, uid: int, source: ExportLocation, flush: bool) -> dict[str, Any]:
+        """`POST .../actions/import` in the form real clients send (`import_location`)."""
+        body = {"import_location": _reveal(source.model_dump()), "flush": flush}
+        result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/import", json=body)
+        return result
+
+    def start_backup(self, uid: int, location: ExportLocation | None) -> dict[str, Any]:
+        """`POST .../actions/backup` with `{}` (the bdb's location), as clients send it."""
+        body = {} if location is None else {"backup_location": _reveal(location.model_dump())}
+        result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/backup", json=body)
+        return result
+
+    def list_actions(self, bdb_uid: int | None = None) -> list[dict[str, Any]]:
+        path = "/v2/actions" if bdb_uid is None else f"/v1/actions/bdb/{bdb_uid}"
+        result: list[dict[str, Any]] = self._request("GET", path)
+        return result
+
+    def get_action(self, action_uid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/v1/actions/{quote(action_uid, safe='')}")
+        return result
+
+    def cancel_action(self, action_uid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "DELETE", f"/v1/actions/{quote(action_uid, safe='')}"
+        )
         return result
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService
@@ -41,6 +42,19 @@ class LocalRuntime(Protocol):
         on_progress: Callable[[int], None],
     ) -> None:
         """Run the export `started` names in the foreground, to its end."""
+
+    def run_action(
+        self,
+        started: Bdb,
+        location: ExportLocation,
+        *,
+        kind: ActionKind,
+        flush: bool = False,
+        worker: str = "rdb",
+        on_progress: Callable[[int], None],
+    ) -> None:
+        """Run any action its start began (export, import, backup) in the foreground, to
+        its end, with `worker` as its exporter or importer; `flush` for imports."""
 
     def close(self) -> None: ...
 
