@@ -67,7 +67,6 @@ class BdbNotFoundError(DomainError):
         self.uid = uid
 
 
-class UnsupportedModuleCapabilitiesError(DomainError):
 class ActionNotFoundError(DomainError):
     """No action record has this uid (never started here, or past its retention)."""
 
@@ -92,6 +91,7 @@ class NoBackupLocationError(DomainError):
         self.uid = uid
 
 
+class UnsupportedModuleCapabilitiesError(DomainError):
     """A module loaded in the database lacks `backup_restore` or is unknown."""
 
     code = "unsupported_module_capabilities"
