@@ -14,10 +14,14 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bdbexport.adapters.audit import JsonLinesEventLog
 from bdbexport.adapters.audit.json_lines import TextSink
 from bdbexport.adapters.exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
+from bdbexport.adapters.exporting.egress import EgressPolicy
+from bdbexport.adapters.exporting.export_roots import ExportRoots
+from bdbexport.adapters.exporting.partials import PartialSweeper
 from bdbexport.adapters.memory import SystemClock, UuidIds
 from bdbexport.adapters.notify import NotificationHandler
 from bdbexport.domain.action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT
@@ -44,7 +48,7 @@ from bdbexport.domain.service import ActionService
 
 from .action_logs import ActionLogs, open_action_logs
 from .importers import choose_importer, import_location_types
-from .stores import AsyncStore, Store, open_store
+from .stores import AsyncStore, Store, default_export_root, open_store, store_hosts
 
 EXPORTERS = ("rdb", "simulated")
 """`rdb`: real snapshots of the bdb's Redis endpoint; `simulated`: copies nothing."""
@@ -56,10 +60,17 @@ def choose_exporter(
     simulated_duration: float = 5.0,
     simulated_outcome: str = "succeed",
     stop: threading.Event | None = None,
+    roots: ExportRoots | None = None,
+    egress: EgressPolicy | None = None,
+    export_timeout: float = 30.0,
 ) -> Exporter:
-    """The exporter `name` stands for (one of `EXPORTERS`)."""
+    """The exporter `name` stands for (one of `EXPORTERS`). The real one writes only
+    inside `roots` (default: the working directory's `exports`) and connects only where
+    `egress` permits."""
     if name == "rdb":
-        return RdbExporter()
+        return RdbExporter(
+            roots=roots or ExportRoots([Path("exports")]), egress=egress, timeout=export_timeout
+        )
     if name == "simulated":
         return SimulatedExporter(duration=simulated_duration, outcome=simulated_outcome, stop=stop)
     raise ValueError(f"Unknown exporter {name!r}; choose one of: {', '.join(EXPORTERS)}.")
@@ -81,6 +92,11 @@ class Application:
     async_store: AsyncStore | None = None
     async_service: AsyncActionService | None = None
     """The asynchronous use cases over the same data, when built `with_async`."""
+    check_location: Callable[[ExportLocation], None] = lambda location: None
+    """The refusals due before an export starts (a path outside the export roots, a
+    destination the egress policy refuses); nothing for an exporter that writes nothing."""
+    sweeper: PartialSweeper | None = None
+    """Removes temporary files of exports that died (`sweep()`; lease expiries do it too)."""
     action_logs: ActionLogs | None = None
     """The action records (the Actions API) in the store: sync, and async on demand."""
     import_location_types: frozenset[str] | None = None
@@ -146,6 +162,13 @@ class Application:
         self.pool.submit(started, bdb.backup_location, kind=ActionKind.BACKUP)
         return started
 
+    def prepare_exports(self) -> None:
+        """Before serving: create the export roots that do not exist yet (the default
+        one) and remove temporary files left by exports that died (docs/exports.md)."""
+        if self.sweeper is not None:
+            self.sweeper.roots.create_missing()
+            self.sweeper.sweep()
+
     def close(self, grace: float = 1.0) -> None:
         """Stop the workers (running exports get `grace` seconds) and close the store."""
         self.pool.shutdown(grace=grace)
@@ -193,13 +216,19 @@ def bootstrap(
     importer: Importer | str | None = "rdb",
     keep_actions: int = DEFAULT_KEEP_COUNT,
     keep_actions_for: timedelta = DEFAULT_KEEP_AGE,
+    export_roots: Sequence[str | Path] = (),
+    allow_egress: Sequence[str] = (),
+    export_timeout: float = 30.0,
 ) -> Application:
     """The application over `store` (a `Store`, or a URL to open).
 
     `audit` receives every event as a JSON line; `notifier` announces ends of actions
     whose starter asked (`email_notification`); `subscribers` receive every event too
     (tests pass an in-memory log). `with_async` also builds the asynchronous use
-    cases over the store's async ports, for a server's event loop.
+    cases over the store's async ports, for a server's event loop. `export_roots`
+    (default: `exports` next to the store, docs/exports.md) bound where `mount_point`
+    exports may write; `allow_egress` lists hosts and networks remote exports may reach
+    despite the default refusals; `export_timeout` bounds every network step of an export.
     """
     opened = open_store(store) if isinstance(store, str) else store
     clock = clock if clock is not None else SystemClock()
@@ -251,12 +280,21 @@ def bootstrap(
         )
 
     stopping = threading.Event()
+    roots = ExportRoots(export_roots or [default_export_root(opened.url)])
+    egress = EgressPolicy.build(allow_egress, store_hosts(opened.url))
     chosen = choose_exporter(
         exporter,
         simulated_duration=simulated_duration,
         simulated_outcome=simulated_outcome,
         stop=stopping,
+        roots=roots,
+        egress=egress,
+        export_timeout=export_timeout,
     )
+    sweeper: PartialSweeper | None = None
+    if isinstance(chosen, RdbExporter):
+        sweeper = PartialSweeper(roots, opened.bdbs.get)
+        bus.subscribe(ActionFailed, sweeper.on_failed)
     chosen_importer = choose_importer(importer) if isinstance(importer, str) else importer
     pool = ExportWorkerPool(
         service,
@@ -275,6 +313,10 @@ def bootstrap(
         location_types=RdbExporter.location_types if exporter == "rdb" else None,
         async_store=async_store,
         async_service=async_service,
+        check_location=(
+            chosen.check_location if isinstance(chosen, RdbExporter) else lambda location: None
+        ),
+        sweeper=sweeper,
         action_logs=action_logs,
         import_location_types=(
             None if chosen_importer is None else import_location_types(chosen_importer)

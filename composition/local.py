@@ -17,7 +17,7 @@ from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService
 
 from .application import Application, bootstrap
-from .stores import Store, default_store_url, open_store
+from .stores import Store, default_export_root, default_store_url, open_store
 
 
 class MissingStoreError(FileNotFoundError):
@@ -60,6 +60,7 @@ class StoreRuntime:
             exporter=exporter,
             simulated_duration=self._simulated_duration,
             max_concurrent_exports=1,
+            export_roots=local_export_roots(self._store.url),
         )
         try:
             runner.run_export_here(started, location, on_progress=on_progress)
@@ -84,6 +85,7 @@ class StoreRuntime:
             importer=worker if kind is ActionKind.IMPORT else None,
             simulated_duration=self._simulated_duration,
             max_concurrent_exports=1,
+            export_roots=local_export_roots(self._store.url),
         )
         try:
             runner.run_here(started, location, kind=kind, flush=flush, on_progress=on_progress)
@@ -97,6 +99,13 @@ class StoreRuntime:
         if self._application.action_logs is not None:
             self._application.action_logs.close()
         self._store.close()
+
+
+def local_export_roots(store_url: str) -> list[Path]:
+    """Where a local export may write: the store's export folder (as `serve` would)
+    and the working directory; the command runs with its user's own rights, and the
+    roots keep it from writing where a path merely leads (`..`, symlinks)."""
+    return [default_export_root(store_url), Path.cwd()]
 
 
 def sqlite_path(url: str) -> Path | None:

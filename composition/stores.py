@@ -60,6 +60,25 @@ def default_store_url() -> str:
     return os.environ.get(STORE_ENV) or f"sqlite://{default_store_path()}"
 
 
+def default_export_root(store_url: str) -> Path:
+    """Where `mount_point` exports may go when no `--export-root` is given: the folder
+    `exports` next to a SQLite store's file, else (Redis, memory) in the data directory
+    of the default store (`$BDBEXPORT_HOME/exports`, else
+    `$XDG_DATA_HOME/bdbexport/exports`): a place the server's own user owns, never the
+    whole file system."""
+    if store_url.startswith("sqlite://"):
+        return Path(_sqlite_path(store_url)).absolute().parent / "exports"
+    return default_store_path().parent / "exports"
+
+
+def store_hosts(store_url: str) -> tuple[str, ...]:
+    """The hosts a store lives on, which exports may not connect to (egress policy)."""
+    parts = urlsplit(store_url)
+    if parts.scheme in {"redis", "rediss"} and parts.hostname:
+        return (parts.hostname,)
+    return ()
+
+
 async def _nothing_to_close() -> None:
     return None
 
@@ -86,6 +105,9 @@ class Store:
     """A context manager making several writes atomic, where the store has one."""
     open_async: Callable[[], AsyncStore] | None = None
     """Opens the asynchronous ports over the same data (its own connections)."""
+    never_served: Callable[[], bool] = field(default=lambda: True)
+    """Whether no server ever used this store: it holds no token-signing secret (the
+    first thing a server creates in a store it serves)."""
 
     @property
     def is_empty(self) -> bool:
@@ -93,6 +115,13 @@ class Store:
             next(iter(self.users.list()), None) is None
             and next(iter(self.bdbs.list(limit=1)), None) is None
         )
+
+    @property
+    def is_new(self) -> bool:
+        """Provably new, so automatic seeding (the demo dataset) may fill it: no user, no
+        bdb, and never served. A store a server has served, even one emptied since, is
+        never seeded again without the operator asking (`--bootstrap`)."""
+        return self.is_empty and self.never_served()
 
 
 def open_store(url: str) -> Store:
@@ -150,6 +179,7 @@ def _sqlite_store(url: str) -> Store:
         close=database.close,
         transaction=database.write,
         open_async=open_async,
+        never_served=lambda: not database.has_secret("jwt"),
     )
 
 
@@ -190,7 +220,13 @@ def _redis_store(url: str) -> Store:
         secret=connection.secret,
         close=connection.close,
         open_async=open_async,
+        never_served=lambda: not _redis_has(connection, connection.key("secret", "jwt")),
     )
+
+
+def _redis_has(connection: Any, key: str) -> bool:
+    with connection.available():
+        return bool(connection.client.exists(key))
 
 
 def _sqlite_path(url: str) -> str:
@@ -219,5 +255,11 @@ def _memory_store(url: str) -> Store:
         )
 
     return Store(
-        url=url, bdbs=bdbs, modules=modules, users=users, secret=secret, open_async=open_async
+        url=url,
+        bdbs=bdbs,
+        modules=modules,
+        users=users,
+        secret=secret,
+        open_async=open_async,
+        never_served=lambda: "jwt" not in keys,
     )

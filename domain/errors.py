@@ -309,3 +309,30 @@ class IncompatibleStoreError(DomainError):
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
+
+
+class ExportPathNotAllowedError(DomainError):
+    """A `mount_point` path that does not resolve inside one of the server's export
+    roots. The description is the same whatever the path: it names nothing on the
+    server's file system, so the refusal cannot serve as a probe of it."""
+
+    code = "export_path_not_allowed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The export path is not inside an export root of this server"
+            " (the operator chooses them with --export-root)."
+        )
+
+
+class EgressNotAllowedError(DomainError):
+    """A remote export destination the server's egress policy refuses (by default
+    loopback, link-local and the store's own addresses)."""
+
+    code = "egress_not_allowed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The export destination's host is not one this server may connect to"
+            " (the operator allows hosts with --allow-egress)."
+        )

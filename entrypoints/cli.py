@@ -116,6 +116,30 @@ def serve_command(
     audit_log: Annotated[
         str, typer.Option(help="Audit log: '-' for stderr, a file path, or 'off'.")
     ] = "-",
+    export_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help=(
+                "Directory mount_point exports may write in (repeatable; default: 'exports'"
+                " next to the store)."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    allow_egress: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "Host, address or CIDR network remote exports may connect to although"
+                " refused by default (loopback, link-local, the store's host); repeatable."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    export_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds each network step of an export may take before it fails."),
+    ] = 30.0,
     metrics_access: Annotated[
         str | None,
         typer.Option(
@@ -188,6 +212,9 @@ def serve_command(
             notify_to=tuple(notify_to or ()),
             access_log=access_log,
             audit_log=audit_log,
+            export_roots=tuple(export_root or ()),
+            allow_egress=tuple(allow_egress or ()),
+            export_timeout=export_timeout,
             metrics_access=metrics_access,
             login_lockout_threshold=login_lockout_threshold,
             login_lockout_duration=login_lockout_duration,

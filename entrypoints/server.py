@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
 from bdbexport.adapters.http.authentication import (
     DEFAULT_TOKEN_LIFETIME,
@@ -83,6 +84,12 @@ class ServerConfig:
     smtp_url: str | None = None
     notify_from: str = "bdbexport@localhost"
     notify_to: tuple[str, ...] = ()
+    export_roots: tuple[Path, ...] = ()
+    """Where `mount_point` exports may write; none: `exports` next to the store."""
+    allow_egress: tuple[str, ...] = ()
+    """Hosts and networks exports may connect to despite the default refusals."""
+    export_timeout: float = 30.0
+    """Seconds every network step of an export may take (docs/exports.md)."""
     metrics_access: str | None = None
     """`open` or `authenticated`; None: open on a loopback address, else authenticated."""
     login_lockout_threshold: int = DEFAULT_LOCKOUT.threshold
@@ -147,6 +154,7 @@ class ServerConfig:
             raise ServerConfigError("--smtp-url needs at least one --notify-to address.")
         if self.export_lease_ttl <= 0:
             raise ServerConfigError("--export-lease-ttl must be positive.")
+        self._check_exports()
         if not 1 <= self.port <= 65535:
             raise ServerConfigError(f"Port {self.port} is out of range.")
         if self.metrics_access is not None and self.metrics_access not in set(MetricsAccess):
@@ -163,6 +171,17 @@ class ServerConfig:
             raise ServerConfigError(
                 "--header-timeout must be positive and --max-header-bytes at least 1024."
             )
+
+    def _check_exports(self) -> None:
+        if self.export_timeout <= 0:
+            raise ServerConfigError("--export-timeout must be positive.")
+        for root in self.export_roots:
+            if not root.is_dir():
+                raise ServerConfigError(f"Export root {root} is not a directory.")
+        try:
+            EgressPolicy.build(self.allow_egress)
+        except ValueError as error:
+            raise ServerConfigError(f"{error}.") from error
 
 
 def is_loopback(host: str) -> bool:
@@ -196,7 +215,7 @@ def seed_store(store: Store, config: ServerConfig) -> str:
         )
         created = ", ".join(f"{len(v)} {k}" for k, v in report.created.items())
         return f"bootstrap {config.bootstrap}: created {created}; existing entries kept\n"
-    if not store.is_empty:
+    if not store.is_new:
         return ""
     local_redis = find_local_redis()
     document, passwords = demo_document(local_redis)
@@ -272,7 +291,11 @@ def build_server(config: ServerConfig) -> Server:
         audit=audit_sink,
         notifier=_notifier(config),
         with_async=True,
+        export_roots=config.export_roots,
+        allow_egress=config.allow_egress,
+        export_timeout=config.export_timeout,
     )
+    application.prepare_exports()
     assert application.async_store is not None
     assert application.async_service is not None
     subscribe_metrics(application.bus, metrics)
@@ -293,6 +316,7 @@ def build_server(config: ServerConfig) -> Server:
         launch=application.pool.submit,
         import_location_types=application.import_location_types,
         location_types=application.location_types,
+        check_location=application.check_location,
         permits=policy.permits,
     )
 

@@ -46,6 +46,8 @@ EXIT_CODE_OF_ERROR: Mapping[str, ExitCode] = MappingProxyType(
         "invalid_header": ExitCode.USAGE,
         "invalid_argument": ExitCode.USAGE,
         "unsupported_location_type": ExitCode.USAGE,
+        "export_path_not_allowed": ExitCode.USAGE,
+        "egress_not_allowed": ExitCode.USAGE,
         "config_error": ExitCode.USAGE,
     }
 )

@@ -1,5 +1,12 @@
 """Progress that reaches the store at a bounded rate: on a whole percent *and* at least
-`interval` after the last report, so a large export does not write per chunk."""
+`interval` after the last report, so a large export does not write per chunk.
+
+It also asks now and then while nothing moves (`poke`, at most every `poll` seconds):
+the worker pool answers a report by raising when the export is no longer wanted
+(cancelled, no longer the bdb's action, shutdown), so an export waiting on a slow
+source still learns it must stop within about `poll` seconds. An unchanged percent
+costs a read, not a write (the domain stores nothing for it).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,12 @@ from collections.abc import Callable
 
 
 class ProgressThrottle:
-    def __init__(self, report: Callable[[int], None], *, interval: float = 0.25) -> None:
+    def __init__(
+        self, report: Callable[[int], None], *, interval: float = 0.25, poll: float = 1.0
+    ) -> None:
         self._report = report
         self._interval = interval
+        self._poll = poll
         self._last_percent = 0
         self._last_at = time.monotonic()
 
@@ -22,3 +32,13 @@ class ProgressThrottle:
         if percent > self._last_percent and now - self._last_at >= self._interval:
             self._last_percent, self._last_at = percent, now
             self._report(percent)
+        elif now - self._last_at >= self._poll:
+            self.poke()
+
+    def poke(self) -> None:
+        """Report the same percent again if `poll` seconds passed since the last
+        report: the chance for the worker to say the export is no longer wanted."""
+        now = time.monotonic()
+        if now - self._last_at >= self._poll:
+            self._last_at = now
+            self._report(self._last_percent)

@@ -4,46 +4,69 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.export_outcome import ExportFailedError
 from bdbexport.domain.locations import ExportLocation, MountPointLocation, UrlLocation
 from bdbexport.domain.statuses import ExportFailureReason
 
+from .egress import EgressPolicy
+from .export_roots import ExportRoots
+from .ftp_sink import FtpSink
 from .progress_throttle import ProgressThrottle
 from .rdb_stream import RdbStream, ReplicationError
-from .sinks import DirectorySink, FtpSink, Sink, file_name
+from .sinks import DirectorySink, Sink, file_name
 
 SUPPORTED_LOCATION_TYPES = frozenset({"mount_point", "url"})
+DEFAULT_TIMEOUT = 30.0
+"""Seconds every network step of an export may take: a connect, a reply, a chunk."""
 
 
 class RdbExporter:
     """Takes a point-in-time RDB from the bdb's first endpoint (its first address) and
-    streams it to a `mount_point` directory or an FTP/FTPS `url`."""
+    streams it to a `mount_point` directory inside an export root, or to an FTP/FTPS
+    `url` the egress policy permits."""
 
     location_types = SUPPORTED_LOCATION_TYPES
 
     def __init__(
         self,
         *,
-        timeout: float = 30.0,
+        roots: ExportRoots,
+        egress: EgressPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
         diskless: bool = True,
         progress_interval: float = 0.25,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        if timeout <= 0:
+            raise ValueError("the export timeout must be positive")
+        self.roots = roots
+        self.egress = egress if egress is not None else EgressPolicy()
         self._timeout = timeout
         self._diskless = diskless
         self._progress_interval = progress_interval
         self._clock = clock
+
+    def check_location(self, location: ExportLocation) -> None:
+        """The refusals due before an export starts, without touching the network:
+        `ExportPathNotAllowedError` for a path outside the roots, `EgressNotAllowedError`
+        for an address (or `localhost`) the egress policy refuses. The export checks
+        again when it runs (names are resolved then, symlinks may have changed)."""
+        if isinstance(location, MountPointLocation):
+            self.roots.resolve(location.path)
+        elif isinstance(location, UrlLocation):
+            self.egress.check_host(urlsplit(location.url.get_secret_value()).hostname or "")
 
     def export(self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]) -> None:
         if not bdb.endpoints or not bdb.endpoints[0].addr:
             raise ExportFailedError(ExportFailureReason.GENERAL_ERROR, "no data endpoint")
         endpoint = bdb.endpoints[0]
         password = bdb.authentication_redis_pass
-        name = file_name(bdb.name, self._clock())
-        sink = self._open(location, name)
+        name = file_name(bdb.name, self._clock(), bdb.uid, bdb.action_uid or "local")
         throttle = ProgressThrottle(progress, interval=self._progress_interval)
+        sink: Sink | None = None
         try:
             with RdbStream(
                 endpoint.addr[0],
@@ -51,27 +74,33 @@ class RdbExporter:
                 password=None if password is None else password.get_secret_value(),
                 timeout=self._timeout,
                 diskless=self._diskless,
+                waiting=throttle.poke,
             ) as stream:
+                # The source first: its failures are the likelier ones, and nothing is
+                # created at the destination for an export that cannot even begin.
+                sink = self._open(location, name)
                 for chunk in stream.chunks():
                     sink.write(chunk)
                     throttle.update(stream.fraction)
             sink.commit()
         except ReplicationError as error:
-            sink.abort()
+            if sink is not None:
+                sink.abort()
             what = "source refused the credentials" if error.auth else "source failed"
             raise ExportFailedError(
                 ExportFailureReason.GENERAL_ERROR,
                 f"{what} ({endpoint.addr[0]}:{endpoint.port}): {error}",
             ) from error
         except BaseException:
-            sink.abort()
+            if sink is not None:
+                sink.abort()
             raise
 
     def _open(self, location: ExportLocation, name: str) -> Sink:
         if isinstance(location, MountPointLocation):
-            return DirectorySink(location, name)
+            return DirectorySink(location, name, self.roots)
         if isinstance(location, UrlLocation):
-            return FtpSink(location, name, timeout=self._timeout)
+            return FtpSink(location, name, egress=self.egress, timeout=self._timeout)
         raise ExportFailedError(
             ExportFailureReason.GENERAL_ERROR, f"no exporter for location type {location.type}"
         )

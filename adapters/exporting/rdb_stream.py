@@ -12,7 +12,7 @@ stream; we close the connection instead.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
 CHUNK = 1024 * 1024
@@ -45,8 +45,13 @@ class RdbStream:
         username: str | None = None,
         timeout: float = 30.0,
         diskless: bool = True,
+        waiting: Callable[[], None] = lambda: None,
     ) -> None:
+        """`timeout` bounds the connect and every read; `waiting` is called for each
+        keep-alive the source sends while it prepares the snapshot (it may raise to
+        stop the export)."""
         self.host, self.port = host, port
+        self._waiting = waiting
         self._password, self._username = password, username
         self._timeout = timeout
         self._diskless = diskless
@@ -172,6 +177,7 @@ class RdbStream:
                 self._buffer = stripped
                 return self._line()
             self._buffer = b""
+            self._waiting()
 
     def _exactly(self, length: int) -> Iterator[bytes]:
         remaining = length

@@ -1,39 +1,60 @@
-"""Where the snapshot's bytes go: a directory (`mount_point`) or an FTP/FTPS server
-(`url`). Both write under a temporary name and publish the final name only once the
-last byte is safe, so a failure never leaves a truncated file under the final name.
+"""Where the snapshot's bytes go, and what every destination promises: the data is
+written under a hidden temporary name and published under its final name only once
+the last byte is safe, so a failure never leaves a truncated file under the final name;
+and publishing never replaces a file that is already there.
 
-Failure reasons come from real causes: a directory that does not exist is
-`wrong-file-path`, one that cannot be written `no-permission`; a refused FTP login is
-`no-permission`, a missing remote directory `wrong-file-path`; anything else
-(unreachable, timeout, disk full, ...) is `general-error`.
+`DirectorySink` writes into a `mount_point` directory inside an export root; the FTP
+destination is in `ftp_sink.py`. Failure reasons come from real causes: a directory
+that does not exist is `wrong-file-path`, one that cannot be written (or that is not
+inside an export root) `no-permission`; anything else (disk full, a file of the same
+name already there, ...) is `general-error`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import ftplib
 import os
 import re
-import socket
-import ssl
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
 
+from bdbexport.domain.errors import ExportPathNotAllowedError
 from bdbexport.domain.export_outcome import ExportFailedError
-from bdbexport.domain.locations import MountPointLocation, UrlLocation
+from bdbexport.domain.locations import MountPointLocation
 from bdbexport.domain.statuses import ExportFailureReason
 
+from .export_roots import ExportRoots
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+PARTIAL_SUFFIX = ".partial"
+PARTIAL_NAME = re.compile(
+    r"^\.(?P<final>.+-db(?P<uid>[0-9]+)-(?P<action>[A-Za-z0-9_-]+)\.rdb)\.partial$"
+)
+"""A temporary file of ours: `.<final name>.partial`, the final name carrying the bdb
+uid and the action uid, which is how housekeeping knows whose it is."""
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def file_name(bdb_name: str, at: datetime) -> str:
-    """`<bdb name>-<UTC timestamp>.rdb`, with the name made safe for any file system."""
-    safe = _UNSAFE.sub("_", bdb_name).strip("._") or "bdb"
-    return f"{safe}-{at.strftime('%Y%m%dT%H%M%SZ')}.rdb"
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._")
+
+
+def file_name(bdb_name: str, at: datetime, uid: int, action_uid: str) -> str:
+    """`<bdb name>-<UTC timestamp>-db<uid>-<action uid>.rdb`, made safe for any file
+    system. The uid and the action uid make it unique: two bdbs whose names differ
+    only in unsafe characters (`orders`, `orders!`), or two exports of one bdb in the
+    same second, never share a name."""
+    return (
+        f"{_safe(bdb_name) or 'bdb'}-{at.strftime('%Y%m%dT%H%M%SZ')}"
+        f"-db{uid}-{_safe(action_uid) or 'action'}.rdb"
+    )
+
+
+def partial_name(final_name: str) -> str:
+    return f".{final_name}{PARTIAL_SUFFIX}"
 
 
 class Sink(Protocol):
@@ -50,30 +71,72 @@ def _failed(reason: ExportFailureReason, detail: str) -> ExportFailedError:
     return ExportFailedError(reason, detail)
 
 
-class DirectorySink:
-    """A file in a mounted directory: temp file, fsync, atomic rename, fsync directory."""
+def _why(error: OSError) -> str:
+    return error.strerror or type(error).__name__
 
-    def __init__(self, location: MountPointLocation, final_name: str) -> None:
-        self.directory = Path(location.path)
+
+def _reason_of(error: OSError) -> ExportFailureReason:
+    if error.errno in {errno.EACCES, errno.EPERM, errno.EROFS}:
+        return ExportFailureReason.NO_PERMISSION
+    return ExportFailureReason.GENERAL_ERROR
+
+
+class DirectorySink:
+    """A file in a directory inside an export root: created exclusively under a
+    temporary name (`O_EXCL`, never following a symlink), fsynced, published with
+    `link()` (which fails rather than replace an existing file), the temporary name
+    removed, the directory fsynced. Every step goes through a descriptor of the
+    directory opened once, so swapping a symlink meanwhile cannot redirect the file."""
+
+    def __init__(self, location: MountPointLocation, final_name: str, roots: ExportRoots) -> None:
+        self.shown = location.path
+        """The path as the client wrote it: what failure details may mention."""
         self.final_name = final_name
-        if not self.directory.is_dir():
-            raise _failed(
-                ExportFailureReason.WRONG_FILE_PATH, f"{self.directory} is not a directory"
-            )
+        self.temp_name = partial_name(final_name)
+        self._fd = -1
+        self._directory = -1
         try:
-            self._fd, temp = tempfile.mkstemp(
-                dir=self.directory, prefix=f".{final_name}.", suffix=".partial"
-            )
-        except PermissionError as error:
+            resolved = roots.resolve(location.path)
+        except ExportPathNotAllowedError as refused:
+            raise _failed(ExportFailureReason.NO_PERMISSION, refused.description) from None
+        try:
+            self._directory = os.open(resolved, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except FileNotFoundError:
             raise _failed(
-                ExportFailureReason.NO_PERMISSION, f"cannot write in {self.directory}: {error}"
-            ) from error
+                ExportFailureReason.WRONG_FILE_PATH, f"{self.shown} is not a directory"
+            ) from None
+        except NotADirectoryError:
+            raise _failed(
+                ExportFailureReason.WRONG_FILE_PATH, f"{self.shown} is not a directory"
+            ) from None
         except OSError as error:
+            # ELOOP: the last component became a symlink after it was resolved.
             raise _failed(
-                ExportFailureReason.GENERAL_ERROR,
-                f"cannot create a file in {self.directory}: {error}",
-            ) from error
-        self.temp = Path(temp)
+                ExportFailureReason.NO_PERMISSION, f"cannot open {self.shown}: {_why(error)}"
+            ) from None
+        try:
+            self._confirm_inside(roots)
+            self._fd = os.open(self.temp_name, _CREATE, 0o600, dir_fd=self._directory)
+        except ExportFailedError:
+            self._close_directory()
+            raise
+        except OSError as error:
+            self._close_directory()
+            raise _failed(
+                _reason_of(error), f"cannot create a file in {self.shown}: {_why(error)}"
+            ) from None
+
+    def _confirm_inside(self, roots: ExportRoots) -> None:
+        """Where the opened directory really is (a component may have been swapped for
+        a symlink between resolving and opening): still inside a root, or refused."""
+        try:
+            actual = Path(os.readlink(f"/proc/self/fd/{self._directory}"))
+        except OSError:
+            return  # no /proc here: the resolved path and O_NOFOLLOW are all we have
+        if not roots.contains(actual):
+            raise _failed(
+                ExportFailureReason.NO_PERMISSION, ExportPathNotAllowedError().description
+            )
 
     def write(self, data: bytes) -> None:
         try:
@@ -82,128 +145,51 @@ class DirectorySink:
                 written = os.write(self._fd, view)
                 view = view[written:]
         except OSError as error:
-            reason = (
-                ExportFailureReason.NO_PERMISSION
-                if error.errno in {errno.EACCES, errno.EPERM}
-                else ExportFailureReason.GENERAL_ERROR
-            )
-            raise _failed(reason, f"writing {self.temp} failed: {error}") from error
+            raise _failed(
+                _reason_of(error), f"writing in {self.shown} failed: {_why(error)}"
+            ) from None
 
     def commit(self) -> None:
         try:
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
-            os.replace(self.temp, self.directory / self.final_name)
-            directory = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            os.link(
+                self.temp_name,
+                self.final_name,
+                src_dir_fd=self._directory,
+                dst_dir_fd=self._directory,
+                follow_symlinks=False,
+            )
+        except FileExistsError:
+            self.abort()
+            raise _failed(
+                ExportFailureReason.GENERAL_ERROR,
+                f"{self.final_name} already exists in {self.shown}; it was left as it was",
+            ) from None
         except OSError as error:
             self.abort()
-            raise _failed(ExportFailureReason.GENERAL_ERROR, f"saving failed: {error}") from error
+            raise _failed(
+                ExportFailureReason.GENERAL_ERROR, f"saving failed: {_why(error)}"
+            ) from None
+        try:
+            os.unlink(self.temp_name, dir_fd=self._directory)
+            os.fsync(self._directory)
+        except OSError:
+            pass  # the file is complete under its final name; a stray temp name is swept
+        finally:
+            self._close_directory()
 
     def abort(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-        self.temp.unlink(missing_ok=True)
+        if self._directory >= 0:
+            with contextlib.suppress(OSError):
+                os.unlink(self.temp_name, dir_fd=self._directory)
+            self._close_directory()
 
-
-class FtpSink:
-    """An upload to an FTP or FTPS server, under a temporary name renamed at the end."""
-
-    def __init__(self, location: UrlLocation, final_name: str, *, timeout: float = 30.0) -> None:
-        self.final_name = final_name
-        url = urlsplit(location.url.get_secret_value())
-        self.where = f"{url.hostname}:{url.port or 21}"
-        self.temp_name = f".{final_name}.partial"
-        self._data: socket.socket | None = None
-        self._ftp: ftplib.FTP = (
-            ftplib.FTP_TLS(timeout=timeout, context=ssl.create_default_context())
-            if url.scheme == "ftps"
-            else ftplib.FTP(timeout=timeout)
-        )
-        try:
-            self._ftp.connect(url.hostname or "", url.port or 21)
-        except OSError as error:
-            raise _failed(
-                ExportFailureReason.GENERAL_ERROR, f"cannot reach FTP server {self.where}: {error}"
-            ) from error
-        try:
-            self._ftp.login(unquote(url.username or "anonymous"), unquote(url.password or ""))
-            if isinstance(self._ftp, ftplib.FTP_TLS):
-                self._ftp.prot_p()
-        except ftplib.error_perm as error:
-            self._close()
-            raise _failed(
-                ExportFailureReason.NO_PERMISSION, f"FTP login to {self.where} refused: {error}"
-            ) from error
-        except (ftplib.Error, OSError) as error:
-            self._close()
-            raise _failed(
-                ExportFailureReason.GENERAL_ERROR, f"FTP login to {self.where} failed: {error}"
-            ) from error
-        path = unquote(url.path) or "/"
-        try:
-            self._ftp.cwd(path)
-        except ftplib.error_perm as error:
-            self._close()
-            raise _failed(
-                ExportFailureReason.WRONG_FILE_PATH, f"no directory {path} on {self.where}: {error}"
-            ) from error
-        try:
-            self._data = self._ftp.transfercmd(f"STOR {self.temp_name}")
-        except ftplib.error_perm as error:
-            self._close()
-            raise _failed(
-                ExportFailureReason.NO_PERMISSION,
-                f"cannot upload to {path} on {self.where}: {error}",
-            ) from error
-        except (ftplib.Error, OSError) as error:
-            self._close()
-            raise _failed(
-                ExportFailureReason.GENERAL_ERROR, f"upload to {self.where} failed: {error}"
-            ) from error
-
-    def write(self, data: bytes) -> None:
-        assert self._data is not None
-        try:
-            self._data.sendall(data)
-        except OSError as error:
-            raise _failed(
-                ExportFailureReason.GENERAL_ERROR, f"upload to {self.where} broke: {error}"
-            ) from error
-
-    def commit(self) -> None:
-        assert self._data is not None
-        try:
-            if isinstance(self._data, ssl.SSLSocket):
-                self._data.unwrap()
-            self._data.close()
-            self._data = None
-            self._ftp.voidresp()
-            self._ftp.rename(self.temp_name, self.final_name)
-        except (ftplib.Error, OSError) as error:
-            self.abort()
-            raise _failed(
-                ExportFailureReason.GENERAL_ERROR, f"finishing the upload failed: {error}"
-            ) from error
-        self._close()
-
-    def abort(self) -> None:
-        if self._data is not None:
-            self._data.close()
-            self._data = None
-            with contextlib.suppress(ftplib.Error, OSError):
-                self._ftp.voidresp()
-        with contextlib.suppress(ftplib.Error, OSError):
-            self._ftp.delete(self.temp_name)
-        self._close()
-
-    def _close(self) -> None:
-        try:
-            self._ftp.quit()
-        except (ftplib.Error, OSError):
-            self._ftp.close()
+    def _close_directory(self) -> None:
+        if self._directory >= 0:
+            os.close(self._directory)
+            self._directory = -1

@@ -1,21 +1,87 @@
-"""`GET /v1/bdbs` and `GET /v1/bdbs/{uid}`, with Redis Software's `fields` parameter."""
+"""`GET /v1/bdbs` and `GET /v1/bdbs/{uid}`, with Redis Software's `fields` parameter.
+
+The list is streamed (memory stays flat for any size). Its first bdb is read before the
+status line is sent, so a store that is down when the request comes gets a proper 503.
+If the store fails after the first bytes went out, the status cannot change any more:
+the stream then ends *without* its closing `]` and without the final empty chunk, and
+the connection is closed, so every HTTP client reports an incomplete body instead of
+parsing a truncated array as a short list. One warning line says so in the log.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.errors import DomainError
 
 from .context import context_of, parse_uid, principal_of
 from .schemas import BDB_FIELDS
 
 LIST_CHUNK = 200
 """Bdbs encoded per chunk of the streamed list."""
+
+log = logging.getLogger("bdbexport.http")
+INCOMPLETE = "ASGI callable returned without completing response."
+"""What uvicorn logs for a response left incomplete on purpose: the abort already said
+why in one line, so this second, vaguer one is dropped (once per abort)."""
+
+
+class _ExpectedIncomplete(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.pending and record.getMessage() == INCOMPLETE:
+            self.pending -= 1
+            return False
+        return True
+
+
+_expected = _ExpectedIncomplete()
+_installed: list[logging.Logger] = []
+
+
+def _expect_incomplete() -> None:
+    if not _installed:
+        server_log = logging.getLogger("uvicorn.error")
+        server_log.addFilter(_expected)
+        _installed.append(server_log)
+    _expected.pending += 1
+
+
+class JsonArrayStream(Response):
+    """A 200 whose body is a JSON array streamed from `chunks`; aborted (never completed)
+    if producing a chunk fails."""
+
+    media_type = "application/json"
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        # As StreamingResponse does: no body, so no Content-Length (the body is chunked).
+        self._chunks = chunks
+        self.status_code = 200
+        self.background = None
+        self.init_headers(None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        try:
+            async for chunk in self._chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except Exception as error:
+            what = error.description if isinstance(error, DomainError) else repr(error)
+            log.warning("GET %s aborted mid-stream: %s", scope.get("path", ""), what)
+            _expect_incomplete()
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def requested_fields(request: Request) -> frozenset[str] | None:
@@ -48,20 +114,22 @@ async def get_bdb(request: Request) -> Response:
 
 async def list_bdbs(request: Request) -> Response:
     principal = await principal_of(request)
-    bdbs = context_of(request).service.list_bdbs(principal)
-    return StreamingResponse(
-        _json_array(bdbs, requested_fields(request)), media_type="application/json"
-    )
+    bdbs = aiter(context_of(request).service.list_bdbs(principal))
+    head = await anext(bdbs, None)  # a store down now is a 503, before any byte is sent
+    return JsonArrayStream(_json_array(head, bdbs, requested_fields(request)))
 
 
 async def _json_array(
-    bdbs: AsyncIterable[Bdb], fields: frozenset[str] | None
+    head: Bdb | None, rest: AsyncIterator[Bdb], fields: frozenset[str] | None
 ) -> AsyncIterator[bytes]:
     """The list as a JSON array, streamed in chunks: memory stays flat for any size."""
     yield b"["
+    if head is None:
+        yield b"]"
+        return
     first = True
-    chunk: list[str] = []
-    async for bdb in bdbs:
+    chunk: list[str] = [json.dumps(bdb_body(head, fields), separators=(",", ":"))]
+    async for bdb in rest:
         chunk.append(json.dumps(bdb_body(bdb, fields), separators=(",", ":")))
         if len(chunk) == LIST_CHUNK:
             yield (("" if first else ",") + ",".join(chunk)).encode()

@@ -49,6 +49,9 @@ class HttpContext:
     launch_export: LaunchExport
     location_types: frozenset[str] | None = None
     """Location types exports can go to; None accepts every type the API defines."""
+    check_location: Callable[[ExportLocation], None] = lambda location: None
+    """Refuses a location before the export starts (a `DomainError`: a path outside the
+    export roots, a destination the egress policy refuses)."""
     launch: LaunchAction | None = None
     """Hands imports and backups (and exports) to the runner; None: this server runs
     none (their starts answer 501 `not_implemented`)."""

@@ -35,6 +35,8 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "user_already_exists": 409,
         "store_unavailable": 503,
         "incompatible_store": 500,
+        "export_path_not_allowed": 400,
+        "egress_not_allowed": 400,
         # Protocol-level codes, raised by this adapter itself.
         "invalid_schema": 400,
         "invalid_header": 400,

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from bdbexport.domain.errors import IncompatibleStoreError, StoreUnavailableError
 
 from .database import APPLICATION_ID, SCHEMA_VERSION
+from .faults import FileWatch, primary_code
 
 T = TypeVar("T")
 
@@ -33,29 +34,6 @@ FIRST_BACKOFF = 0.001
 MAX_BACKOFF = 0.05
 
 _BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-_UNAVAILABLE = frozenset(
-    {
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_FULL,
-        sqlite3.SQLITE_PROTOCOL,
-    }
-)
-"""Failures of the file or the disk rather than of the request: retrying later may work."""
-
-
-def _primary_code(error: sqlite3.Error) -> int | None:
-    code = getattr(error, "sqlite_errorcode", None)
-    return None if code is None else int(code) & 0xFF
-
-
-def _unavailable(error: sqlite3.Error) -> StoreUnavailableError | None:
-    if _primary_code(error) in _UNAVAILABLE:
-        # SQLite's own message ("disk I/O error", "attempt to write a readonly
-        # database", ...) never contains the path.
-        return StoreUnavailableError(f"the SQLite store could not be read or written ({error})")
-    return None
 
 
 class AsyncSqliteDatabase:
@@ -65,6 +43,7 @@ class AsyncSqliteDatabase:
     def __init__(self, path: str | Path, *, lock_wait: float = LOCK_WAIT) -> None:
         self.path = str(path)
         self.lock_wait = lock_wait
+        self._watch = FileWatch(self.path)
         if not Path(self.path).is_file():
             raise IncompatibleStoreError(
                 "There is no bdbexport SQLite store at that path: open it with"
@@ -79,7 +58,7 @@ class AsyncSqliteDatabase:
                 uri, uri=True, isolation_level=None, check_same_thread=False, timeout=lock_wait
             )
         except sqlite3.Error as error:
-            unavailable = _unavailable(error)
+            unavailable = self._watch.translate(error)
             if unavailable is None:
                 raise
             raise unavailable from error
@@ -90,7 +69,7 @@ class AsyncSqliteDatabase:
             self._connection.execute("PRAGMA busy_timeout = 0")
         except sqlite3.DatabaseError as error:
             self._connection.close()
-            unavailable = _unavailable(error)
+            unavailable = self._watch.translate(error)
             if unavailable is not None:
                 raise unavailable from error
             raise IncompatibleStoreError(
@@ -127,7 +106,10 @@ class AsyncSqliteDatabase:
         raises. `work` is synchronous on purpose: the transaction opens and closes
         without an `await` in between. It may run again (after a rollback) if SQLite
         answers BUSY, so it must only touch the database."""
-        return await self._retry(lambda: self._transaction(work))
+        self._watch.check()
+        result = await self._retry(lambda: self._transaction(work))
+        self._watch.up()
+        return result
 
     def _transaction(self, work: Callable[[sqlite3.Cursor], T]) -> T:
         cursor = self._connection.cursor()
@@ -149,8 +131,8 @@ class AsyncSqliteDatabase:
             try:
                 return operation()
             except sqlite3.Error as error:
-                if _primary_code(error) not in _BUSY:
-                    unavailable = _unavailable(error)
+                if primary_code(error) not in _BUSY:
+                    unavailable = self._watch.translate(error)
                     if unavailable is None:
                         raise
                     raise unavailable from error

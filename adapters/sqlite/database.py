@@ -9,6 +9,7 @@ with a clear error instead of being damaged.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 import threading
@@ -20,11 +21,25 @@ from typing import Any, TypeVar
 
 from bdbexport.domain.errors import IncompatibleStoreError, StoreUnavailableError
 
+from .faults import FileWatch, primary_code
+
 APPLICATION_ID = 0x62646278  # "bdbx"
 BUSY_TIMEOUT_MS = 5_000
 BUSY_RETRIES = 5
+BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 T = TypeVar("T")
+
+OPEN_OUTAGES = frozenset(
+    {
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+"""At open, these are the disk's fault (a store that is not ours is another matter)."""
 
 MIGRATIONS: Sequence[str] = (
     # 1: the first schema.
@@ -83,6 +98,8 @@ class SqliteDatabase:
             Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self.created = new_file
+        """Whether this open created the file (it did not exist before)."""
         try:
             if new_file:
                 Path(self.path).touch(mode=0o600)
@@ -92,8 +109,15 @@ class SqliteDatabase:
                 check_same_thread=False,
                 timeout=BUSY_TIMEOUT_MS / 1000,
             )
+            self._watch = FileWatch(self.path)
             self._prepare()
         except sqlite3.DatabaseError as error:
+            if hasattr(self, "_connection"):
+                self._connection.close()
+            if primary_code(error) in OPEN_OUTAGES:
+                raise FileWatch(self.path).down(
+                    f"the SQLite store cannot be opened for writing ({error})"
+                ) from error
             raise IncompatibleStoreError(
                 f"{self.path} is not a bdbexport SQLite store ({error})."
             ) from error
@@ -151,18 +175,25 @@ class SqliteDatabase:
             cursor = self._connection.cursor()
             outermost = self._depth == 0
             if outermost:
+                self._watch.check()
                 self._retry(lambda: cursor.execute("BEGIN IMMEDIATE"))
             self._depth += 1
             try:
                 yield cursor
-            except BaseException:
+            except BaseException as error:
                 self._depth -= 1
                 if outermost and self._connection.in_transaction:
-                    self._connection.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):
+                        self._connection.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    unavailable = self._watch.translate(error)
+                    if unavailable is not None:
+                        raise unavailable from error
                 raise
             self._depth -= 1
             if outermost:
                 self._retry(lambda: cursor.execute("COMMIT"))
+                self._watch.up()
 
     def secret(self, name: str) -> bytes:
         """A random secret shared by every process using this file, made on first use."""
@@ -174,6 +205,11 @@ class SqliteDatabase:
                 cursor.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
                 return bytes.fromhex(value)
             return bytes.fromhex(row[0])
+
+    def has_secret(self, name: str) -> bool:
+        """Whether the secret `name` was ever made (without making it)."""
+        row = self.read_one("SELECT 1 FROM meta WHERE key = ?", (f"secret:{name}",))
+        return row is not None
 
     def integrity_check(self) -> str:
         return str(self.read_one("PRAGMA integrity_check", ())[0])
@@ -189,10 +225,16 @@ class SqliteDatabase:
             try:
                 with self._lock:
                     return operation()
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) and "busy" not in str(error):
-                    raise
+            except sqlite3.Error as error:
+                if primary_code(error) not in BUSY_CODES:
+                    unavailable = self._watch.translate(error)
+                    if unavailable is None:
+                        raise
+                    if self._connection.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._connection.execute("ROLLBACK")
+                    raise unavailable from error
                 if attempt == BUSY_RETRIES - 1:
-                    raise StoreUnavailableError(f"SQLite file {self.path} stayed locked") from error
+                    raise StoreUnavailableError("the SQLite store stayed locked") from error
                 time.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")

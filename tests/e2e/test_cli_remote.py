@@ -211,7 +211,7 @@ def test_a_followed_remote_export_that_fails_says_why(tmp_path: Path) -> None:
             "start",
             "1",
             "--path",
-            str(tmp_path),
+            str(tmp_path / "exports"),  # the server's default export root, next to its store
             "--watch",
             "--interval",
             "0.1",

@@ -199,7 +199,8 @@ def test_an_ftp_export_is_the_database_byte_for_byte(tmp_path: Path, source: Sou
     write_dataset(client)
     expected = snapshot_of(client)
     ftp = ftp_server(tmp_path)
-    with ftp as (port, root), serve(tmp_path, [bdb_on(source.port)]).start() as server:
+    egress = ("--allow-egress", "127.0.0.1")  # the test's FTP server is on loopback
+    with ftp as (port, root), serve(tmp_path, [bdb_on(source.port)], *egress).start() as server:
         url = f"ftp://backup:ftp-password@127.0.0.1:{port}/dumps/"
         assert export(server, 1, url).status_code == 200  # the bare-URL shorthand
         bdb, _ = wait_end(server, 1)
@@ -230,18 +231,20 @@ class ftp_server:  # noqa: N801 - a context manager read as a phrase
         self.server.close_all()
 
 
-def unwritable_directory(tmp_path: Path) -> Iterator[Path]:
-    """A directory the server cannot write in, even as root: immutable, or /sys."""
-    locked = tmp_path / "locked"
+def unwritable_directory(root: Path) -> Iterator[Path]:
+    """A directory inside the export root the server cannot write in, even as root:
+    an immutable one (`chattr +i`)."""
+    locked = root / "locked"
     locked.mkdir()
     if (
         subprocess.run(["chattr", "+i", str(locked)], capture_output=True, check=False).returncode
-        == 0
+        != 0
     ):
+        pytest.skip("platform lacks chattr +i (an immutable directory)")
+    try:
         yield locked
+    finally:
         subprocess.run(["chattr", "-i", str(locked)], check=False)
-    else:
-        yield Path("/sys/kernel")
 
 
 def test_every_mount_point_failure_reason_comes_from_a_real_cause(
@@ -255,11 +258,11 @@ def test_every_mount_point_failure_reason_comes_from_a_real_cause(
         bdb_on(source.port, 4, password="wrong"),
         {"uid": 5, "name": "no-endpoint"},
     ]
-    good = tmp_path / "exports"
-    good.mkdir()
+    good = tmp_path / "exports" / "good"
+    good.mkdir(parents=True)
     with serve(tmp_path, bdbs).start() as server:
-        cases = [(1, str(tmp_path / "missing"), "wrong-file-path")]
-        for locked in unwritable_directory(tmp_path):
+        cases = [(1, str(tmp_path / "exports" / "missing"), "wrong-file-path")]
+        for locked in unwritable_directory(tmp_path / "exports"):
             cases.append((2, str(locked), "no-permission"))
             cases += [
                 (3, str(good), "general-error"),
@@ -282,7 +285,7 @@ def test_every_ftp_failure_reason_comes_from_a_real_cause(
 ) -> None:
     with (
         ftp_server(tmp_path) as (port, root),
-        serve(tmp_path, [bdb_on(source.port)]).start() as server,
+        serve(tmp_path, [bdb_on(source.port)], "--allow-egress", "127.0.0.1").start() as server,
     ):
         cases = [
             (f"ftp://backup:not-the-password@127.0.0.1:{port}/dumps/", "no-permission"),
@@ -365,7 +368,7 @@ def test_email_notification_is_sent_on_completion_and_on_failure(
             location = {"type": "mount_point", "path": str(target)}
             assert export(server, 1, location, email_notification=True).status_code == 200
             wait_end(server, 1)
-            missing = {"type": "mount_point", "path": str(tmp_path / "missing")}
+            missing = {"type": "mount_point", "path": str(target / "missing")}
             assert export(server, 1, missing, email_notification=True).status_code == 200
             wait_end(server, 1)
             deadline = time.monotonic() + 10

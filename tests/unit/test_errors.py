@@ -43,6 +43,8 @@ def test_codes_are_the_published_vocabulary() -> None:
         "too_many_attempts",
         "store_unavailable",
         "incompatible_store",
+        "export_path_not_allowed",
+        "egress_not_allowed",
     }
 
 
