@@ -20,7 +20,13 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from bdbexport.domain.events import LEASE_EXPIRY_ACTOR, DomainEvent, LifecycleEvent
+from bdbexport.domain.events import (
+    LEASE_EXPIRY_ACTOR,
+    WORKER_ACTOR,
+    ActionRefused,
+    DomainEvent,
+    LifecycleEvent,
+)
 from bdbexport.domain.lifecycle import ActionKind
 
 REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -29,6 +35,8 @@ REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 2.5)
 
 _ENDING_SUFFIXES = frozenset({"Succeeded", "Failed", "Cancelled"})
+_WORKER_IS_DONE = frozenset({"invalid_transition", "action_mismatch", "db_not_exist"})
+"""Refusals of a worker's report that mean its action is over (not a store blip)."""
 LOGIN_FAILURE_REASONS = ("bad_credentials", "locked", "throttled", "other")
 ACCOUNT_LOCKED = "AccountLocked"
 LOGIN_FAILED = "LoginFailed"
@@ -123,7 +131,8 @@ class ServerMetrics:
         self._store_timers: dict[str, Histogram] = {}
         """Each operation's histogram child, looked up once: labels() costs more than
         an observation, and every request makes a store call or two."""
-        self._running: dict[ActionKind, set[str]] = {kind: set() for kind in ActionKind}
+        self._running: dict[int, tuple[ActionKind, str | None]] = {}
+        """The actions this replica saw start, by bdb (a bdb runs one action at a time)."""
         self._lock = threading.Lock()
         for kind in ActionKind:
             # Zero series exist from the start, so rates and alerts see "none yet".
@@ -156,8 +165,10 @@ class ServerMetrics:
         suffix, kind = event.suffix, event.kind.value
         if suffix == "Started":
             self.actions_started.labels(kind=kind).inc()
-            if event.action_uid is not None:
-                self._set_running(event.kind, event.action_uid, running=True)
+            if event.uid is not None:
+                with self._lock:
+                    self._running[event.uid] = (event.kind, event.action_uid)
+                    self._update_running()
             return
         if suffix not in _ENDING_SUFFIXES:
             return
@@ -173,11 +184,15 @@ class ServerMetrics:
             self.actions_failed.labels(kind=kind, reason=reason).inc()
             if event.actor == LEASE_EXPIRY_ACTOR:
                 self.lease_expiries.labels(kind=kind).inc()
-        if event.action_uid is not None:
-            self._set_running(event.kind, event.action_uid, running=False)
+        self._ended(event.uid, event.action_uid)
 
     def _observe_other(self, event: DomainEvent) -> None:
-        if event.name == ACCOUNT_LOCKED:
+        if isinstance(event, ActionRefused):
+            # A worker told "no" for good: its action ended elsewhere (cancelled through
+            # another replica, failed by another replica's lease check), unseen here.
+            if event.actor == WORKER_ACTOR and event.error_code in _WORKER_IS_DONE:
+                self._ended(event.uid, None)
+        elif event.name == ACCOUNT_LOCKED:
             self.record_lockout("user")
         elif event.name == LOGIN_FAILED:
             reason = str(getattr(event, "reason", "other"))
@@ -185,16 +200,24 @@ class ServerMetrics:
                 reason=reason if reason in LOGIN_FAILURE_REASONS else "other"
             ).inc()
 
-    def _set_running(self, kind: ActionKind, action_uid: str, *, running: bool) -> None:
+    def _ended(self, uid: int | None, action_uid: str | None) -> None:
         # Only actions this replica saw start are counted, so an end it merely observes
         # (a lease expiry of another replica's export) never drives the gauge below zero.
+        if uid is None:
+            return
         with self._lock:
-            actions = self._running[kind]
-            if running:
-                actions.add(action_uid)
-            else:
-                actions.discard(action_uid)
-            self.actions_running.labels(kind=kind.value).set(len(actions))
+            running = self._running.get(uid)
+            if running is None or (action_uid is not None and running[1] != action_uid):
+                return
+            del self._running[uid]
+            self._update_running()
+
+    def _update_running(self) -> None:
+        counts = dict.fromkeys(ActionKind, 0)
+        for kind, _ in self._running.values():
+            counts[kind] += 1
+        for kind, count in counts.items():
+            self.actions_running.labels(kind=kind.value).set(count)
 
     # --- hooks for the other parts of the server --------------------------------------
 

@@ -76,6 +76,25 @@ def test_starts_and_ends_of_actions_are_counted_by_kind_and_reason() -> None:
     application.close()
 
 
+def test_an_action_ended_by_another_replica_leaves_the_gauge_when_its_worker_is_refused() -> None:
+    metrics, clock = ServerMetrics(), ManualClock()
+    here = wired(metrics, clock)
+    action = here.service.start_export(ADMIN, 1, LOCATION).action_uid
+    assert action is not None
+    # Another replica on the same store (its events on its own bus) finds the lease
+    # lapsed and fails the export; this replica's metrics see nothing of it...
+    elsewhere = bootstrap(here.store, clock=clock, lease_ttl=timedelta(seconds=60))
+    clock.advance(timedelta(seconds=61))
+    elsewhere.service.get_bdb(ADMIN, 1)
+    assert value(metrics, "bdbexport_actions_running", kind="export") == 1
+    # ...until this replica's worker reports progress and is told its action is over.
+    with pytest.raises(DomainError):
+        here.service.record_export_progress(1, action, 50)
+    assert value(metrics, "bdbexport_actions_running", kind="export") == 0
+    assert value(metrics, "bdbexport_lease_expiries_total", kind="export") == 0  # not here
+    here.close()
+
+
 def test_cancellations_sizes_and_lockouts_are_counted() -> None:
     metrics = ServerMetrics()
     clock = ManualClock()
