@@ -13,10 +13,11 @@ from pathlib import Path
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
-from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
+from bdbexport.domain.ports import BdbRepository, LoginAttempts, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService
 
 from .application import Application, bootstrap
+from .login_attempts import open_login_attempts
 from .stores import Store, default_export_root, default_store_url, open_store
 
 
@@ -31,6 +32,7 @@ class StoreRuntime:
         self._store = store
         self._simulated_duration = simulated_duration
         self._application = bootstrap(store)
+        self._login_attempts: tuple[LoginAttempts, Callable[[], None]] | None = None
 
     @property
     def service(self) -> ActionService:
@@ -47,6 +49,13 @@ class StoreRuntime:
     @property
     def users(self) -> UserDirectory:
         return self._store.users
+
+    @property
+    def login_attempts(self) -> LoginAttempts:
+        """Opened on first use (its own connection to the store), closed with the rest."""
+        if self._login_attempts is None:
+            self._login_attempts = open_login_attempts(self._store.url)
+        return self._login_attempts[0]
 
     def run_export(
         self,
@@ -98,6 +107,8 @@ class StoreRuntime:
         self._application.pool.shutdown(grace=0)
         if self._application.action_logs is not None:
             self._application.action_logs.close()
+        if self._login_attempts is not None:
+            self._login_attempts[1]()
         self._store.close()
 
 

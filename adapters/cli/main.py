@@ -55,7 +55,9 @@ module_app = typer.Typer(
     context_settings=HELP_OPTIONS,
 )
 user_app = typer.Typer(
-    help="Users: add, set-password (local).", no_args_is_help=True, context_settings=HELP_OPTIONS
+    help="Users: add, set-password (local), unlock.",
+    no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
 )
 
 
@@ -525,6 +527,31 @@ def user_add(
             state.output.json(user)
         else:
             state.output.line(f"user {user['email']} added with role {user['role']}")
+
+    run_command(ctx, body)
+
+
+@user_app.command("unlock")
+def user_unlock(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's email (the login name).")],
+) -> None:
+    """Lift a user's sign-in lock (too many failed sign-ins) and forget the failures:
+    in the store (local), or through the server (remote: POST /v1/users/unlock, admins
+    only). Every replica on the store sees it at once."""
+
+    def body(state: State) -> None:
+        target = open_target(state)
+        try:
+            answer = target.unlock_user(email)
+        finally:
+            target.close()
+        if state.output.as_json:
+            state.output.json(answer)
+        elif answer["was_locked"]:
+            state.output.line(f"user {answer['email']}: unlocked")
+        else:
+            state.output.line(f"user {answer['email']}: was not locked (failures forgotten)")
 
     run_command(ctx, body)
 

@@ -104,6 +104,11 @@ class RemoteTarget:
         result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/export", json=body)
         return result
 
+    def unlock_user(self, email: str) -> dict[str, Any]:
+        """`POST /v1/users/unlock` (admins only): lift `email`'s sign-in lock."""
+        result: dict[str, Any] = self._request("POST", "/v1/users/unlock", json={"email": email})
+        return result
+
     def reset_kind(self, uid: int, kind: ActionKind) -> dict[str, Any]:
         result: dict[str, Any] = self._request(
             "PUT", f"/v1/bdbs/{uid}/actions/{kind.value}_reset_status", json={}

@@ -15,7 +15,7 @@ from typing import Protocol
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
-from bdbexport.domain.ports import BdbRepository, ModuleRegistry, UserDirectory
+from bdbexport.domain.ports import BdbRepository, LoginAttempts, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService
 
 
@@ -33,6 +33,10 @@ class LocalRuntime(Protocol):
 
     @property
     def users(self) -> UserDirectory: ...
+
+    @property
+    def login_attempts(self) -> LoginAttempts:
+        """Failed sign-ins and locks, as the servers on this store count them."""
 
     def run_export(
         self,

@@ -196,12 +196,7 @@ class Authenticator:
     async def verify_password(
         self, email: str, password: str, caller: Caller = Caller()
     ) -> Principal:
-        now = self._clock()
         user = await self._users.get(email)
-        lock = await self._attempts.get(user_subject(email), now, self.settings.lockout)
-        if lock is not None and is_locked(lock, now):
-            self._audit(LoginFailed, email, caller, reason="locked")
-            raise AccountLockedError(lock.locked_until)
         stored = user.password_hash if user is not None else ""
         # A keyed BLAKE2b: one C call, where HMAC-SHA256 builds two hash objects in Python.
         key = hashlib.blake2b(
@@ -211,15 +206,23 @@ class Authenticator:
         ).digest()
         monotonic = time.monotonic()
         cached = self._cache.get(key)
-        if cached is not None:
-            if (
-                user is not None
-                and cached.expires > monotonic
-                and cached.principal == user.principal
-            ):
-                self._cache.move_to_end(key)
-                return cached.principal
+        if cached is not None and (
+            user is None or cached.expires <= monotonic or cached.principal != user.principal
+        ):
             self._cache.pop(key, None)
+            cached = None
+        if cached is None and self.kdf.is_full(caller.address):
+            # Before any other read: a burst from one address costs one read a request.
+            self._audit(LoginFailed, email, caller, reason="throttled")
+            raise TooManyAttemptsError(1)
+        now = self._clock()
+        lock = await self._attempts.get(user_subject(email), now, self.settings.lockout)
+        if lock is not None and is_locked(lock, now):
+            self._audit(LoginFailed, email, caller, reason="locked")
+            raise AccountLockedError(lock.locked_until)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached.principal
         rejected_until = self._rejected.get(key)
         if rejected_until is not None:
             if rejected_until > monotonic:

@@ -40,6 +40,10 @@ class FairKdfQueue:
             return len(self._waiting.get(key, ()))
         return sum(len(queue) for queue in self._waiting.values())
 
+    def is_full(self, key: str) -> bool:
+        """Whether `run` with this key would be refused now (a cheap check first)."""
+        return len(self._waiting.get(key, ())) >= self.max_waiting
+
     async def run(self, key: str, work: Callable[..., T], *args: object) -> T:
         """`work(*args)` in a worker thread, when this key's turn comes."""
         await self._turn(key)
