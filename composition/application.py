@@ -295,7 +295,11 @@ def bootstrap(
     if isinstance(chosen, RdbExporter):
         sweeper = PartialSweeper(roots, opened.bdbs.get)
         bus.subscribe(ActionFailed, sweeper.on_failed)
-    chosen_importer = choose_importer(importer) if isinstance(importer, str) else importer
+    chosen_importer = (
+        choose_importer(importer, roots=roots, egress=egress)
+        if isinstance(importer, str)
+        else importer
+    )
     pool = ExportWorkerPool(
         service,
         chosen,

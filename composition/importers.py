@@ -7,21 +7,45 @@ with no Redis to load into). An importer the installation lacks is an error nami
 
 from __future__ import annotations
 
+from functools import partial
+
+from bdbexport.adapters.exporting.egress import EgressPolicy, addresses_of
+from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.memory.importer import InMemoryImporter
+from bdbexport.domain.errors import EgressNotAllowedError
 from bdbexport.domain.ports import Importer
 
 IMPORTERS = ("rdb", "memory")
 
 
-def choose_importer(name: str, *, memory_duration: float = 0.0) -> Importer:
-    """The importer `name` stands for (one of `IMPORTERS`)."""
+def choose_importer(
+    name: str,
+    *,
+    memory_duration: float = 0.0,
+    roots: ExportRoots | None = None,
+    egress: EgressPolicy | None = None,
+) -> Importer:
+    """The importer `name` stands for (one of `IMPORTERS`). The real one reads
+    `mount_point` files only inside `roots` and FTP only from hosts `egress` permits
+    (the export rules: a server never reads just any file it can, docs/imports.md)."""
     if name == "rdb":
         from bdbexport.adapters.importing import RdbImporter
 
-        return RdbImporter()
+        return RdbImporter(
+            resolve_path=None if roots is None else roots.resolve,
+            check_host=None if egress is None else partial(_check_source_host, egress),
+        )
     if name == "memory":
         return InMemoryImporter(duration=memory_duration)
     raise ValueError(f"Unknown importer {name!r}; choose one of: {', '.join(IMPORTERS)}.")
+
+
+def _check_source_host(egress: EgressPolicy, host: str) -> None:
+    """Every address `host` resolves to must be permitted (the FTP client connects to
+    whichever comes first); a name that does not resolve fails later, at connect."""
+    addresses = addresses_of(host)
+    if any(not egress.permits(host, address) for address in addresses):
+        raise EgressNotAllowedError()
 
 
 def import_location_types(importer: Importer) -> frozenset[str] | None:

@@ -49,6 +49,8 @@ from bdbexport.composition.observability import (
     subscribe_metrics,
 )
 from bdbexport.composition.stores import Store, open_store
+from bdbexport.composition.scheduling import start_backup_scheduler
+from bdbexport.adapters.memory import SystemClock
 from bdbexport.domain.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import Notifier
@@ -320,12 +322,15 @@ def build_server(config: ServerConfig) -> Server:
         permits=policy.permits,
     )
 
+    # Periodic backups: each due moment started by one replica only (docs/backups.md).
+    scheduler = start_backup_scheduler(application, SystemClock())
     closed = threading.Event()
 
     def close() -> None:
         if closed.is_set():
             return
         closed.set()
+        scheduler.stop()
         application.close(grace=config.shutdown_grace)
         close_access()
         close_audit()

@@ -63,6 +63,8 @@ def content_of(port: int) -> dict[tuple[int, bytes], tuple[bytes, Any, int]]:
         with redis.Redis(port=port, db=db, socket_timeout=30) as client:
             for key in client.scan_iter(count=1000):
                 kind = bytes(client.type(key))
+                if kind == b"none":  # deleted since the scan saw it (a server at work)
+                    continue
                 expires = int(client.pexpiretime(key))
                 content[(db, key)] = (kind, _value(client, key, kind), expires)
     return content
