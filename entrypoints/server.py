@@ -48,9 +48,8 @@ from bdbexport.composition.observability import (
     operator_view,
     subscribe_metrics,
 )
-from bdbexport.composition.stores import Store, open_store
 from bdbexport.composition.scheduling import start_backup_scheduler
-from bdbexport.adapters.memory import SystemClock
+from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import Notifier
@@ -323,7 +322,7 @@ def build_server(config: ServerConfig) -> Server:
     )
 
     # Periodic backups: each due moment started by one replica only (docs/backups.md).
-    scheduler = start_backup_scheduler(application, SystemClock())
+    scheduler = start_backup_scheduler(application)
     closed = threading.Event()
 
     def close() -> None:
