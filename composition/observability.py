@@ -80,8 +80,13 @@ def readiness_probe(async_store: AsyncStore) -> Callable[[], Awaitable[object]]:
     return probe
 
 
-def subscribe_metrics(bus: EventBus, metrics: ServerMetrics) -> None:
+def subscribe_metrics(
+    bus: EventBus, metrics: ServerMetrics, *, workers_busy: Callable[[], int] | None = None
+) -> None:
+    """Count actions from the bus; `workers_busy` (the worker pool's count of actions it
+    holds) lets a scrape drop actions that ended unseen (`ServerMetrics.refresh`)."""
     bus.subscribe(DomainEvent, metrics.observe_event)
+    metrics.workers_busy = workers_busy
 
 
 def metrics_access_for(chosen: str | None, *, loopback: bool) -> MetricsAccess:

@@ -299,7 +299,7 @@ def build_server(config: ServerConfig) -> Server:
     application.prepare_exports()
     assert application.async_store is not None
     assert application.async_service is not None
-    subscribe_metrics(application.bus, metrics)
+    subscribe_metrics(application.bus, metrics, workers_busy=application.pool.running)
     # Failed sign-ins are counted in the store, so every replica sees the same locks.
     attempts, close_attempts = open_async_login_attempts(config.store_url)
     authenticator = Authenticator(

@@ -16,7 +16,7 @@ operations): no request can invent a new time series.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -131,6 +131,9 @@ class ServerMetrics:
         self._store_timers: dict[str, Histogram] = {}
         """Each operation's histogram child, looked up once: labels() costs more than
         an observation, and every request makes a store call or two."""
+        self.workers_busy: Callable[[], int] | None = None
+        """How many actions this replica's workers hold (queued or running), when the
+        wiring tells; see `refresh`."""
         self._running: dict[int, tuple[ActionKind, str | None]] = {}
         """The actions this replica saw start, by bdb (a bdb runs one action at a time)."""
         self._lock = threading.Lock()
@@ -211,6 +214,17 @@ class ServerMetrics:
                 return
             del self._running[uid]
             self._update_running()
+
+    def refresh(self) -> None:
+        """Before each scrape: when this replica's workers hold no action, none runs
+        here, whatever the events said (a worker that saw its action cancelled through
+        another replica stops without an event of its own)."""
+        if self.workers_busy is None or self.workers_busy() != 0:
+            return
+        with self._lock:
+            if self._running:
+                self._running.clear()
+                self._update_running()
 
     def _update_running(self) -> None:
         counts = dict.fromkeys(ActionKind, 0)

@@ -72,6 +72,7 @@ class OperatorView:
                 raise UnauthenticatedError()
             if not self.policy.permits(principal, METRICS_PERMISSION):
                 raise ForbiddenError(principal.role, METRICS_PERMISSION)
+        self.metrics.refresh()
         return Response(
             generate_latest(self.metrics.registry),
             media_type=CONTENT_TYPE_LATEST,

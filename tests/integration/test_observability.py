@@ -40,7 +40,7 @@ def wired(metrics: ServerMetrics, clock: ManualClock) -> Application:
     for uid in (1, 2, 3):
         store.bdbs.add(Bdb(uid=uid, name=f"db{uid}"))
     application = bootstrap(store, clock=clock, lease_ttl=timedelta(seconds=60), with_async=True)
-    subscribe_metrics(application.bus, metrics)
+    subscribe_metrics(application.bus, metrics, workers_busy=application.pool.running)
     return application
 
 
@@ -93,6 +93,17 @@ def test_an_action_ended_by_another_replica_leaves_the_gauge_when_its_worker_is_
     assert value(metrics, "bdbexport_actions_running", kind="export") == 0
     assert value(metrics, "bdbexport_lease_expiries_total", kind="export") == 0  # not here
     here.close()
+
+
+def test_a_scrape_forgets_running_actions_when_no_worker_here_holds_any() -> None:
+    metrics, clock = ServerMetrics(), ManualClock()
+    application = wired(metrics, clock)
+    application.service.start_export(ADMIN, 1, LOCATION)  # started, never handed to a worker
+    assert value(metrics, "bdbexport_actions_running", kind="export") == 1
+    metrics.refresh()
+    assert application.pool.running() == 0
+    assert value(metrics, "bdbexport_actions_running", kind="export") == 0
+    application.close()
 
 
 def test_cancellations_sizes_and_lockouts_are_counted() -> None:
