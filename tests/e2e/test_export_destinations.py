@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_real_exports import ADMIN, SourceRedis, bdb_on, export, serve, wait_end
+from tests.e2e.test_real_exports import SourceRedis, bdb_on, export, serve, wait_end
+from tests.e2e.test_serve import ADMIN
 
 pytestmark = pytest.mark.slow
 
@@ -110,7 +111,7 @@ def loopback_name() -> str:
     judged without resolving)."""
     name = socket.gethostname()
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
     except OSError:
         addresses = set()
     if not addresses or not all(a.startswith("127.") or a == "::1" for a in addresses):

@@ -3,11 +3,14 @@ whoever reads the bdb next."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
 
+from bdbexport.adapters.memory import InMemoryBdbRepository, ManualClock, SequentialIds
+from bdbexport.composition import build_service
 from bdbexport.domain import (
     Action,
     ActionRefused,
@@ -125,11 +128,40 @@ def test_the_lease_length_must_be_positive() -> None:
         )
 
 
-def test_a_heartbeat_never_contradicts_progress_reported_meanwhile(
-    world: World, exporting: str
-) -> None:
-    world.service.record_export_progress(1, exporting, 40)
-    world.clock.advance(timedelta(seconds=35))
-    renewed = world.service.record_export_heartbeat(1, exporting)
-    assert renewed.export_progress == 40
-    assert renewed.action_lease_expires == world.clock.now() + timedelta(seconds=60)
+class ReportBetweenReadAndWrite(InMemoryBdbRepository):
+    """A real in-memory repository in which the exporter's progress report lands right
+    after a read, before the write that follows it: the moment a heartbeat that read
+    the progress outside its compare-and-set loop would contradict the report."""
+
+    def __init__(self, bdbs: list[Bdb]) -> None:
+        super().__init__(bdbs)
+        self.report: Callable[[], object] | None = None
+        self.reported = 0
+
+    def get(self, uid: int) -> Bdb | None:
+        read = super().get(uid)
+        report, self.report = self.report, None  # once
+        if report is not None:
+            report()
+            self.reported += 1
+        return read
+
+
+def test_a_heartbeat_racing_a_progress_report_never_contradicts_it() -> None:
+    """Fails on the code before the fix (a heartbeat that read the progress, then
+    reported it as progress): the report moves progress to 60 between that read and
+    the heartbeat's write, so the heartbeat reports 40 and is refused
+    (`invalid_progress`), or would put the progress back."""
+    repository = ReportBetweenReadAndWrite([Bdb(uid=1, name="db")])
+    clock = ManualClock()
+    service = build_service(bdbs=repository, clock=clock, ids=SequentialIds())
+    action = service.start_export(ADMIN, 1, LOCATION).action_uid
+    assert action is not None
+    service.record_export_progress(1, action, 40)
+    clock.advance(timedelta(seconds=35))  # past half the lease: the heartbeat writes
+    repository.report = lambda: service.record_export_progress(1, action, 60)
+    renewed = service.record_export_heartbeat(1, action)
+    assert repository.reported == 1  # the report did land in between
+    assert renewed.export_progress == 60
+    assert renewed.action_lease_expires == clock.now() + timedelta(seconds=60)
+    assert repository.get(1) == renewed
