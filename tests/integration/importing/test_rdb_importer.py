@@ -5,6 +5,10 @@ from a real cause; a cancelled or failed import leaves the target as it was."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,12 +178,44 @@ def test_a_missing_file_is_a_wrong_file_path(target: RedisServer, tmp_path: Path
     assert failure_of(target.port, str(tmp_path)).reason is ImportFailureReason.WRONG_FILE_PATH
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_an_unreadable_file_is_no_permission(target: RedisServer, tmp_path: Path) -> None:
-    secret = tmp_path / "secret.rdb"
-    secret.write_bytes(b"REDIS0010")
-    secret.chmod(0)
-    assert failure_of(target.port, str(secret)).reason is ImportFailureReason.NO_PERMISSION
+UNPRIVILEGED_IMPORT = """
+import sys
+from bdbexport.adapters.importing import RdbImporter
+from bdbexport.domain.bdb import Bdb, Endpoint
+from bdbexport.domain.export_outcome import ImportFailedError
+from bdbexport.domain.locations import MountPointLocation
+bdb = Bdb(uid=1, name="db", endpoints=(Endpoint(addr=("127.0.0.1",), port=int(sys.argv[1])),))
+try:
+    RdbImporter().import_rdb(
+        bdb, MountPointLocation(path=sys.argv[2]), flush=False, progress=lambda percent: None
+    )
+except ImportFailedError as failure:
+    print(failure.reason.value)
+"""
+
+
+def test_an_unreadable_file_is_no_permission(target: RedisServer) -> None:
+    # Root reads every file: as root, the importer runs as `nobody` (setpriv).
+    directory = Path(tempfile.mkdtemp(prefix="bdbexport-unreadable-"))
+    try:
+        directory.chmod(0o755)
+        secret = directory / "secret.rdb"
+        secret.write_bytes(b"REDIS0010")
+        secret.chmod(0)
+        if os.geteuid() != 0:
+            assert failure_of(target.port, str(secret)).reason is ImportFailureReason.NO_PERMISSION
+            return
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv to drop privileges")
+        done = subprocess.run(
+            [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+             "-c", UNPRIVILEGED_IMPORT, str(target.port), str(secret)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.stdout.strip() == "no-permission", done.stderr
+    finally:
+        shutil.rmtree(directory)
 
 
 def test_a_file_that_is_not_an_rdb_is_file_corrupted(target: RedisServer, tmp_path: Path) -> None:
