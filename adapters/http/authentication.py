@@ -122,12 +122,16 @@ class _Verified:
     expires: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Claims:
     subject: str
     generation: str
     auth_time: float
     expires: float
+    matched: User | None = None
+    """The stored record the generation last matched (its hash and role), and what it
+    proved: a request whose read finds the same record skips the digest."""
+    proven: Authenticated | None = None
 
 
 class Authenticator:
@@ -173,6 +177,10 @@ class Authenticator:
         Raises `UnauthenticatedError` (or `AccountLockedError`) for a header that
         proves nothing, `TooManyAttemptsError` when the caller's address is throttled.
         """
+        if authorization is not None and authorization[:6].lower() == "basic ":
+            # The common case without the `Authenticated` wrapper.
+            email, password = _parse_basic(authorization[6:].strip())
+            return await self.verify_password(email, password, caller)
         proven = await self.authenticate_with_time(authorization, caller)
         return None if proven is None else proven.principal
 
@@ -355,9 +363,20 @@ class Authenticator:
             self._tokens.pop(token, None)
             raise UnauthenticatedError("The token has expired.")
         user = await self._users.get(claims.subject)
-        if user is None or not secrets.compare_digest(self.generation(user), claims.generation):
+        if user is None:
             raise UnauthenticatedError("The token is not valid.")
-        return Authenticated(user.principal, claims.auth_time)
+        matched = claims.matched
+        if (
+            claims.proven is None
+            or matched is None
+            or matched.password_hash != user.password_hash
+            or matched.role != user.role
+        ):
+            if not secrets.compare_digest(self.generation(user), claims.generation):
+                raise UnauthenticatedError("The token is not valid.")
+            claims.matched = user
+            claims.proven = Authenticated(user.principal, claims.auth_time)
+        return claims.proven
 
     def _decode(self, token: str) -> _Claims:
         try:
