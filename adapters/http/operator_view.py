@@ -49,7 +49,8 @@ class OperatorView:
     """None: `/readyz` answers ready as soon as the process serves."""
     readiness_bound: float = DEFAULT_READY_BOUND
     policy: PermissionPolicy = field(default_factory=RoleTablePolicy)
-    """Decides who may scrape `/metrics`; the server passes the use cases' policy."""
+    """Decides who may scrape `/metrics`: the built-in role table by default, the one
+    the server's use cases decide with too."""
 
     def routes(self) -> list[Route]:
         return [
