@@ -5,6 +5,7 @@ stdout is not a terminal (CliRunner's is not), no stray blank line, one error pr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ def test_a_failed_local_export_prints_the_reason_the_detail_and_the_hint(store: 
     assert status.exit_code == 0
     assert status.stdout.startswith("export of database 1 failed: general-error: no data")
     shown = cli(store, "db", "show", "1")
-    assert "export_failure_detail  no data endpoint" in shown.stdout
+    # Padded to the longest field name (`backup_interval_offset` since the family).
+    assert re.search(r"export_failure_detail +no data endpoint", shown.stdout)
     assert f"no data endpoint {HINT_NO_ENDPOINT}" in shown.stdout
     bdb = json_of(store, "db", "show", "1")
     assert (bdb["export_failure_reason"], bdb["export_failure_detail"]) == (
