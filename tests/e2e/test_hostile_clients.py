@@ -319,10 +319,9 @@ def test_no_redirect_is_built_from_host_and_hostile_bodies_are_400_or_401(
             "error_code": "forbidden",
             "description": "Role 'db_viewer' does not have the permission 'start_bdb_export'.",
         }
-        for hostile_id in ("x" * 65, "a b", "\u00e9".encode(), "<script>"):
-            response = http.get("/v1/openapi.json", headers={"X-Request-Id": hostile_id})
-            sent = hostile_id if isinstance(hostile_id, str) else hostile_id.decode("latin-1")
-            assert response.headers["x-request-id"] != sent
+        for hostile_id in (b"x" * 65, b"a b", "\u00e9".encode(), b"<script>"):
+            response = http.get("/v1/openapi.json", headers={b"X-Request-Id": hostile_id})
+            assert response.headers["x-request-id"] != hostile_id.decode("latin-1")
             assert len(response.headers["x-request-id"]) <= 64
     assert_still_serving(replicas.a.url)
 
