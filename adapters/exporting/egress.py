@@ -83,12 +83,13 @@ class EgressPolicy:
             try:
                 networks.append(ipaddress.ip_network(text.strip("[]"), strict=False))
             except ValueError:
-                if "/" in text or not all(part for part in text.split(".")):
+                name = text.lower().rstrip(".")
+                if "/" in name or not all(part for part in name.split(".")):
                     raise ValueError(
                         f"--allow-egress {entry!r} is neither an address, a network (CIDR)"
                         " nor a host name"
                     ) from None
-                names.add(text.lower().rstrip("."))
+                names.add(name)
         refused: set[IpAddress] = set()
         for host in store_hosts:
             refused |= addresses_of(host)

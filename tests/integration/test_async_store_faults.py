@@ -220,3 +220,70 @@ def test_the_loops_connection_never_lets_sqlite_wait(tmp_path: Path) -> None:
         assert asyncio.run(asyncio.wait_for(pragmas(), DEADLINE)) == [0, "wal", 1]
     finally:
         database.close()
+
+
+def test_a_removed_store_file_refuses_writes_on_both_connections_and_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite would write on into the unlinked file and report success."""
+    path = tmp_path / "store.sqlite3"
+    sync_db = SqliteDatabase(path)
+    SqliteBdbRepository(sync_db).add(Bdb(uid=1, name="db"))
+    loop_db = AsyncSqliteDatabase(path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    async def scenario() -> None:
+        bdbs = AsyncSqliteBdbRepository(loop_db)
+        assert await bdbs.get(1) == Bdb(uid=1, name="db")  # reads go on
+        for _ in range(3):
+            with pytest.raises(StoreUnavailableError) as raised:
+                await bdbs.save(Bdb(uid=1, name="lost", revision=1), expected_revision=0)
+            assert str(tmp_path) not in raised.value.description
+
+    try:
+        with caplog.at_level("ERROR", logger="bdbexport.store"):
+            asyncio.run(asyncio.wait_for(scenario(), DEADLINE))
+            with pytest.raises(StoreUnavailableError, match="removed or replaced"):
+                SqliteBdbRepository(sync_db).save(
+                    Bdb(uid=1, name="lost", revision=1), expected_revision=0
+                )
+        assert SqliteBdbRepository(sync_db).get(1) == Bdb(uid=1, name="db")
+        assert not path.exists()  # nothing re-created it
+        lines = [r.getMessage() for r in caplog.records if r.name == "bdbexport.store"]
+        assert len(lines) == 1, lines
+        assert str(path) in lines[0]
+    finally:
+        loop_db.close()
+        sync_db.close()
+
+
+def test_an_immutable_store_file_is_unavailable_for_the_workers_connection_too(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    sync_db = SqliteDatabase(path)
+    bdbs = SqliteBdbRepository(sync_db)
+    bdbs.add(Bdb(uid=1, name="db"))
+    sync_db.close()
+    sync_db = SqliteDatabase(path)  # WAL checkpointed: the data is in the file itself
+    bdbs = SqliteBdbRepository(sync_db)
+    # Not the -shm file: SQLite maps it into memory, and a write to an immutable
+    # mapping is a SIGBUS, not an error it could report.
+    files = [tmp_path, path, Path(f"{path}-wal")]
+    locked = []
+    try:
+        for file in files:
+            if file.exists():
+                done = subprocess.run(["chattr", "+i", str(file)], capture_output=True, check=False)
+                if done.returncode != 0:
+                    pytest.skip("platform lacks chattr +i")
+                locked.append(file)
+        with pytest.raises(StoreUnavailableError):
+            bdbs.save(Bdb(uid=1, name="x", revision=1), expected_revision=0)
+        assert bdbs.get(1) == Bdb(uid=1, name="db")
+    finally:
+        for file in locked:
+            subprocess.run(["chattr", "-i", str(file)], check=False)
+        sync_db.close()
+    assert SqliteBdbRepository(SqliteDatabase(path)).get(1) == Bdb(uid=1, name="db")
