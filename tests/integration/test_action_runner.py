@@ -44,7 +44,9 @@ class Replica:
             lease_ttl=timedelta(seconds=lease),
             actions=self.records,
         )
-        self.importer = InMemoryImporter(duration=import_seconds, steps=20)
+        self.importer = InMemoryImporter(
+            duration=import_seconds, steps=max(20, int(import_seconds * 10))
+        )
         self.stop = threading.Event()
         self.runner = ActionRunner(
             self.service,
@@ -52,7 +54,6 @@ class Replica:
             self.importer,
             max_concurrent=1,
             stopping=self.stop,
-            watch_every=0.1,
         )
 
     def status(self, action_uid: str) -> ActionStatus:
@@ -127,6 +128,9 @@ def test_a_cancelled_import_stops_promptly_and_leaves_the_dataset_as_it_was(
         replica.wait_for(lambda: replica.status(uid) is ActionStatus.RUNNING)
         replica.service.cancel(ADMIN, uid)
         took = replica.wait_for(lambda: replica.runner.running() == 0)
+        # The issue asks for "promptly": the watch reads the store every 0.5 s and the
+        # importer reports every 0.1 s; 5 s leaves room for a loaded CI machine.
+        print(f"worker stopped {took:.2f}s after the cancel")
         assert took < 5, f"the worker went on for {took:.1f}s after the cancel"
         assert replica.status(uid) is ActionStatus.CANCELLED
         assert replica.importer.datasets[1] == [b"what was there"]
