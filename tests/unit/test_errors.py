@@ -57,9 +57,9 @@ def test_only_temporary_conditions_are_retryable() -> None:
         "import_in_progress",
         "backup_in_progress",
         "concurrent_update",
+        "too_many_attempts",
         "store_unavailable",
     }
-        "too_many_attempts",
 
 
 def test_errors_render_as_redis_software_error_objects() -> None:
