@@ -64,7 +64,6 @@ async def start_export(request: Request) -> Response:
     if dry_run:
         return await dry_run_response(request, principal, Action.START)
     context.check_location(location)
-    context.check_location(location)
     service, uid = context.service, parse_uid(request.path_params["uid"])
     bdb = await service.start_export(principal, uid, location)
     if context.launch is not None:
