@@ -223,7 +223,9 @@ def export_throughput(report: Report, workdir: Path, *, quick: bool) -> None:
         boot.write_text(json.dumps(document))
         out = workdir / "exports"
         out.mkdir()
-        server, url = start_bdbexport(workdir, "memory://", "--bootstrap", str(boot))
+        server, url = start_bdbexport(
+            workdir, "memory://", "--bootstrap", str(boot), "--export-root", str(out)
+        )
         try:
             idle = wrk(
                 url,
