@@ -69,6 +69,7 @@ async def start_backup(request: Request) -> Response:
         if current is None or current.backup_location is None:
             raise NoBackupLocationError(uid)
         location = current.backup_location
+    context.check_location(location)  # a backup is an export: the same roots and egress
     bdb = await service.start_backup(principal, uid, location)
     context.launch(bdb, location, body.email_notification, kind=ActionKind.BACKUP)
     return bdb_response(bdb)
