@@ -4,9 +4,10 @@ Python bindings start an export and an import and poll `GET /v1/actions/{uid}` t
 client (1.0.3) starts an import and resets a backup status; the `bdbexport` CLI follows,
 lists and cancels actions remotely.
 
-The server runs the simulated exporter and the in-memory importer (`--importer memory`):
-this is about the protocol the clients speak, not the data (the real importer's round
-trip is proven in tests/e2e/test_real_imports.py)."""
+Most servers here run the simulated exporter and the in-memory importer (`--importer
+memory`): the protocol the clients speak, not the data. One runs the real exporter and
+importer between two live redis-servers, the bindings driving both (the full round trip
+of every data type is proven in tests/e2e/test_real_imports.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP
+from tests.support.datasets import assert_same_content, content_of, write_every_type
+from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess, bdbexport_command
 
 pytestmark = pytest.mark.slow
@@ -109,6 +112,54 @@ def test_the_redis_enterprise_bindings_start_and_poll_an_export_and_an_import(
     assert bdb["import_status"] == "succeeded"
     listed = client.get_sync("/v2/actions")
     assert [a["action_uid"] for a in listed] == [imported["action_uid"], started["action_uid"]]
+
+
+@pytest.fixture
+def live_pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, RedisServer, RedisServer]]:
+    """A server with the real exporter and importer; bdb 1 on one live redis-server,
+    bdb 2 on another, empty."""
+    source = RedisServer(tmp_path / "source").start()
+    target = RedisServer(tmp_path / "target").start()
+    document = {
+        "users": [{"email": ADMIN[0], "password": ADMIN[1], "role": "admin"}],
+        "bdbs": [
+            {"uid": uid, "name": f"db{uid}", "endpoints": [{"addr": ["127.0.0.1"], "port": port}]}
+            for uid, port in ((1, source.port), (2, target.port))
+        ],
+    }
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(document))
+    store = f"sqlite://{tmp_path / 'store.sqlite3'}"
+    try:
+        with ServerProcess(store, args=["--bootstrap", str(bootstrap)], workdir=tmp_path) as s:
+            yield s.start(), source, target
+    finally:
+        source.stop()
+        target.stop()
+
+
+def test_the_bindings_drive_a_real_export_and_a_real_import(
+    live_pair: tuple[ServerProcess, RedisServer, RedisServer], tmp_path: Path
+) -> None:
+    server, source, target = live_pair
+    write_every_type(source.port, 0)
+    expected = content_of(source.port)
+    client = redis_enterprise.EnterpriseClient(server.url, ADMIN[0], ADMIN[1], insecure=True)
+    exports = tmp_path / "exports"  # the default export root: next to the store
+    started = client.post_sync(
+        "/v1/bdbs/1/actions/export",
+        {"export_location": {"type": "mount_point", "path": str(exports)}},
+    )
+    export, _ = poll_action(client, started["action_uid"])
+    assert export["status"] == "completed", export
+    (rdb,) = exports.glob("*.rdb")
+    imported = client.post_sync(
+        "/v1/bdbs/2/actions/import", {"import_location": str(rdb), "flush": True}
+    )
+    action, seen = poll_action(client, imported["action_uid"])
+    assert (action["status"], action["progress"]) == ("completed", "100"), action
+    assert seen == sorted(seen, key=int)
+    assert_same_content(expected, content_of(target.port))
 
 
 def test_the_generated_client_imports_and_resets_a_backup_status(
