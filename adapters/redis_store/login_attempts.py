@@ -9,10 +9,12 @@ lifts never expires). Times are rounded to milliseconds so the document Lua writ
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.commands.core import Script
 
+from bdbexport.domain.errors import StoreUnavailableError
 from bdbexport.domain.lockout import LockoutPolicy, LoginRecord, is_current, is_locked
 
 from .async_connection import AsyncRedisConnection
@@ -102,13 +104,28 @@ class AsyncRedisLoginAttempts:
         return self._redis.key("login", subject)
 
     async def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None:
-        doc = await self._redis.call("GET", self._key(subject))
+        doc = await self._once_more(lambda: self._redis.call("GET", self._key(subject)))
         return _current(doc, now, policy)
 
     async def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord:
-        doc = await self._redis.run_script(RECORD_FAILURE, [self._key(subject)], _args(now, policy))
+        doc = await self._once_more(
+            lambda: self._redis.run_script(RECORD_FAILURE, [self._key(subject)], _args(now, policy))
+        )
         return LoginRecord.from_doc(doc)
 
     async def clear(self, subject: str, now: float) -> bool:
-        doc = await self._redis.call("GETDEL", self._key(subject))
+        doc = await self._once_more(lambda: self._redis.call("GETDEL", self._key(subject)))
         return doc is not None and is_locked(LoginRecord.from_doc(doc), now)
+
+    async def _once_more(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `command`; after a refused connection, once more. This port has its own
+        pool, used only for sign-ins: after Redis restarts, its idle connection is
+        stale and fails once (and is dropped) though Redis is back. A timeout is not
+        retried (an outage stays bounded by one socket timeout); a failure counted
+        twice, if Redis died mid-reply, errs on the side of locking."""
+        try:
+            return await command()
+        except StoreUnavailableError as error:
+            if "connection failed" not in error.detail:
+                raise
+            return await command()
