@@ -526,3 +526,4 @@ def test_the_access_log_names_the_principal_and_the_client(replicas: Replicas) -
     assert lines[-1]["principal"] == VIEWER[0]
     assert lines[-1]["client"] == "127.0.0.60"
     assert VIEWER[1] not in replicas.access.read_text()
+    assert_still_serving(replicas.a.url)
