@@ -107,3 +107,60 @@ def test_pruning_keeps_running_records_and_the_newest_finished(logs: Logs) -> No
     assert [r.action_uid for r in logs.sync.list()] == ["r5", "r4", "r3", "r2"]
     assert logs.run(logs.view.prune(keep=1, older_than=T0)) == 2
     assert logs.listed() == ["r5", "r2"]
+
+
+def test_a_record_that_cannot_be_written_never_undoes_the_change(tmp_path: Path) -> None:
+    """Records are best effort: a store that fails under them (here a closed SQLite
+    connection, sync and async) leaves the committed change and its answer alone."""
+    from bdbexport.adapters.memory import (
+        AsyncInMemoryBdbRepository,
+        AsyncInMemoryModuleCatalog,
+        InMemoryBdbRepository,
+        InMemoryEventLog,
+        InMemoryModuleCatalog,
+        ManualClock,
+        SequentialIds,
+    )
+    from bdbexport.adapters.sqlite import AsyncSqliteDatabase, SqliteDatabase
+    from bdbexport.adapters.sqlite.action_log import AsyncSqliteActionLog, SqliteActionLog
+    from bdbexport.domain import (
+        AsyncActionService,
+        Bdb,
+        MountPointLocation,
+        Principal,
+        RoleTablePolicy,
+    )
+    from bdbexport.domain.service import ActionService
+
+    path = tmp_path / "closed.sqlite3"
+    database = SqliteDatabase(path)
+    loop_database = AsyncSqliteDatabase(path)
+    database.close()
+    loop_database.close()
+    bdbs = InMemoryBdbRepository([Bdb(uid=1, name="one"), Bdb(uid=2, name="two")])
+    common: dict[str, Any] = {
+        "policy": RoleTablePolicy(),
+        "clock": ManualClock(T0),
+        "ids": SequentialIds(),
+        "events": InMemoryEventLog(),
+    }
+    admin = Principal("admin@example.com", "admin")
+    where = MountPointLocation(path="/backups")
+    sync = ActionService(
+        bdbs=bdbs, modules=InMemoryModuleCatalog(), actions=SqliteActionLog(database), **common
+    )
+    started = sync.start_export(admin, 1, where)
+    assert started.export_status == "exporting"
+    assert bdbs.get(1) == started
+    loop = asyncio.new_event_loop()
+    try:
+        shell = AsyncActionService(
+            bdbs=AsyncInMemoryBdbRepository(bdbs),
+            modules=AsyncInMemoryModuleCatalog(),
+            actions=AsyncSqliteActionLog(loop_database),
+            **common,
+        )
+        other = loop.run_until_complete(shell.start_export(admin, 2, where))
+    finally:
+        loop.close()
+    assert bdbs.get(2) == other

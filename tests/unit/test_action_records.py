@@ -280,3 +280,61 @@ def test_once_finished_a_record_never_changes(events: list[Any]) -> None:
     if record is not None:
         assert record.object_name == "bdb:1"
         assert record.to_wire()["progress"] == str(record.progress)
+
+
+def test_a_service_without_an_action_log_keeps_no_records(
+    shell: Callable[[Services, str], Call],
+) -> None:
+    services = Services()
+    services.sync = ActionService(
+        bdbs=services.bdbs,
+        modules=InMemoryModuleCatalog(),
+        policy=RoleTablePolicy(),
+        clock=services.clock,
+        ids=SequentialIds("bare"),
+        events=services.events,
+    )
+    services.async_ = AsyncActionService(
+        bdbs=AsyncInMemoryBdbRepository(services.bdbs),
+        modules=AsyncInMemoryModuleCatalog(),
+        policy=RoleTablePolicy(),
+        clock=services.clock,
+        ids=SequentialIds("bare-async"),
+        events=services.events,
+    )
+    started = shell(services, "start_import")(ADMIN, 1, LOCATION)
+    assert started.import_status == "initializing"
+    assert list(shell(services, "list_actions")(ADMIN)) == []
+    with pytest.raises(DomainError) as missing:
+        shell(services, "get_action")(ADMIN, started.action_uid)
+    assert missing.value.code == "action_not_exist"
+    assert services.records.get(started.action_uid) is None
+
+
+def test_reports_that_change_nothing_shown_write_nothing(
+    shell: Callable[[Services, str], Call],
+) -> None:
+    services = Services()
+    started = shell(services, "start_backup")(ADMIN, 2, LOCATION)
+    shell(services, "record_progress")(2, started.action_uid, None, ActionKind.BACKUP)
+    running = services.records.get(started.action_uid)
+    assert running is not None
+    assert running.status is ActionStatus.RUNNING
+    services.clock.advance(timedelta(seconds=1))
+    shell(services, "record_progress")(2, started.action_uid, None, ActionKind.BACKUP)
+    assert services.records.get(started.action_uid) == running  # the same record, as it was
+    assert (
+        updated_record(
+            running,
+            StatusReset(
+                actor="a",
+                uid=2,
+                at=T0,
+                kind=ActionKind.BACKUP,
+                previous_status="idle",
+                cleared_reason=None,
+                changed=False,
+            ),
+        )
+        is None
+    )
