@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from bdbexport.domain.lifecycle import LIFECYCLES, ActionKind
 
@@ -31,6 +32,23 @@ from .main import (
     with_retries,
 )
 from .remote_target import RemoteTarget
+
+
+class labelled_progress(progress_bar):  # noqa: N801 - a context manager, reads as a phrase
+    """`export`'s progress bar, labelled with what it follows (an import, a backup, an
+    action) instead of "export of database N"."""
+
+    def __init__(self, state: State, label: str) -> None:
+        super().__init__(state, 0)
+        self.progress = Progress(
+            TextColumn(label),
+            BarColumn(),
+            TaskProgressColumn(),
+            console=state.output.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(label, total=100)
+
 
 import_app = typer.Typer(help="Import an RDB file into a database, and follow or reset it.")
 backup_app = typer.Typer(help="Back a database up now, and follow or reset its backup.")
@@ -79,7 +97,7 @@ def follow_action(
     `poll_action`); print it; 9 unless it completed."""
     deadline = None if timeout is None else time.monotonic() + timeout
     action = target.get_action(action_uid)
-    with progress_bar(state, 0) as report:
+    with labelled_progress(state, f"action {action_uid}") as report:
         while action["status"] not in FINISHED:
             report(int(action["progress"]))
             if deadline is not None and time.monotonic() >= deadline:
@@ -113,7 +131,7 @@ def _follow_member(
     running = {status.value for status in LIFECYCLES[kind].running}
     field = f"{kind.value}_status"
     bdb = target.get_bdb(uid)
-    with progress_bar(state, uid) as report:
+    with labelled_progress(state, f"{kind.value} of database {uid}") as report:
         while bdb[field] in running:
             report(int(bdb[f"{kind.value}_progress"]))
             time.sleep(interval)
@@ -183,7 +201,7 @@ def import_start(
         target = open_target(state)
         try:
             if isinstance(target, LocalTarget):
-                with progress_bar(state, uid) as report:
+                with labelled_progress(state, f"import of database {uid}") as report:
                     bdb = with_retries(
                         state, lambda: target.start_import(uid, source, flush, report, importer)
                     )
@@ -241,7 +259,7 @@ def backup_now(
         target = open_target(state)
         try:
             if isinstance(target, LocalTarget):
-                with progress_bar(state, uid) as report:
+                with labelled_progress(state, f"backup of database {uid}") as report:
                     bdb = with_retries(
                         state, lambda: target.start_backup(uid, location, report, exporter)
                     )
