@@ -30,8 +30,10 @@ the deadline) instead of opening sockets without bound."""
 
 HEALTH_CHECK_INTERVAL = 30
 
-NOT_READY = frozenset({"LOADING", "BUSY", "MASTERDOWN"})
-"""Replies that mean the server is up but cannot serve yet: an outage, not a bug."""
+NOT_READY = frozenset({"LOADING", "BUSY", "MASTERDOWN", "MISCONF"})
+"""Replies that mean the server is up but cannot serve yet: an outage, not a bug
+(`MISCONF`: it refuses writes because it cannot persist, e.g. its disk is full)."""
+WRITES_REFUSED = (redis.exceptions.ReadOnlyError, redis.exceptions.OutOfMemoryError)
 
 
 class AsyncRedisConnection:
@@ -125,6 +127,10 @@ def _as_outage(error: Exception) -> Exception:
         return StoreUnavailableError("the Redis store is not ready (LOADING)")
     if isinstance(error, redis.ConnectionError):
         return StoreUnavailableError("the Redis store could not be reached (connection failed)")
+    if isinstance(error, WRITES_REFUSED):
+        # A read-only replica (after a failover) or a full memory: the store's state,
+        # not the request's fault; writes may work again later.
+        return StoreUnavailableError(f"the Redis store refuses writes ({error})")
     if isinstance(error, redis.ResponseError):
         word = str(error).split(" ", 1)[0]
         if word in NOT_READY:

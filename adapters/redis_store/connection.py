@@ -48,8 +48,12 @@ class RedisConnection:
             raise StoreUnavailableError(
                 f"Redis at {self.where} did not answer ({error})"
             ) from error
+        except (redis.exceptions.ReadOnlyError, redis.exceptions.OutOfMemoryError) as error:
+            raise StoreUnavailableError(
+                f"Redis at {self.where} refuses writes ({error})"
+            ) from error
         except redis.ResponseError as error:
-            if "LOADING" in str(error) or "BUSY" in str(error) or "MASTERDOWN" in str(error):
+            if any(word in str(error) for word in ("LOADING", "BUSY", "MASTERDOWN", "MISCONF")):
                 raise StoreUnavailableError(
                     f"Redis at {self.where} is not ready ({error})"
                 ) from error

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from tests.faults.conftest import (
     ADMIN,
     BOOTSTRAP,
+    RESET,
     assert_unavailable,
     bootstrap_file,
     lines_with,
@@ -29,6 +31,7 @@ from tests.faults.conftest import (
     server_on,
 )
 from tests.support.redis_server import RedisServer
+from tests.support.server_process import free_port
 
 pytestmark = pytest.mark.slow
 MANY = 30_000
@@ -86,3 +89,32 @@ def test_a_list_that_fails_mid_stream_ends_in_an_error_and_one_log_line(
     assert "store is unavailable" in aborted[0]
     assert "Traceback" not in server.stderr()
     assert "without completing response" not in server.stderr()
+
+
+@pytest.mark.parametrize("fault", ["read-only replica", "out of memory"])
+def test_a_redis_that_refuses_writes_answers_503_and_reads_go_on(
+    tmp_path: Path, redis_store: RedisServer, fault: str
+) -> None:
+    """A failover that leaves the servers on a read-only replica, or a full `maxmemory`:
+    the store's state, not the request's fault, so 503 and never 500."""
+    args = ("--bootstrap", str(bootstrap_file(tmp_path)))
+    with server_on(redis_store.url, tmp_path, *args).start() as server:
+        control = redis.Redis(port=redis_store.port)
+        try:
+            if fault == "read-only replica":
+                control.replicaof("127.0.0.1", str(free_port()))  # a master that is gone
+            else:
+                control.config_set("maxmemory-policy", "noeviction")
+                control.config_set("maxmemory", 1)
+            reset = request(server, "PUT", RESET)
+            assert_unavailable(reset, names=(str(redis_store.port),))
+            assert "refuses writes" in reset.json()["description"]
+            read = request(server, "GET", "/v1/bdbs/2")
+            assert read.status_code == 200
+            assert read.json()["export_status"] == "failed"
+        finally:
+            control.replicaof("NO", "ONE")
+            control.config_set("maxmemory", 0)
+            control.close()
+        assert request(server, "PUT", RESET).status_code == 200  # back to normal
+    assert "Traceback" not in server.stderr()
