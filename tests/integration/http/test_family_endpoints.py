@@ -150,3 +150,27 @@ async def test_actions_are_listed_read_and_cancelled(
         await client.delete(f"/v1/actions/{action_uid}", headers=MEMBER), 409, "invalid_transition"
     )
     assert_error(await client.delete("/v1/actions/nope", headers=MEMBER), 404, "action_not_exist")
+
+
+async def test_the_document_has_every_new_route_and_marks_the_extension(
+    client: httpx.AsyncClient,
+) -> None:
+    paths = (await client.get("/v1/openapi.json")).json()["paths"]
+    for path, method in [
+        ("/v1/bdbs/{uid}/actions/import_reset_status", "put"),
+        ("/v1/bdbs/{uid}/actions/import", "post"),
+        ("/v1/bdbs/{uid}/actions/backup_reset_status", "put"),
+        ("/v1/bdbs/{uid}/actions/backup", "post"),
+        ("/v1/actions", "get"),
+        ("/v2/actions", "get"),
+        ("/v1/actions/bdb/{bdb_uid}", "get"),
+        ("/v1/actions/{action_uid}", "get"),
+        ("/v2/actions/{action_uid}", "get"),
+    ]:
+        assert "x-bdbexport-extension" not in paths[path][method], path
+    cancel = paths["/v1/actions/{action_uid}"]["delete"]
+    assert cancel["x-bdbexport-extension"] is True
+    assert cancel["parameters"][0]["name"] == "action_uid"
+    allowed = await client.request("PATCH", "/v1/actions/x", headers=ADMIN)
+    assert allowed.status_code == 405
+    assert allowed.headers["allow"] == "DELETE, GET, HEAD"
