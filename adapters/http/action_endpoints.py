@@ -11,7 +11,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bdbexport.domain.errors import UnauthenticatedError
+
 from .context import context_of, parse_uid, principal_of
+from .errors import ProtocolError
 
 
 async def get_action(request: Request) -> Response:
@@ -50,7 +53,20 @@ async def list_bdb_actions(request: Request) -> Response:
 
 async def cancel_action(request: Request) -> Response:
     """`DELETE /v1/actions/{action_uid}`: cancel a running export, import or backup;
-    answers the action, now `cancelled`."""
+    answers the action, now `cancelled`.
+
+    A cancel has no dry run: `?dry_run=` is refused (400) rather than ignored, so a
+    client that meant to ask never cancels by accident (the start's dry run answers who
+    may cancel: its `permitted` check)."""
     principal = await principal_of(request)
+    if "dry_run" in request.query_params:
+        if principal is None:
+            raise UnauthenticatedError()
+        raise ProtocolError(
+            "invalid_request",
+            "DELETE /v1/actions/{action_uid} has no dry run; ask ?dry_run=true of the"
+            " action's start (its `permitted` check decides who may cancel) or send the"
+            " DELETE without it.",
+        )
     record = await context_of(request).service.cancel(principal, request.path_params["action_uid"])
     return JSONResponse(record.to_wire())

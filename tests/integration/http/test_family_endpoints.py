@@ -140,6 +140,15 @@ async def test_actions_are_listed_read_and_cancelled(
     assert_error(await client.get("/v2/actions"), 401, "unauthenticated")
 
     assert_error(await client.delete(f"/v1/actions/{action_uid}", headers=VIEWER), 403, "forbidden")
+    for asked in ("true", "1", "false", "yes"):  # never ignored: no cancel by accident
+        dry = await client.delete(f"/v1/actions/{action_uid}?dry_run={asked}", headers=MEMBER)
+        assert_error(dry, 400, "invalid_request")
+    assert_error(
+        await client.delete(f"/v1/actions/{action_uid}?dry_run=true"), 401, "unauthenticated"
+    )
+    assert (await client.get(f"/v1/actions/{action_uid}", headers=VIEWER)).json()[
+        "status"
+    ] == "queued"
     cancelled = await client.delete(f"/v1/actions/{action_uid}", headers=MEMBER)
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
