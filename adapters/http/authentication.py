@@ -3,9 +3,10 @@
 Every authenticated request reads its user's record from the store (one read by
 primary key: a dict lookup in memory, a few microseconds in SQLite, one round trip to
 Redis), so a password change, a role change or a removal made on any replica counts
-on the very next request. A password sign-in also reads the account's lockout record
-(a second read of the same cost): a locked account is refused even with the right
-password.
+on the very next request. A password check also reads the account's lockout record (a
+second read of the same cost): a locked account is refused even with the right
+password. A credential already verified re-reads the lock at most once a second
+(`LOCK_RECHECK`), so a lock placed through another replica stops it within a second.
 
 scrypt costs tens of milliseconds, so a verified password is cached in memory: a
 bounded LRU keyed by a keyed BLAKE2b of the email, the password AND the stored hash
@@ -74,6 +75,11 @@ TOKEN_ISSUER = "bdbexport"
 TOKEN_ALGORITHM = "HS256"
 DEFAULT_TOKEN_LIFETIME = 86400
 """Seconds a token, and every token traded for it, may live after the password sign-in."""
+
+LOCK_RECHECK = 1.0
+"""How long a cached credential's account, once read unlocked, is taken as unlocked: a
+lock placed through another replica stops its cached sessions at most this late (a
+sign-in that needs the password reads the lock every time)."""
 
 REJECTED_TTL = 10.0
 """How long a credential that failed verification is refused from memory: repeating a
@@ -156,6 +162,7 @@ class Authenticator:
         self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
         self._tokens: OrderedDict[str, _Claims] = OrderedDict()
         self._rejected: OrderedDict[bytes, float] = OrderedDict()
+        self._unlocked: OrderedDict[str, float] = OrderedDict()
         self._in_flight: dict[bytes, asyncio.Future[Principal | None]] = {}
         self.kdf = FairKdfQueue(
             concurrency=settings.kdf_concurrency, max_waiting=settings.kdf_max_waiting
@@ -213,30 +220,58 @@ class Authenticator:
             digest_size=32,
         ).digest()
         monotonic = time.monotonic()
-        cached = self._cache.get(key)
-        if cached is not None and (
-            user is None or cached.expires <= monotonic or cached.principal != user.principal
-        ):
-            self._cache.pop(key, None)
-            cached = None
+        cached = self._cached(key, user, monotonic)
         if cached is None and self.kdf.is_full(caller.address):
             # Before any other read: a burst from one address costs one read a request.
             self._audit(LoginFailed, email, caller, reason="throttled")
             raise TooManyAttemptsError(1)
+        if cached is not None and monotonic - self._unlocked.get(email, -math.inf) < LOCK_RECHECK:
+            self._cache.move_to_end(key)
+            return cached  # its account was read unlocked under a second ago
+        lock = await self._unless_locked(email, caller)
+        if cached is not None:
+            self._unlocked[email] = monotonic
+            self._unlocked.move_to_end(email)
+            while len(self._unlocked) > self.settings.cache_size:
+                self._unlocked.popitem(last=False)
+            self._cache.move_to_end(key)
+            return cached
+        rejected_until = self._rejected.pop(key, None)
+        if rejected_until is not None and rejected_until > monotonic:
+            self._rejected[key] = rejected_until
+            self._audit(LoginFailed, email, caller, reason="bad_credentials")
+            raise UnauthenticatedError(BAD_CREDENTIALS)
+        return await self._verify_once(key, email, password, user, caller, lock)
+
+    def _cached(self, key: bytes, user: User | None, monotonic: float) -> Principal | None:
+        """The principal a still-valid cache entry holds for this very stored record."""
+        cached = self._cache.get(key)
+        if cached is None:
+            return None
+        if user is None or cached.expires <= monotonic or cached.principal != user.principal:
+            self._cache.pop(key, None)
+            return None
+        return cached.principal
+
+    async def _unless_locked(self, email: str, caller: Caller) -> LoginRecord | None:
+        """The account's lockout record; `AccountLockedError` while it locks."""
         now = self._clock()
         lock = await self._attempts.get(user_subject(email), now, self.settings.lockout)
         if lock is not None and is_locked(lock, now):
             self._audit(LoginFailed, email, caller, reason="locked")
             raise AccountLockedError(lock.locked_until)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached.principal
-        rejected_until = self._rejected.get(key)
-        if rejected_until is not None:
-            if rejected_until > monotonic:
-                self._audit(LoginFailed, email, caller, reason="bad_credentials")
-                raise UnauthenticatedError(BAD_CREDENTIALS)
-            del self._rejected[key]
+        return lock
+
+    async def _verify_once(
+        self,
+        key: bytes,
+        email: str,
+        password: str,
+        user: User | None,
+        caller: Caller,
+        lock: LoginRecord | None,
+    ) -> Principal:
+        """Concurrent first requests with the same credentials share one verification."""
         pending = self._in_flight.get(key)
         if pending is None:
             pending = asyncio.get_running_loop().create_future()
@@ -286,6 +321,7 @@ class Authenticator:
                 user_subject(email), now, self.settings.lockout
             )
             self._audit(LoginFailed, email, caller, reason="bad_credentials")
+            self._unlocked.pop(email, None)
             if is_locked(counted, now):
                 self._audit(AccountLocked, email, caller, locked_until=_iso(counted.locked_until))
                 raise AccountLockedError(counted.locked_until)
