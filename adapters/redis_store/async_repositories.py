@@ -8,6 +8,8 @@ compare-and-set script, the same sorted-set index written before the bdb.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import cast
 
@@ -21,6 +23,9 @@ from bdbexport.domain.users import User
 from .async_connection import AsyncRedisConnection
 from .repositories import LIST_PAGE
 from .scripts import COMPARE_AND_SET, CREATE
+
+CATALOG_RECHECK = 0.5
+"""Seconds a replica serves its catalog snapshot before it checks the version key."""
 
 
 class AsyncRedisBdbRepository:
@@ -88,13 +93,50 @@ class AsyncRedisBdbRepository:
 
 
 class AsyncRedisModuleCatalog:
+    """The catalog, read from a snapshot this replica refreshes when it is stale.
+
+    A request on a bdb with modules reads each of its modules' entries; the catalog
+    changes rarely, so those reads are served from memory. Every writer (this class,
+    `RedisModuleCatalog`) bumps `<prefix>modules:version` in the same transaction as the
+    entry; a `get` more than `CATALOG_RECHECK` seconds after the last check reads that
+    version (one round trip) and reloads the snapshot only when it moved. A change
+    made on any replica is therefore seen by every replica within `CATALOG_RECHECK`
+    plus one round trip (under 1 s); a change made here is seen here at once.
+    `list` always reads the store.
+    """
+
     def __init__(self, connection: AsyncRedisConnection) -> None:
         self._redis = connection
         self._key = connection.key("modules")
+        self._version_key = connection.key("modules", "version")
+        self._snapshot: dict[str, CatalogModule] | None = None
+        self._version: bytes | None = None
+        self._checked = -math.inf
 
     async def get(self, module_name: str) -> CatalogModule | None:
-        doc = await self._redis.call("HGET", self._key, module_name)
-        return None if doc is None else CatalogModule.model_validate_json(doc)
+        snapshot = self._snapshot
+        if snapshot is None or time.monotonic() - self._checked >= CATALOG_RECHECK:
+            snapshot = await self._refreshed()
+        return snapshot.get(module_name)
+
+    async def _refreshed(self) -> dict[str, CatalogModule]:
+        # Noted before the await: requests arriving meanwhile use the snapshot they
+        # have (at most one recheck in flight), only the very first one waits.
+        self._checked = time.monotonic()
+        version = await self._redis.call("GET", self._version_key)
+        if self._snapshot is not None and version == self._version:
+            return self._snapshot
+        async with self._redis.available():
+            pipeline = self._redis.client.pipeline(transaction=True)
+            pipeline.get(self._version_key)
+            pipeline.hgetall(self._key)
+            version, entries = await pipeline.execute()
+        self._snapshot = {
+            name.decode(): CatalogModule.model_validate_json(doc)
+            for name, doc in cast("dict[bytes, bytes]", entries).items()
+        }
+        self._version = version
+        return self._snapshot
 
     async def list(self) -> AsyncIterator[CatalogModule]:
         async with self._redis.available():
@@ -106,7 +148,11 @@ class AsyncRedisModuleCatalog:
     async def add(self, module: CatalogModule) -> None:
         """Add or replace (a new version) the module of that name."""
         async with self._redis.available():
-            await self._redis.client.hset(self._key, module.module_name, module.model_dump_json())
+            pipeline = self._redis.client.pipeline(transaction=True)
+            pipeline.hset(self._key, module.module_name, module.model_dump_json())
+            pipeline.incr(self._version_key)
+            await pipeline.execute()
+        self._checked = -math.inf  # this replica sees its own change at once
 
 
 class AsyncRedisUserDirectory:

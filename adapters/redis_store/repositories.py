@@ -109,8 +109,12 @@ class RedisModuleCatalog:
         return iter(sorted(modules, key=lambda module: module.module_name))
 
     def add(self, module: CatalogModule) -> None:
+        """Add or replace; bumps the version the async view's snapshot checks."""
         with self._redis.available():
-            self._redis.client.hset(self._key, module.module_name, module.model_dump_json())
+            pipeline = self._redis.client.pipeline(transaction=True)
+            pipeline.hset(self._key, module.module_name, module.model_dump_json())
+            pipeline.incr(self._redis.key("modules", "version"))
+            pipeline.execute()
 
 
 _REPLACE_FIELD = """
