@@ -249,7 +249,7 @@ def run_command(ctx: typer.Context, body: Callable[[State], int | None]) -> None
         raise typer.Exit(int(failure.exit_code)) from None
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except typer.Exit:
         raise
     except Exception as error:
