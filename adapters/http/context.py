@@ -118,6 +118,15 @@ async def json_object_body(request: Request, *, required: bool) -> dict[str, Any
     surrogate escape such as `"\\ud800"`) after it, before any code encodes it.
     """
     headers = request.headers
+    media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        # Also for an empty body: a page on another origin can make a browser POST a
+        # form (form-urlencoded, multipart, text/plain) with the Basic credentials it
+        # holds for this server; JSON is what no such form can send (CSRF).
+        raise ProtocolError(
+            "invalid_header",
+            "Content-Type must be application/json (or send no Content-Type with no body).",
+        )
     if "content-length" not in headers and "transfer-encoding" not in headers:
         body = b""  # nothing announced: nothing to read (the common reset)
     else:
@@ -126,10 +135,6 @@ async def json_object_body(request: Request, *, required: bool) -> dict[str, Any
         if required:
             raise ProtocolError("invalid_schema", "A JSON object body is required.")
         return {}
-    content_type = request.headers.get("content-type", "application/json")
-    media = content_type.split(";")[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise ProtocolError("invalid_header", "Content-Type must be application/json.")
     if _nesting_exceeds(body, MAX_JSON_DEPTH):
         raise ProtocolError(
             "invalid_schema", f"The body nests deeper than {MAX_JSON_DEPTH} levels."

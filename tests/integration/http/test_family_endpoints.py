@@ -103,6 +103,13 @@ async def test_a_backup_goes_to_the_bdb_backup_location(
         ),
         expected_revision=bdb.revision,
     )
+    # An empty form post, what a page on another origin can make a browser send with
+    # the Basic credentials it holds (CSRF): refused, nothing starts.
+    form = {**ADMIN, "Content-Type": "application/x-www-form-urlencoded"}
+    assert_error(
+        await client.post(BACKUP.format(2), content=b"", headers=form), 400, "invalid_header"
+    )
+    assert http_world.launched == []
     response = await client.post(BACKUP.format(2), headers=ADMIN)  # no body, as clients do
     assert response.status_code == 200, response.text
     assert response.json()["backup_status"] == "exporting"

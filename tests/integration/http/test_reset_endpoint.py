@@ -102,6 +102,10 @@ async def test_uids_that_are_not_positive_64_bit_integers_are_404(
         (b"{not json", "application/json", "invalid_schema"),
         (b"\xff\xfe", "application/json", "invalid_schema"),
         (b"{}", "text/plain", "invalid_header"),
+        # What a form on another origin sends (CSRF): refused even when empty.
+        (b"", "application/x-www-form-urlencoded", "invalid_header"),
+        (b"", "multipart/form-data; boundary=x", "invalid_header"),
+        (b"", "text/plain", "invalid_header"),
     ],
 )
 async def test_a_body_that_is_not_a_json_object_is_400(
