@@ -42,8 +42,7 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope) or f"{self._prefix}{next(self._counter):x}"
-        scope[REQUEST_ID_KEY] = request_id
+        request_id = self.request_id_for(scope)
         started = time.perf_counter()
         status = 500
 
@@ -59,18 +58,25 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self.sink is not None:
-                self._write(scope, request_id, status, started)
+            self.record(scope, request_id, status, time.perf_counter() - started)
 
-    def _write(self, scope: Scope, request_id: str, status: int, started: float) -> None:
-        assert self.sink is not None
+    def request_id_for(self, scope: Scope) -> str:
+        """The client's id when it is safe to echo, else ours; noted in the scope."""
+        request_id = _request_id(scope) or f"{self._prefix}{next(self._counter):x}"
+        scope[REQUEST_ID_KEY] = request_id
+        return request_id
+
+    def record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        """One access line (nothing without a sink); `RequestPipeline` calls it too."""
+        if self.sink is None:
+            return
         principal = scope.get(PRINCIPAL_KEY)
         client = scope.get("client")
         self.sink.write(
             f'{{"time":"{datetime.now(UTC).isoformat(timespec="milliseconds")}",'
             f'"request_id":{_json_string(request_id)},"method":"{scope["method"]}",'
             f'"path":{_json_string(scope["path"])},"status":{status},'
-            f'"duration_ms":{(time.perf_counter() - started) * 1000:.3f},'
+            f'"duration_ms":{seconds * 1000:.3f},'
             f'"principal":{"null" if principal is None else _json_string(principal)},'
             f'"client":{"null" if not client else _json_string(str(client[0]))}}}\n'
         )

@@ -15,14 +15,15 @@ from starlette.routing import Route
 
 from bdbexport.domain.errors import DomainError
 
-from .access_log import REQUEST_ID_KEY, AccessLogMiddleware, LineSink
+from .access_log import REQUEST_ID_KEY, LineSink
 from .context import HttpContext, parse_uid
 from .errors import ProtocolError, error_response
 from .openapi import openapi_document
 from .operations import OPERATIONS, Operation
 from .operator_view import OperatorView
 from .permission_first import permission_first
-from .request_limits import MAX_BODY_BYTES, RequestLimitsMiddleware
+from .request_limits import MAX_BODY_BYTES
+from .request_pipeline import RequestPipeline
 
 log = logging.getLogger("bdbexport.http")
 
@@ -66,9 +67,14 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
-            *operator.outer_middleware(),
-            Middleware(AccessLogMiddleware, sink=access_log),
-            Middleware(RequestLimitsMiddleware, max_body=max_body),
+            Middleware(
+                RequestPipeline,
+                access_log=access_log,
+                metrics=operator.metrics,
+                readiness=operator.readiness,
+                readiness_bound=operator.readiness_bound,
+                max_body=max_body,
+            ),
         ],
         exception_handlers={
             DomainError: _domain_error,
@@ -153,8 +159,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get(REQUEST_ID_KEY, "unknown")
     log.error("unexpected error in request %s", request_id, exc_info=exc)
-    # This response leaves through Starlette's outermost middleware, around the access
-    # log's, so it carries its request id itself.
+    # This response leaves through Starlette's outermost middleware, around the request
+    # pipeline's, so it carries its request id itself.
     return error_response(
         "internal_error",
         f"An unexpected error occurred; quote request id {request_id} to the operator.",

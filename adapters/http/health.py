@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 DEFAULT_READY_BOUND = 1.0
 
 ReadinessProbe = Callable[[], Awaitable[object]]
@@ -47,9 +48,14 @@ class HealthEndpoints:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path") if scope["type"] == "http" else None
-        if path not in (HEALTH_PATH, READY_PATH):
+        if path not in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
+        await self.answer(scope, send)
+
+    async def answer(self, scope: Scope, send: Send) -> None:
+        """Answers a request for one of `PROBE_PATHS` (`RequestPipeline` calls it too)."""
+        path = scope["path"]
         if scope["method"] not in ("GET", "HEAD"):
             body = {
                 "error_code": "method_not_allowed",

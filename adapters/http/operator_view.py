@@ -1,6 +1,7 @@
 """What operators get beside the API: `/metrics`, `/healthz`, `/readyz`, `/dashboard`.
 
-`create_app` takes one `OperatorView` and adds its routes and its outer middleware;
+`create_app` takes one `OperatorView`, adds its routes, and hands its metrics and
+readiness probe to the request pipeline (health probes, request metrics);
 the server's wiring fills it (the metrics the composition root feeds, the store's
 readiness probe, who may scrape), an embedder may leave it out and still gets the
 health endpoints, request metrics and the dashboard.
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,9 +23,8 @@ from bdbexport.domain.ports import PermissionPolicy
 
 from .context import principal_of
 from .dashboard_page import dashboard_routes
-from .health import DEFAULT_READY_BOUND, HealthEndpoints, ReadinessProbe
+from .health import DEFAULT_READY_BOUND, ReadinessProbe
 from .metrics import ServerMetrics
-from .request_metrics import RequestMetricsMiddleware
 
 METRICS_PATH = "/metrics"
 METRICS_PERMISSION = Permission.VIEW_ALL_BDBS_INFO
@@ -56,14 +55,6 @@ class OperatorView:
         return [
             Route(METRICS_PATH, self._metrics, methods=["GET"], name="metrics"),
             *dashboard_routes(),
-        ]
-
-    def outer_middleware(self) -> list[Middleware]:
-        """Outside the access log: health probes first (never logged or counted),
-        then the request metrics (which see every status the app answers)."""
-        return [
-            Middleware(HealthEndpoints, probe=self.readiness, bound=self.readiness_bound),
-            Middleware(RequestMetricsMiddleware, metrics=self.metrics),
         ]
 
     async def _metrics(self, request: Request) -> Response:

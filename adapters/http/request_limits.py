@@ -28,24 +28,30 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
+        refusal = self.refusal(scope)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        await self.app(scope, self.counted(receive), send)
+
+    def counted(self, receive: Receive) -> Receive:
+        """`receive`, refusing the body the moment it crosses the limit."""
         received = 0
+        max_body = self.max_body
 
         async def counted() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise BodyTooLargeError(self.max_body)
+                if received > max_body:
+                    raise BodyTooLargeError(max_body)
             return message
 
-        await self.app(scope, counted, send)
+        return counted
 
-    def _refusal(self, scope: Scope) -> ASGIApp | None:
+    def refusal(self, scope: Scope) -> ASGIApp | None:
+        """The answer to a request refused on its headers alone, else None."""
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:

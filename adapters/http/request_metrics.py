@@ -42,9 +42,10 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            self._record(scope, status, time.perf_counter() - started)
+            self.record(scope, status, time.perf_counter() - started)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def record(self, scope: Scope, status: int, seconds: float) -> None:
+        """Counts one answered request (`RequestPipeline` calls it too)."""
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
         # The router writes the matched route into the (shared) scope.
         route = getattr(scope.get("route"), "path", None) or UNMATCHED
