@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .bdb import Bdb
+from .bdb import MAX_BACKUP_INTERVAL, Bdb
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -29,6 +29,8 @@ class BackupSchedule:
     def __post_init__(self) -> None:
         if self.interval <= timedelta(0):
             raise ValueError("a backup interval must be positive")
+        if self.interval > timedelta(seconds=MAX_BACKUP_INTERVAL):
+            raise ValueError(f"a backup interval must be at most {MAX_BACKUP_INTERVAL} s")
         if self.offset < timedelta(0):
             raise ValueError("a backup offset cannot be negative")
         object.__setattr__(self, "offset", self.offset % self.interval)
@@ -36,13 +38,17 @@ class BackupSchedule:
     @classmethod
     def of(cls, bdb: Bdb) -> BackupSchedule | None:
         """The bdb's schedule; None unless periodic backups are on (`backup`) with an
-        interval and a location to write to."""
+        interval and a location to write to. A bdb built without validation whose
+        settings are out of range raises `ValueError` (never an `OverflowError`)."""
         if not bdb.backup or bdb.backup_interval is None or bdb.backup_location is None:
             return None
-        return cls(
-            timedelta(seconds=bdb.backup_interval),
-            timedelta(seconds=bdb.backup_interval_offset or 0),
-        )
+        interval, offset = bdb.backup_interval, bdb.backup_interval_offset or 0
+        if not 0 < interval <= MAX_BACKUP_INTERVAL or not 0 <= offset < MAX_BACKUP_INTERVAL:
+            raise ValueError(
+                f"backup_interval {interval} s or backup_interval_offset {offset} s out of"
+                f" range (an interval from 1 to {MAX_BACKUP_INTERVAL} s, an offset below it)"
+            )
+        return cls(timedelta(seconds=interval), timedelta(seconds=offset))
 
     def latest_due(self, now: datetime) -> datetime:
         """The last due moment at or before `now` (timezone-aware)."""

@@ -48,6 +48,11 @@ MAX_DETAIL = 1000
 """A failure detail is a line for people; longer ones are cut (`moves.fail`)."""
 FailureDetail = Annotated[str, Field(max_length=MAX_DETAIL)]
 
+MAX_BACKUP_INTERVAL = 366 * 86400
+"""The longest `backup_interval`, in seconds: a year (366 days). Redis Software offers
+intervals from an hour to a day; ours go from 1 s (tests, demos) to this bound, beyond
+which a schedule's arithmetic on dates would overflow (docs/backups.md)."""
+
 
 class ModuleRef(BaseModel):
     """A module loaded in a database, as it appears in the bdb's `module_list`."""
@@ -104,10 +109,11 @@ class Bdb(BaseModel):
     backup: bool = False
     """Periodic backups are enabled (Redis Software's `backup`); the scheduler reads
     `backup_interval`, `backup_interval_offset` and `backup_location`."""
-    backup_interval: int | None = Field(default=None, ge=1)
+    backup_interval: int | None = Field(default=None, ge=1, le=MAX_BACKUP_INTERVAL)
     """Seconds between periodic backups."""
-    backup_interval_offset: int | None = Field(default=None, ge=0)
-    """Seconds after each interval's start at which its backup is due."""
+    backup_interval_offset: int | None = Field(default=None, ge=0, lt=MAX_BACKUP_INTERVAL)
+    """Seconds after each interval's start at which its backup is due: below the
+    interval (checked with it, in `_backup_settings_agree`)."""
     backup_location: ExportLocation | None = None
     """Where backups go, periodic and on demand; its credentials stay in the store
     (masked on the wire, as every `SecretStr`)."""
@@ -169,6 +175,17 @@ class Bdb(BaseModel):
             raise ValueError(f"a database running an {running[0]} must carry its action_uid")
         if self.action_lease_expires is not None and not running:
             raise ValueError("only a database running an action holds an action lease")
+        return self
+
+    @model_validator(mode="after")
+    def _backup_settings_agree(self) -> Self:
+        # Redis Software asks for an offset below the interval; a larger one would name
+        # the same moments, but refusing it keeps what is stored what is meant.
+        interval, offset = self.backup_interval, self.backup_interval_offset
+        if interval is not None and offset is not None and offset >= interval:
+            raise ValueError(
+                f"backup_interval_offset ({offset}) must be below backup_interval ({interval})"
+            )
         return self
 
     @property

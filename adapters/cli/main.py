@@ -398,13 +398,18 @@ def db_set(
     ] = None,
     backup_interval: Annotated[
         int | None,
-        typer.Option(min=1, help="Seconds between periodic backups.", show_default=False),
+        typer.Option(
+            min=1,
+            help="Seconds between periodic backups: 1 to 31622400 (366 days).",
+            show_default=False,
+        ),
     ] = None,
     backup_interval_offset: Annotated[
         int | None,
         typer.Option(
             min=0,
-            help="Seconds after each interval's start (from the epoch, UTC) a backup is due.",
+            help="Seconds after each interval's start (from the epoch, UTC) a backup is due;"
+            " below the interval.",
             show_default=False,
         ),
     ] = None,

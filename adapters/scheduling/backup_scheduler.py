@@ -13,6 +13,10 @@ other: the same use cases, statuses and exporter.
   then, late; earlier missed moments are not caught up.
 - A refused start (the bdb is busy with another action, it has no location any more,
   the store is away) is logged and that moment is skipped: the next one comes.
+- One bdb whose schedule cannot be computed (settings out of range in a record written
+  before they were validated) is skipped and logged once, until its settings change;
+  the other bdbs' backups go on. A pass that fails as a whole (the list cannot be read)
+  is logged once until a pass succeeds again, not on every tick.
 - Exactly once holds as long as the claim outlives the moment (`claim_ttl`) and
   replicas' clocks agree within an interval and a minute; if the winner dies between
   its claim and the start, that moment's backup is lost (at most once). docs/backups.md.
@@ -26,6 +30,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bdbexport.domain.backup_schedule import BackupSchedule, claim_name
+from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.ports import BdbRepository, Claims, Clock
 
@@ -59,6 +64,10 @@ class BackupScheduler:
         self._clock = clock
         self._tick = tick
         self._handled: dict[int, datetime] = {}
+        self._unschedulable: dict[int, tuple[int | None, int | None]] = {}
+        """Bdbs skipped because their schedule cannot be computed, with the settings
+        that were logged: the same settings are not logged again."""
+        self._last_failure: str | None = None
         self._next_due: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,12 +80,17 @@ class BackupScheduler:
         scheduled: set[int] = set()
         next_due: datetime | None = None
         for bdb in self._bdbs.list():
-            schedule = BackupSchedule.of(bdb)
-            if schedule is None:
+            try:
+                schedule = BackupSchedule.of(bdb)
+                if schedule is None:
+                    continue
+                due = schedule.latest_due(now)
+                coming = due + schedule.interval
+            except (ValueError, ArithmeticError) as problem:
+                self._skip_unschedulable(bdb, problem)
                 continue
+            self._unschedulable.pop(bdb.uid, None)
             scheduled.add(bdb.uid)
-            due = schedule.latest_due(now)
-            coming = due + schedule.interval
             next_due = coming if next_due is None else min(next_due, coming)
             if self._handled.get(bdb.uid) == due:
                 continue
@@ -93,12 +107,30 @@ class BackupScheduler:
                     refusal.description,
                 )
                 continue
+            except Exception:  # one bdb's unexpected failure never stops the others'
+                log.exception(
+                    "scheduled backup of bdb %s due %s failed to start", bdb.uid, due.isoformat()
+                )
+                continue
             log.info("scheduled backup of bdb %s due %s started", bdb.uid, due.isoformat())
             started.append(bdb.uid)
         for uid in set(self._handled) - scheduled:
             del self._handled[uid]
         self._next_due = next_due
         return started
+
+    def _skip_unschedulable(self, bdb: Bdb, problem: Exception) -> None:
+        settings = (bdb.backup_interval, bdb.backup_interval_offset)
+        if self._unschedulable.get(bdb.uid) == settings:
+            return
+        self._unschedulable[bdb.uid] = settings
+        log.error(
+            "periodic backups of bdb %s skipped: its schedule cannot be computed (%s);"
+            " set valid backup settings (bdbexport db set %s --backup-interval ...)",
+            bdb.uid,
+            problem,
+            bdb.uid,
+        )
 
     def pause(self) -> float:
         """Seconds to wait before the next look: until just after the next due moment,
@@ -123,9 +155,25 @@ class BackupScheduler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.pause()):
-            try:
-                self.run_due()
-            except DomainError as refusal:  # the store is away: try again next tick
-                log.warning("backup schedules not read: %s", refusal.description)
-            except Exception:
-                log.exception("backup scheduler pass failed")
+            self.run_pass()
+
+    def run_pass(self) -> None:
+        """`run_due` as the loop runs it: a failed pass is logged once until a pass
+        succeeds again (the same failure on every tick would flood the log)."""
+        try:
+            self.run_due()
+        except DomainError as refusal:  # the store is away: try again next tick
+            self._failed(f"backup schedules not read: {refusal.description}", trace=False)
+        except Exception as error:
+            self._failed(f"backup scheduler pass failed: {type(error).__name__}: {error}")
+        else:
+            self._last_failure = None
+
+    def _failed(self, message: str, *, trace: bool = True) -> None:
+        if message == self._last_failure:
+            return
+        self._last_failure = message
+        if trace:
+            log.exception("%s", message)
+        else:
+            log.warning("%s", message)

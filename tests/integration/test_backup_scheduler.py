@@ -205,3 +205,85 @@ def test_the_scheduler_wakes_at_the_next_due_moment_within_its_tick() -> None:
     clock.advance(timedelta(seconds=10))
     scheduler.run_due()
     assert scheduler.pause() == 0.5  # the next moment is farther than a tick
+
+
+def unschedulable(uid: int, **settings: int) -> Bdb:
+    """A record with settings out of range, as a store written before they were
+    validated may hold one (`model_copy` skips the validation, as such a store did)."""
+    return scheduled(uid).model_copy(update=settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"backup_interval": 99999999999999999999999},
+        {"backup_interval": 10_000_000_000_000},
+        {"backup_interval_offset": 99999999999999999999999},
+    ],
+)
+def test_one_unschedulable_bdb_is_skipped_and_logged_once_the_others_run(
+    settings: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(START + timedelta(seconds=1))
+    starts = Starts()
+    scheduler = BackupScheduler(
+        repository(unschedulable(1, **settings), scheduled(2)),
+        InMemoryClaims(clock),
+        starts,
+        holder="a",
+        clock=clock,
+    )
+    with caplog.at_level("INFO", logger="bdbexport.backups"):
+        for _ in range(5):
+            scheduler.run_due()
+            clock.advance(timedelta(seconds=30))
+    assert starts.uids == [2, 2, 2]
+    skipped = [r for r in caplog.records if "bdb 1 skipped" in r.getMessage()]
+    assert len(skipped) == 1, caplog.text
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if "pass failed" in r.getMessage()]
+
+
+def test_a_pass_failing_the_same_way_is_logged_once_until_one_succeeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(START)
+
+    class Unreadable(InMemoryBdbRepository):
+        """A store holding a record that no longer validates: every list fails."""
+
+        broken = True
+
+        def list(self, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]:
+            if self.broken:
+                raise RuntimeError("a record cannot be read")
+            return super().list(after_uid=after_uid, limit=limit)
+
+    bdbs = Unreadable()
+    bdbs.add(scheduled(1))
+    starts = Starts()
+    scheduler = BackupScheduler(
+        bdbs, InMemoryClaims(clock), starts, holder="a", clock=clock, tick=0.01
+    )
+
+    def failures() -> int:
+        return len([r for r in caplog.records if "pass failed" in r.getMessage()])
+
+    with caplog.at_level("INFO", logger="bdbexport.backups"):
+        scheduler.start()
+        try:
+            time.sleep(0.5)  # some fifty ticks, every one failing
+            assert failures() == 1, caplog.text
+            bdbs.broken = False
+            deadline = time.monotonic() + 10
+            while not starts.uids:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            bdbs.broken = True
+            while failures() < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            time.sleep(0.3)
+        finally:
+            scheduler.stop()
+    assert failures() == 2, caplog.text

@@ -157,3 +157,18 @@ def test_a_write_failing_midway_leaves_nothing_half_loaded(tmp_path: Path) -> No
     store.bdbs.add = original_add  # type: ignore[method-assign]
     assert store.is_empty
     assert list(store.modules.list()) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"backup_interval": 99999999999999999999999}, "backup_interval"),
+        ({"backup_interval": 10_000_000_000_000}, "backup_interval"),
+        ({"backup_interval_offset": 99999999999999999999999}, "backup_interval_offset"),
+        ({"backup_interval": 3600, "backup_interval_offset": 7200}, "below backup_interval"),
+    ],
+)
+def test_backup_settings_out_of_range_are_refused(settings: dict[str, Any], named: str) -> None:
+    bdb = {"uid": 7, "name": "scheduled", "backup": True, **settings}
+    with pytest.raises(BootstrapError, match=named):
+        parse_bootstrap(json.dumps(document(bdbs=[bdb])))

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.composition.stores import open_store
 from bdbexport.domain.backup_schedule import BackupSchedule
+from bdbexport.domain.bdb import MAX_BACKUP_INTERVAL
 from bdbexport.entrypoints.cli import app
 from tests.support.server_process import bdbexport_command
 
@@ -74,6 +75,11 @@ def test_bad_backup_settings_are_usage_errors_and_change_nothing(store: str) -> 
         ["--backup-interval-offset", "-1"],
         ["--backup-path", "/a", "--backup-url", "ftp://h/"],
         ["--backup-url", "http://not-ftp/"],
+        ["--backup-interval", "99999999999999999999999"],
+        ["--backup-interval", "10000000000000"],
+        ["--backup-interval", str(MAX_BACKUP_INTERVAL + 1)],
+        ["--backup-interval-offset", "99999999999999999999999"],
+        ["--backup-interval", "3600", "--backup-interval-offset", "3600"],
     ):
         result = cli(store, "db", "set", "1", *args)
         assert result.exit_code == ExitCode.USAGE, (args, result.output)
@@ -89,3 +95,20 @@ def test_the_console_script_sets_them_too(store: str) -> None:
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert (shown["backup"], shown["backup_interval"]) == (True, 86400)
+
+
+def test_an_interval_out_of_range_is_refused_by_the_console_script(store: str) -> None:
+    """The reviewer's command: it used to be accepted (exit 0), and the server's
+    scheduler then failed on every tick."""
+    for args in (
+        ["--backup", "--backup-interval", "99999999999999999999999"],
+        ["--backup-interval-offset", "99999999999999999999999"],
+    ):
+        done = subprocess.run(
+            [*bdbexport_command(), "--store", store, "db", "set", "1", *args],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == ExitCode.USAGE, (args, done.stdout, done.stderr)
+        assert "backup_interval" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert backup_fields(store)["backup"] is False
