@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from bdbexport.domain.async_service import AsyncActionService
 from bdbexport.domain.bdb import MAX_UID, Bdb
@@ -130,7 +130,14 @@ async def json_object_body(request: Request, *, required: bool) -> dict[str, Any
     if "content-length" not in headers and "transfer-encoding" not in headers:
         body = b""  # nothing announced: nothing to read (the common reset)
     else:
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            # Nobody is left to answer; what the access log and metrics record is a
+            # client's fault (4xx), not a server error that could trip a 5xx alert.
+            raise ProtocolError(
+                "client_disconnected", "The client closed the connection mid-body."
+            ) from None
     if not body.strip():
         if required:
             raise ProtocolError("invalid_schema", "A JSON object body is required.")
@@ -141,8 +148,12 @@ async def json_object_body(request: Request, *, required: bool) -> dict[str, Any
         )
     try:
         document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ProtocolError("invalid_schema", f"The body is not valid JSON: {error}.") from None
+    except (ValueError, RecursionError):
+        # An integer past Python's 4300-digit conversion limit: the decoder raises a
+        # plain ValueError as it parses (a client's mistake, never a 500).
+        raise ProtocolError("invalid_schema", "The body holds a number too long to read.") from None
     if not isinstance(document, dict):
         raise ProtocolError("invalid_schema", "The body must be a JSON object.")
     if not _valid_unicode(document):

@@ -45,9 +45,12 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "request_timeout": 408,
         "uri_too_long": 414,
         "request_header_too_large": 431,
+        "too_many_connections": 429,
+        "http_version_not_supported": 505,
         "not_found": 404,
         "method_not_allowed": 405,
         "invalid_request": 400,
+        "client_disconnected": 400,
         "internal_error": 500,
         "not_implemented": 501,
     }
