@@ -125,7 +125,7 @@ def _by_method(methods: dict[str, Operation]) -> Callable[[Request], Awaitable[R
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     description = exc.description
-    raw_uid = request.path_params.get("uid")
+    raw_uid = request.path_params.get("uid", request.path_params.get("bdb_uid"))
     if exc.code == "db_not_exist" and raw_uid is not None and parse_uid(raw_uid) == 0:
         # The domain saw "no such uid"; the client should see the uid it sent.
         description = f"Database {raw_uid!r} does not exist: uids are positive 64-bit integers."

@@ -143,6 +143,10 @@ async def test_actions_are_listed_read_and_cancelled(
     assert (await client.get("/v1/actions/bdb/2", headers=VIEWER)).json() == listed_v2
     assert (await client.get("/v1/actions/bdb/1", headers=VIEWER)).json() == []
     assert_error(await client.get("/v1/actions/bdb/99", headers=VIEWER), 404, "db_not_exist")
+    for odd in ("abc", "-1", "1.5", "99999999999999999999999"):
+        response = await client.get(f"/v1/actions/bdb/{odd}", headers=VIEWER)
+        assert_error(response, 404, "db_not_exist")
+        assert repr(odd) in response.json()["description"]  # what was sent, not "0"
     assert_error(await client.get("/v1/actions/nope", headers=VIEWER), 404, "action_not_exist")
     assert_error(await client.get("/v2/actions"), 401, "unauthenticated")
 
