@@ -17,7 +17,12 @@ from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.cli.main import State, build_app, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
 from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
-from bdbexport.adapters.http.edge_protocol import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_HEADER_BYTES
+from bdbexport.adapters.http.edge_protocol import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_MAX_HEADER_BYTES,
+)
 from bdbexport.composition.bootstrap_file import BootstrapError
 from bdbexport.composition.local import MissingStoreError, open_local_runtime
 from bdbexport.composition.stores import StoreUrlError, default_store_url
@@ -188,6 +193,14 @@ def serve_command(
     max_header_bytes: Annotated[
         int, typer.Option(help="Bytes the request line and headers may take together (431).")
     ] = DEFAULT_MAX_HEADER_BYTES,
+    body_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a client has to send a request's body, after its headers."),
+    ] = DEFAULT_BODY_TIMEOUT,
+    max_connections_per_address: Annotated[
+        int,
+        typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
+    ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -225,6 +238,8 @@ def serve_command(
             kdf_concurrency=kdf_concurrency or default_kdf_concurrency(),
             header_timeout=header_timeout,
             max_header_bytes=max_header_bytes,
+            body_timeout=body_timeout,
+            max_connections_per_address=max_connections_per_address,
         )
         try:
             serve(config)

@@ -29,8 +29,11 @@ from bdbexport.adapters.http.authentication import (
     default_kdf_concurrency,
 )
 from bdbexport.adapters.http.edge_protocol import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
+    EdgeObservers,
     edge_protocol,
 )
 from bdbexport.adapters.http.metrics import ServerMetrics
@@ -102,6 +105,8 @@ class ServerConfig:
     kdf_concurrency: int = field(default_factory=default_kdf_concurrency)
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
 
     def auth_settings(self) -> AuthSettings:
         """The sign-in rules these settings give (`ValueError` when out of range)."""
@@ -168,9 +173,17 @@ class ServerConfig:
             raise ServerConfigError(f"Sign-in settings: {error}.") from error
         if self.token_lifetime < 1 or self.kdf_concurrency < 1:
             raise ServerConfigError("--token-lifetime and --kdf-concurrency must be at least 1.")
+        self._check_edge()
+
+    def _check_edge(self) -> None:
         if self.header_timeout <= 0 or self.max_header_bytes < 1024:
             raise ServerConfigError(
                 "--header-timeout must be positive and --max-header-bytes at least 1024."
+            )
+        if self.body_timeout <= 0 or self.max_connections_per_address < 0:
+            raise ServerConfigError(
+                "--body-timeout must be positive and --max-connections-per-address"
+                " at least 0 (0: no cap)."
             )
 
     def _check_exports(self) -> None:
@@ -248,6 +261,8 @@ class Server:
     close: Callable[[], None]
     announcement: str = ""
     """What seeding has to tell the operator, printed once the server serves."""
+    edge: EdgeObservers = field(default_factory=EdgeObservers)
+    """Where the HTTP edge tells its refusals: the same access log and metrics."""
 
     @property
     def store(self) -> Store:
@@ -346,7 +361,10 @@ def build_server(config: ServerConfig) -> Server:
             access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
         ),
     )
-    return Server(app=app, application=application, close=close, announcement=announcement)
+    edge = EdgeObservers(access_sink, metrics.record_edge_refusal)
+    return Server(
+        app=app, application=application, close=close, announcement=announcement, edge=edge
+    )
 
 
 def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
@@ -388,6 +406,9 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
             _fastest("httptools", "h11"),
             max_header_bytes=config.max_header_bytes,
             header_timeout=config.header_timeout,
+            body_timeout=config.body_timeout,
+            max_connections_per_address=config.max_connections_per_address,
+            observers=server.edge,
         ),
         timeout_keep_alive=int(max(1, config.header_timeout)),
         access_log=False,

@@ -13,8 +13,22 @@ for installations without httptools) add, without parsing HTTP themselves:
 - a header deadline: a request's headers must be complete `header_timeout` seconds
   after the connection opened or the previous response ended (slowloris); then the
   answer is 408 and the connection closes (an idle connection just closes);
+- a body deadline: a request's body must be complete `body_timeout` seconds after its
+  headers (a slow upload, a chunked body that never ends, a body shorter than its
+  Content-Length); then the answer is 408 and the connection closes;
+- a cap on the connections one client address holds open at once
+  (`max_connections_per_address`): one more is answered 429 and closed at once, so one
+  address cannot use up the server's file descriptors;
 - our error JSON (`{"error_code", "description"}`) for every refusal of the parser:
-  an unknown method, a bad or duplicate Content-Length, a malformed request line.
+  an unknown method, a bad or duplicate Content-Length, a malformed request line, an
+  HTTP version other than 1.0 and 1.1 (505);
+- for each refusal what the app gives every response: a `Date`, a generated
+  `X-Request-Id`, one access-log line (`AccessLogMiddleware.record`) and a count in
+  the metrics (`bdbexport_http_edge_refusals_total{status}`).
+
+A parser refusal that follows a complete request on the same connection (a pipelined
+request, then garbage) waits until that request's response is written: the client gets
+both answers, in order.
 
 A refused connection is closed the way production servers do it: the answer is
 written, the sending side shut, and what the client still sends is read and dropped
@@ -26,11 +40,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
+from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from .access_log import AccessLogMiddleware, LineSink
 from .errors import status_of
 
 DEFAULT_MAX_HEADER_BYTES = 16 * 1024
@@ -38,14 +57,22 @@ DEFAULT_MAX_HEADER_BYTES = 16 * 1024
 DEFAULT_MAX_REQUEST_LINE = 8 * 1024
 DEFAULT_HEADER_TIMEOUT = 10.0
 """Seconds a client has to send a request's headers (from connect, or the last response)."""
+DEFAULT_BODY_TIMEOUT = 30.0
+"""Seconds a client has to send a request's whole body, from the end of its headers."""
+DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 128
+"""Connections one client address may hold open at once (0: no cap)."""
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
+SUPPORTED_VERSIONS = frozenset({"1.0", "1.1"})
+_PLAIN_METHOD = re.compile(r"^[A-Z]{1,16}$")
 
 _REASONS = {
     400: b"Bad Request",
     408: b"Request Timeout",
     414: b"URI Too Long",
+    429: b"Too Many Requests",
     431: b"Request Header Fields Too Large",
+    505: b"HTTP Version Not Supported",
 }
 
 
@@ -58,35 +85,109 @@ class EdgeRefusalError(Exception):
         self.description = description
 
 
-def refusal_bytes(code: str, description: str) -> bytes:
+def refusal_bytes(
+    code: str,
+    description: str,
+    *,
+    request_id: str | None = None,
+    date: bytes | None = None,
+) -> bytes:
     """A whole HTTP/1.1 response carrying our error JSON, closing the connection."""
     status = status_of(code)
     body = json.dumps({"error_code": code, "description": description}).encode("ascii")
     reason = _REASONS.get(status, b"Error")
+    extra = b""
+    if status == 429:
+        extra += b"retry-after: 1\r\n"
+    if request_id is not None:
+        extra += b"x-request-id: %s\r\n" % request_id.encode("ascii")
     return b"".join(
         (
             b"HTTP/1.1 %d %s\r\n" % (status, reason),
+            b"date: %s\r\n" % (date or formatdate(usegmt=True).encode("ascii")),
             b"content-type: application/json\r\n",
             b"content-length: %d\r\n" % len(body),
+            extra,
             b"connection: close\r\n\r\n",
             body,
         )
     )
 
 
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+    """The edge's access log records refusals only; it wraps no app."""
+    raise RuntimeError("the edge's access log wraps no app")
+
+
+class EdgeObservers:
+    """Where the edge's refusals are told: request ids and access lines (the app's
+    own `AccessLogMiddleware` format), and a metrics counter by status. One per server,
+    shared by all its connections."""
+
+    def __init__(
+        self,
+        access_log: LineSink | None = None,
+        count_refusal: Callable[[int], None] | None = None,
+    ) -> None:
+        self._log = AccessLogMiddleware(_no_app, sink=access_log)
+        self._count = count_refusal
+
+    def refused(self, scope: dict[str, Any], status: int, seconds: float) -> str:
+        """Record one refusal; returns the request id its response carries."""
+        request_id = self._log.request_id_for(scope)
+        self._log.record(scope, request_id, status, seconds)
+        if self._count is not None:
+            self._count(status)
+        return request_id
+
+
+class AddressCounter:
+    """Open connections by client address, for the per-address cap (one per server)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+
+    def admit(self, address: str) -> bool:
+        held = self._open.get(address, 0)
+        if self.limit and held >= self.limit:
+            return False
+        self._open[address] = held + 1
+        return True
+
+    def release(self, address: str) -> None:
+        held = self._open.get(address, 0) - 1
+        if held > 0:
+            self._open[address] = held
+        else:
+            self._open.pop(address, None)
+
+
 UNPARSABLE = EdgeRefusalError("invalid_request", "The request could not be parsed.")
 NO_UPGRADES = EdgeRefusalError("invalid_request", "Protocol upgrades are not supported.")
 
 
+def _version_refusal(version: str) -> EdgeRefusalError:
+    return EdgeRefusalError(
+        "http_version_not_supported",
+        f"HTTP/{version} is not supported; send HTTP/1.1 (or HTTP/1.0).",
+    )
+
+
 class _Edge:
-    """What both protocol classes share: counting, the deadline and the refusal."""
+    """What both protocol classes share: counting, the deadlines and the refusal."""
 
     max_header_bytes = DEFAULT_MAX_HEADER_BYTES
     max_request_line = DEFAULT_MAX_REQUEST_LINE
     header_timeout = DEFAULT_HEADER_TIMEOUT
+    body_timeout = DEFAULT_BODY_TIMEOUT
+    observers = EdgeObservers()
+    addresses = AddressCounter(0)
 
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
+    client: tuple[str, int] | None
+    server_state: Any
 
     _awaiting_headers = True
     _received = 0
@@ -94,11 +195,37 @@ class _Edge:
     _url_size = 0
     _refused = False
     _lingered = 0
+    _admitted: str | None = None
+    _started = 0.0
     _header_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
+    _pending: EdgeRefusalError | None = None
+
+    def _admit(self) -> bool:
+        """Count this connection against its address; False (and a 429) past the cap."""
+        address = self.client[0] if self.client else ""
+        if not self.addresses.admit(address):
+            self._refuse(
+                EdgeRefusalError(
+                    "too_many_connections",
+                    f"This address already holds {self.addresses.limit} connections.",
+                )
+            )
+            return False
+        self._admitted = address
+        return True
+
+    def _release(self) -> None:
+        self._cancel_header_timer()
+        self._cancel_body_timer()
+        if self._admitted is not None:
+            self.addresses.release(self._admitted)
+            self._admitted = None
 
     def _await_headers(self) -> None:
         self._awaiting_headers = True
         self._received = 0
+        self._started = time.perf_counter()
         self._cancel_header_timer()
         self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
 
@@ -110,6 +237,34 @@ class _Edge:
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+
+    def _await_body(self) -> None:
+        self._cancel_body_timer()
+        self._body_timer = self.loop.call_later(self.body_timeout, self._body_late)
+
+    def _body_arrived(self) -> None:
+        self._cancel_body_timer()
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_late(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing() or self._refused:
+            return
+        if self._response_started():
+            # The app answered without reading the whole body: nothing to refuse, and
+            # nothing more worth waiting for on this connection.
+            self._stop_keeping_alive()
+            return
+        self._refuse(
+            EdgeRefusalError(
+                "request_timeout",
+                f"The request body did not arrive within {self.body_timeout:g} seconds.",
+            )
+        )
 
     def _headers_late(self) -> None:
         self._header_timer = None
@@ -151,17 +306,69 @@ class _Edge:
         if self._head_size > self.max_header_bytes:
             raise self._too_large()
 
+    # --- what the flavours tell -------------------------------------------------------
+
+    def _response_started(self) -> bool:
+        return False
+
+    def _in_flight(self) -> bool:
+        """A complete request whose response is not written yet."""
+        return False
+
+    def _stop_keeping_alive(self) -> None:
+        self.transport.close()
+
+    def _pause_reading(self) -> None:
+        self.transport.pause_reading()
+
+    def _abandon_cycle(self) -> None:
+        """The app's request ends here: it reads a disconnect, and its answer is dropped."""
+
+    def _scope_of_refusal(self) -> dict[str, Any]:
+        return {"method": "-", "path": "-", "client": self.client, "headers": []}
+
+    # --- refusing -------------------------------------------------------------------
+
+    def _refuse_after_response(self, refusal: EdgeRefusalError) -> None:
+        """Refuse now, or once the request in flight is answered (pipelining)."""
+        if self._in_flight():
+            self._pending = refusal
+            self._pause_reading()
+            return
+        self._refuse(refusal)
+
+    def _refuse_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._refuse(pending)
+
     def _refuse(self, refusal: EdgeRefusalError) -> None:
         if self._refused or self.transport.is_closing():
             return
         self._refused = True
         self._cancel_header_timer()
-        self.transport.write(refusal_bytes(refusal.code, refusal.description))
+        self._cancel_body_timer()
+        status = status_of(refusal.code)
+        request_id = self.observers.refused(
+            self._scope_of_refusal(), status, time.perf_counter() - self._started
+        )
+        self._abandon_cycle()
+        self.transport.write(
+            refusal_bytes(
+                refusal.code, refusal.description, request_id=request_id, date=self._date()
+            )
+        )
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
+
+    def _date(self) -> bytes | None:
+        for name, value in getattr(self.server_state, "default_headers", ()):
+            if name == b"date":
+                return bytes(value)
+        return None
 
     def _linger(self, data: bytes) -> None:
         """Drop what a refused client still sends, up to a bound."""
@@ -170,13 +377,19 @@ class _Edge:
             self.transport.close()
 
 
+def _plain_method(method: str) -> str:
+    return method if _PLAIN_METHOD.match(method) else "-"
+
+
 class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._await_headers()
+        self._started = time.perf_counter()
+        if self._admit():
+            self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
+        self._release()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -197,13 +410,17 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
                 )
             return
         except httptools.HttpParserInvalidMethodError:
-            self._refuse(EdgeRefusalError("invalid_request", "The request method is not valid."))
+            self._refuse_after_response(
+                EdgeRefusalError("invalid_request", "The request method is not valid.")
+            )
             return
         except httptools.HttpParserError as error:
-            self._refuse(EdgeRefusalError("invalid_request", f"Malformed HTTP request: {error}."))
+            self._refuse_after_response(
+                EdgeRefusalError("invalid_request", f"Malformed HTTP request: {error}.")
+            )
             return
         except httptools.HttpParserUpgrade:
-            self._refuse(
+            self._refuse_after_response(
                 EdgeRefusalError("invalid_request", "Protocol upgrades are not supported.")
             )
             return
@@ -212,6 +429,37 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(EdgeRefusalError("invalid_request", msg))
+
+    def _response_started(self) -> bool:
+        return self.cycle is not None and self.cycle.response_started
+
+    def _pause_reading(self) -> None:
+        self.flow.pause_reading()  # resumed by uvicorn once the response is written
+
+    def _in_flight(self) -> bool:
+        cycle = self.cycle
+        return cycle is not None and not cycle.response_complete and not cycle.more_body
+
+    def _stop_keeping_alive(self) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+        else:
+            self.transport.close()
+
+    def _abandon_cycle(self) -> None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+
+    def _scope_of_refusal(self) -> dict[str, Any]:
+        scope = super()._scope_of_refusal()
+        if self._awaiting_headers or self.scope is None or "path" not in self.scope:
+            return scope
+        # The refused request's headers were complete: name its method and path.
+        scope["method"] = _plain_method(str(self.scope.get("method", "-")))
+        scope["path"] = self.scope["path"]
+        return scope
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -227,28 +475,44 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        version = self.parser.get_http_version()
+        if version not in SUPPORTED_VERSIONS:
+            raise _version_refusal(version)
         self._headers_arrived()
         super().on_headers_complete()
+        self._await_body()
+
+    def on_message_complete(self) -> None:
+        self._body_arrived()
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self._pending is not None:
+            self._unset_keepalive_if_required()
+            self._refuse_pending()
+            return
         if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
             self._await_headers()
 
 
 def _h11_protocol() -> type[Any]:
-    """The h11 flavour, for installations without httptools: the same deadline,
-    counting and JSON; h11 itself bounds what it buffers (set to the same limit)."""
+    """The h11 flavour, for installations without httptools: the same deadlines,
+    counting and JSON; h11 itself bounds what it buffers (set to the same limit), and
+    parses a pipelined request only after the previous response (so no refusal of its
+    can overtake an answer), and refuses any version but HTTP/1.x with 400."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class EdgeH11Protocol(_Edge, H11Protocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._await_headers()
+            self._started = time.perf_counter()
+            if self._admit():
+                self._await_headers()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_header_timer()
+            self._release()
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
@@ -262,9 +526,22 @@ def _h11_protocol() -> type[Any]:
             super().data_received(data)
             if self._awaiting_headers and self.conn.their_state is not h11.IDLE:
                 self._headers_arrived()
+                if self.conn.their_state is h11.SEND_BODY:
+                    self._await_body()
+            if self._body_timer is not None and self.conn.their_state is not h11.SEND_BODY:
+                self._body_arrived()
 
         def send_400_response(self, msg: str) -> None:
             self._refuse(EdgeRefusalError("invalid_request", msg))
+
+        def _response_started(self) -> bool:
+            return self.cycle is not None and self.cycle.response_started
+
+        def _abandon_cycle(self) -> None:
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                cycle.disconnected = True
+                cycle.message_event.set()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -280,12 +557,20 @@ def edge_protocol(
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_request_line: int = DEFAULT_MAX_REQUEST_LINE,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    observers: EdgeObservers | None = None,
 ) -> type[Any]:
-    """The protocol class for uvicorn's `http=` (`"httptools"` or `"h11"`), configured."""
+    """The protocol class for uvicorn's `http=` (`"httptools"` or `"h11"`), configured.
+
+    Each call makes a class with its own connection counts: one call per server."""
     base: type[Any] = EdgeHttpToolsProtocol if implementation == "httptools" else _h11_protocol()
     settings = {
         "max_header_bytes": max_header_bytes,
         "max_request_line": min(max_request_line, max_header_bytes),
         "header_timeout": header_timeout,
+        "body_timeout": body_timeout,
+        "addresses": AddressCounter(max_connections_per_address),
+        "observers": observers if observers is not None else EdgeObservers(),
     }
     return type(base.__name__, (base,), settings)

@@ -37,6 +37,7 @@ STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1
 _ENDING_SUFFIXES = frozenset({"Succeeded", "Failed", "Cancelled"})
 _WORKER_IS_DONE = frozenset({"invalid_transition", "action_mismatch", "db_not_exist"})
 """Refusals of a worker's report that mean its action is over (not a store blip)."""
+EDGE_REFUSAL_STATUSES = (400, 408, 414, 429, 431, 505)
 LOGIN_FAILURE_REASONS = ("bad_credentials", "locked", "throttled", "other")
 ACCOUNT_LOCKED = "AccountLocked"
 LOGIN_FAILED = "LoginFailed"
@@ -61,6 +62,13 @@ class ServerMetrics:
             "Time from a request's arrival to the end of its response, by route template.",
             ["method", "route", "status"],
             buckets=REQUEST_BUCKETS,
+            registry=on,
+        )
+        self.edge_refusals = Counter(
+            "bdbexport_http_edge_refusals",
+            "Requests and connections the HTTP edge refused before the app saw them, by"
+            " status (400, 408, 414, 429, 431, 505).",
+            ["status"],
             registry=on,
         )
         self.actions_started = Counter(
@@ -148,6 +156,8 @@ class ServerMetrics:
                 self.transferred_bytes,
             ):
                 family.labels(kind=kind.value)
+        for status in EDGE_REFUSAL_STATUSES:
+            self.edge_refusals.labels(status=str(status))
         for subject in ("user", "address"):
             self.lockouts.labels(subject=subject)
         for reason in LOGIN_FAILURE_REASONS:
@@ -234,6 +244,10 @@ class ServerMetrics:
             self.actions_running.labels(kind=kind.value).set(count)
 
     # --- hooks for the other parts of the server --------------------------------------
+
+    def record_edge_refusal(self, status: int) -> None:
+        """Call when the HTTP edge answers a refusal itself (adapters/http/edge_protocol.py)."""
+        self.edge_refusals.labels(status=str(status)).inc()
 
     def record_lockout(self, subject: str = "user") -> None:
         """Call when a sign-in guard locks an account (`user`) or a client address
