@@ -17,7 +17,7 @@ from bdbexport.domain.lifecycle import ActionKind
 
 from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of
-from .dry_run import dry_run_requested, dry_run_response
+from .dry_run import decision_response, dry_run_requested, dry_run_response
 from .errors import ProtocolError
 from .export_endpoints import unauthenticated, validated
 from .schemas import BackupRequest
@@ -54,8 +54,6 @@ async def start_backup(request: Request) -> Response:
             f"Backups to location type '{wanted.type}' are not supported"
             f" by this server; supported types: {', '.join(sorted(types))}.",
         )
-    if dry_run:
-        return await dry_run_response(request, principal, Action.START_BACKUP)
     if context.launch is None:
         raise ProtocolError("not_implemented", "This server runs no backups.")
     service, uid = context.service, parse_uid(request.path_params["uid"])
@@ -64,12 +62,18 @@ async def start_backup(request: Request) -> Response:
         # The bdb's own location; the rules first, so nothing leaks to the unpermitted.
         decision = await service.evaluate(principal, Action.START_BACKUP, uid)
         if decision.error is not None:
+            if dry_run:
+                return decision_response(decision)
             raise decision.error
         current = await service.peek(uid)
         if current is None or current.backup_location is None:
             raise NoBackupLocationError(uid)
         location = current.backup_location
     context.check_location(location)  # a backup is an export: the same roots and egress
+    if dry_run:
+        # Every pre-check above ran, in the real call's order: the dry run answers
+        # the status the real call would get (a missing location, a refused path).
+        return await dry_run_response(request, principal, Action.START_BACKUP)
     bdb = await service.start_backup(principal, uid, location)
     context.launch(bdb, location, body.email_notification, kind=ActionKind.BACKUP)
     return bdb_response(bdb)

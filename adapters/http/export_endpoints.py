@@ -61,9 +61,11 @@ async def start_export(request: Request) -> Response:
             f"Exports to location type '{location.type}' are not supported by this server;"
             f" supported types: {supported}.",
         )
+    # The location check comes before the rules, in the dry run as in the real call,
+    # so a dry run answers the status the real call would (400, not 200).
+    context.check_location(location)
     if dry_run:
         return await dry_run_response(request, principal, Action.START)
-    context.check_location(location)
     service, uid = context.service, parse_uid(request.path_params["uid"])
     bdb = await service.start_export(principal, uid, location)
     if context.launch is not None:
