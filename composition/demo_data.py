@@ -15,9 +15,11 @@ import secrets
 import socket
 from datetime import UTC, datetime
 
+from bdbexport.domain.action_records import ActionRecord, ActionStatus
 from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.permissions import Role
+from bdbexport.domain.ports import ActionLog, BdbRepository
 from bdbexport.domain.statuses import ExportFailureReason, ExportStatus
 
 from .bootstrap_file import BootstrapDocument, BootstrapUser
@@ -29,6 +31,10 @@ DEMO_EXPORT_LEASE_END = datetime(9999, 12, 31, tzinfo=UTC)
 db 4 stays `exporting` (the demo's "reset while exporting" answers, 409 and exit 6, hold
 on any day) instead of lapsing into `failed` a lease TTL after the first start. Set in the
 data, as `apply_bootstrap` only fills a lease that is missing."""
+DEMO_EXPORT_ACTION = "demo-export-4"
+"""Database 4's running demo export: its bdb names it, and its action record (the
+Actions API) exists too, so `GET /v1/actions/demo-export-4`, the bdb's action list and
+a cancel work on the demo as on any running export."""
 
 
 def demo_email(role: Role) -> str:
@@ -128,7 +134,7 @@ def demo_bdbs() -> tuple[Bdb, ...]:
             module_list=(ModuleRef(module_name="timeseries"),),
             export_status=ExportStatus.EXPORTING,
             export_progress=35,
-            action_uid="demo-export-4",
+            action_uid=DEMO_EXPORT_ACTION,
             action_lease_expires=DEMO_EXPORT_LEASE_END,
         ),
         Bdb(uid=5, name="social", module_list=(ModuleRef(module_name="graph"),)),
@@ -141,3 +147,35 @@ def demo_bdbs() -> tuple[Bdb, ...]:
             export_failure_reason=ExportFailureReason.NO_PERMISSION,
         ),
     )
+
+
+def demo_action_records(started: datetime) -> tuple[ActionRecord, ...]:
+    """The records of the demo's running actions (database 4's export), started at
+    `started` (the seeding: a record older than the retention age would be pruned as
+    soon as it finished, e.g. right after a cancel)."""
+    return (
+        ActionRecord(
+            action_uid=DEMO_EXPORT_ACTION,
+            name="export",
+            bdb_uid=4,
+            status=ActionStatus.RUNNING,
+            progress=35,
+            start_time=started,
+        ),
+    )
+
+
+def seed_demo_actions(bdbs: BdbRepository, actions: ActionLog) -> list[str]:
+    """Store each demo action record whose bdb runs that action and that the action log
+    lacks; returns the uids stored. Idempotent, and a no-op on a store seeded from an
+    operator's bootstrap file (its bdbs do not name the demo's actions). A separate
+    step from `apply_bootstrap` because the records live in the action log, which the
+    application opens (an in-memory store's log exists only there)."""
+    stored = []
+    for record in demo_action_records(datetime.now(UTC)):
+        bdb = bdbs.get(record.bdb_uid)
+        if bdb is None or bdb.action_uid != record.action_uid:
+            continue
+        if actions.get(record.action_uid) is None and actions.put(record):
+            stored.append(record.action_uid)
+    return stored

@@ -41,7 +41,11 @@ from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.adapters.notify import SmtpNotifier
 from bdbexport.composition import EXPORTERS, Application, bootstrap
 from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
-from bdbexport.composition.demo_data import demo_document, find_local_redis
+from bdbexport.composition.demo_data import (
+    demo_document,
+    find_local_redis,
+    seed_demo_actions,
+)
 from bdbexport.composition.importers import IMPORTERS
 from bdbexport.composition.log_sinks import PeriodicFlush
 from bdbexport.composition.login_attempts import open_async_login_attempts
@@ -312,6 +316,8 @@ def build_server(config: ServerConfig) -> Server:
         export_timeout=config.export_timeout,
     )
     application.prepare_exports()
+    if application.action_logs is not None:  # the demo's running export has its record
+        seed_demo_actions(store.bdbs, application.action_logs.sync)
     assert application.async_store is not None
     assert application.async_service is not None
     subscribe_metrics(application.bus, metrics, workers_busy=application.pool.running)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bdbexport.adapters.memory.clock import ManualClock
@@ -14,6 +15,7 @@ from bdbexport.composition.stores import open_store
 from bdbexport.domain import Action, ExportStatus, Principal, Role
 from bdbexport.domain.errors import ExportInProgressError
 from bdbexport.entrypoints.server import ServerConfig, seed_store
+from tests.support.server_process import ServerProcess
 
 
 def test_the_demo_export_of_db_4_is_still_running_years_after_the_first_start(
@@ -58,3 +60,30 @@ def test_a_bootstrap_file_export_still_gets_a_lease_from_the_start(tmp_path: Pat
         assert before < seeded.action_lease_expires <= datetime.now(UTC) + timedelta(seconds=60)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("store", ["memory://", "sqlite"])
+def test_the_demo_export_of_db_4_has_its_action_record_for_pollers_and_cancel(
+    tmp_path: Path, store: str
+) -> None:
+    """db 4 names `demo-export-4`: a real server answers for that action (not 404), in
+    the bdb's list too, and a cancel of it works (on this throwaway store only: the
+    docs' examples never cancel it, so db 4 stays `exporting` for them)."""
+    url = store if store == "memory://" else f"sqlite://{tmp_path / 'demo.sqlite3'}"
+    env = {"BDBEXPORT_ADMIN_PASSWORD": "demo-admin-password"}
+    auth = ("admin@example.com", "demo-admin-password")
+    with (
+        ServerProcess(url, env=env, workdir=tmp_path).start() as server,
+        httpx.Client(base_url=server.url, auth=auth, timeout=10) as client,
+    ):
+        action = client.get("/v1/actions/demo-export-4")
+        assert action.status_code == 200, action.text
+        assert action.json()["status"] == "running"
+        assert action.json()["object_name"] == "bdb:4"
+        listed = client.get("/v1/actions/bdb/4")
+        assert [a["action_uid"] for a in listed.json()] == ["demo-export-4"]
+        assert client.get("/v1/bdbs/4").json()["export_status"] == "exporting"
+        cancelled = client.delete("/v1/actions/demo-export-4")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+        assert client.get("/v1/bdbs/4").json()["export_status"] == "failed"
