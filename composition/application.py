@@ -296,7 +296,7 @@ def bootstrap(
         sweeper = PartialSweeper(roots, opened.bdbs.get)
         bus.subscribe(ActionFailed, sweeper.on_failed)
     chosen_importer = (
-        choose_importer(importer, roots=roots, egress=egress)
+        choose_importer(importer, roots=roots, egress=egress, timeout=export_timeout)
         if isinstance(importer, str)
         else importer
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from bdbexport.adapters.exporting.egress import EgressPolicy, addresses_of
+from bdbexport.adapters.exporting.egress import OPEN, EgressPolicy, addresses_of
 from bdbexport.adapters.exporting.export_roots import ExportRoots
+from bdbexport.adapters.exporting.ftp_connection import open_ftp
 from bdbexport.adapters.memory.importer import InMemoryImporter
 from bdbexport.domain.errors import EgressNotAllowedError
 from bdbexport.domain.ports import Importer
@@ -24,19 +25,25 @@ def choose_importer(
     memory_duration: float = 0.0,
     roots: ExportRoots | None = None,
     egress: EgressPolicy | None = None,
+    timeout: float = 30.0,
 ) -> Importer:
     """The importer `name` stands for (one of `IMPORTERS`). The real one reads
     `mount_point` files only inside `roots` and FTP only from hosts `egress` permits
-    (the export rules: a server never reads just any file it can, docs/imports.md)."""
+    (the export rules: a server never reads just any file it can, docs/imports.md),
+    with `timeout` (the server's `--export-timeout`) bounding each network step as for
+    exports."""
     if name == "rdb":
         from bdbexport.adapters.importing import RdbImporter
 
         return RdbImporter(
             resolve_path=None if roots is None else roots.resolve,
             check_host=None if egress is None else partial(_check_source_host, egress),
+            open_ftp=partial(open_ftp, egress=OPEN if egress is None else egress),
+            timeout=timeout,
         )
     if name == "memory":
-        return InMemoryImporter(duration=memory_duration)
+        resolve = None if roots is None else roots.resolve
+        return InMemoryImporter(duration=memory_duration, resolve_path=resolve)
     raise ValueError(f"Unknown importer {name!r}; choose one of: {', '.join(IMPORTERS)}.")
 
 

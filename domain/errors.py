@@ -320,19 +320,19 @@ class ExportPathNotAllowedError(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "The export path is not inside an export root of this server"
+            "The path is not inside an export root of this server"
             " (the operator chooses them with --export-root)."
         )
 
 
 class EgressNotAllowedError(DomainError):
-    """A remote export destination the server's egress policy refuses (by default
-    loopback, link-local and the store's own addresses)."""
+    """A remote export destination or import source the server's egress policy refuses
+    (by default loopback, link-local and the store's own addresses)."""
 
     code = "egress_not_allowed"
 
     def __init__(self) -> None:
         super().__init__(
-            "The export destination's host is not one this server may connect to"
-            " (the operator allows hosts with --allow-egress)."
+            "The export destination's or import source's host is not one this server may"
+            " connect to (the operator allows hosts with --allow-egress)."
         )

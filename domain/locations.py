@@ -6,6 +6,7 @@ leaking them; adapters that need the secret ask for it explicitly.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -15,12 +16,23 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 # Python's `\s` also matches \x1c-\x1f and other code points, so a client generating
 # strings from the published JSON Schema pattern would disagree with this validator.
 _NOT_URL = r"\x00-\x20\x7f"
-_HOST_AND_PATH = (
-    rf"([^{_NOT_URL}/@:]+(:[^{_NOT_URL}/@]*)?@)?[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{{1,5}})?"
-    rf"(/[^{_NOT_URL}]*)?$"
-)
-FTP_URL_PATTERN = r"^ftps?://" + _HOST_AND_PATH
-SFTP_URL_PATTERN = r"^sftp://" + _HOST_AND_PATH
+_HOST = r"([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
+"""A name, an IPv4 address or a bracketed IPv6 literal (`[2001:db8::1]`, RFC 3986)."""
+_PORT = r"0*([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+"""1 to 65535: in the published pattern itself, so a client generating URLs from the
+JSON Schema never produces one the server refuses."""
+
+
+def _host_and_path(port: str) -> str:
+    return (
+        rf"([^{_NOT_URL}/@:]+(:[^{_NOT_URL}/@]*)?@)?{_HOST}(:{port})?"
+        rf"(/[^{_NOT_URL}]*)?$"
+    )
+
+
+FTP_URL_PATTERN = r"^ftps?://" + _host_and_path(_PORT)
+SFTP_URL_PATTERN = r"^sftp://" + _host_and_path(_PORT)
+_ANY_PORT = _host_and_path("[0-9]+")
 
 
 def _require_type(schema: dict[str, Any]) -> None:
@@ -36,8 +48,21 @@ class _Location(BaseModel):
 
 
 def _matching(value: SecretStr, pattern: str, what: str) -> SecretStr:
-    if not re.fullmatch(pattern, value.get_secret_value()):
+    """The pattern (a port is 1 to 65535; none means the scheme's default, `:0` is
+    refused rather than silently the default), then what it cannot say: a bracketed
+    host must be a real IPv6 address."""
+    text = value.get_secret_value()
+    if not re.fullmatch(pattern, text):
+        scheme = pattern.partition("://")[0] + "://"
+        if re.fullmatch(scheme + _ANY_PORT, text):
+            raise ValueError("must name a port from 1 to 65535 (or none, for the default)")
         raise ValueError(f"must be {what}")
+    host = text.split("/", 3)[2].rpartition("@")[2]
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1 : host.index("]")])
+        except ValueError:
+            raise ValueError("must put only an IPv6 address in brackets") from None
     return value
 
 

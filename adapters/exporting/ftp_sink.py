@@ -2,11 +2,12 @@
 when complete, through the egress policy and under time bounds on every step.
 
 Every network step has a bound of `timeout` seconds: connecting (each address), every
-control reply *as a whole* (a server that trickles its banner one byte every few
-seconds still has only `timeout` for the line: a per-read timeout alone would let it
-hold a worker forever), and every chunk sent on the data connection (`sendall` under a
-socket timeout bounds the whole call). So a destination that stops making progress
-fails the export with `general-error` within `timeout`.
+control reply *as a whole* (a trickled banner or an endless multi-line reply included:
+see `ftp_connection.py`), and every chunk sent on the data connection. So a destination
+that stops making progress fails the export with `general-error` within `timeout`.
+While a step waits, `waiting` (the worker's progress poke) runs about every
+`SLICE` seconds: a cancel or a shutdown stops it, and `abort` then gives the cleanup
+(removing the temporary file) at most `CLEANUP` seconds before the sockets are closed.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ import contextlib
 import ftplib
 import socket
 import ssl
-import time
-from typing import TextIO, cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from bdbexport.domain.errors import EgressNotAllowedError
 from bdbexport.domain.export_outcome import ExportFailedError
@@ -25,68 +24,15 @@ from bdbexport.domain.locations import UrlLocation
 from bdbexport.domain.statuses import ExportFailureReason
 
 from .egress import EgressPolicy
+from .ftp_connection import Waiting, open_ftp, send_all, set_waiting, within
 from .sinks import partial_name
 
-
-class ReplyDeadlineReader:
-    """What ftplib reads control replies from (`readline`, `close`), with a deadline
-    per line instead of per `recv`."""
-
-    def __init__(self, connection: socket.socket, encoding: str, timeout: float) -> None:
-        self._connection = connection
-        self._encoding = encoding
-        self._timeout = timeout
-        self._buffer = b""
-
-    def readline(self, limit: int = -1) -> str:
-        deadline = time.monotonic() + self._timeout
-        late = f"no complete reply from the FTP server within {self._timeout:g}s"
-        try:
-            while b"\n" not in self._buffer and (limit < 0 or len(self._buffer) < limit):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(late)
-                self._connection.settimeout(remaining)
-                try:
-                    data = self._connection.recv(4096)
-                except TimeoutError:
-                    raise TimeoutError(late) from None
-                if not data:
-                    break
-                self._buffer += data
-        finally:
-            with contextlib.suppress(OSError):
-                self._connection.settimeout(self._timeout)
-        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
-        if limit >= 0:
-            end = min(end, limit)
-        line, self._buffer = self._buffer[:end], self._buffer[end:]
-        return line.decode(self._encoding, errors="replace")
-
-    def close(self) -> None:
-        self._buffer = b""
+CLEANUP = 2.0
+"""Seconds an aborted upload may spend removing its temporary file before hanging up."""
 
 
-def open_guarded(
-    ftp: ftplib.FTP, host: str, port: int, egress: EgressPolicy, timeout: float
-) -> None:
-    """`ftp.connect`, but through the egress policy and reading replies under a
-    deadline."""
-    ftp.host, ftp.port, ftp.timeout = host, port, timeout
-    ftp.sock = egress.connect(host, port, timeout)
-    ftp.af = ftp.sock.family
-    ftp.file = cast(TextIO, ReplyDeadlineReader(ftp.sock, ftp.encoding, timeout))
-    ftp.welcome = ftp.getresp()
-
-
-class BoundedFtpTls(ftplib.FTP_TLS):
-    def auth(self) -> str:
-        reply: str = super().auth()
-        # ftplib re-creates its reader over the TLS socket: bound that one too.
-        assert self.sock is not None
-        timeout = self.timeout if self.timeout is not None else 30.0
-        self.file = cast(TextIO, ReplyDeadlineReader(self.sock, self.encoding, timeout))
-        return reply
+def _idle() -> None:
+    return None
 
 
 class FtpSink:
@@ -100,30 +46,43 @@ class FtpSink:
         *,
         egress: EgressPolicy,
         timeout: float = 30.0,
+        waiting: Waiting = _idle,
     ) -> None:
         self.final_name = final_name
         url = urlsplit(location.url.get_secret_value())
         host, port = url.hostname or "", url.port or 21
-        self.where = f"{host}:{port}"
+        self.where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self.temp_name = partial_name(final_name)
+        self._timeout = timeout
+        self._waiting = waiting
         self._data: socket.socket | None = None
-        self._ftp: ftplib.FTP = (
-            BoundedFtpTls(timeout=timeout, context=ssl.create_default_context())
-            if url.scheme == "ftps"
-            else ftplib.FTP(timeout=timeout)
-        )
         try:
-            open_guarded(self._ftp, host, port, egress, timeout)
+            self._ftp = open_ftp(
+                host,
+                port,
+                tls=url.scheme == "ftps",
+                egress=egress,
+                timeout=timeout,
+                waiting=waiting,
+            )
         except EgressNotAllowedError as refused:
-            self._ftp.close()
             raise ExportFailedError(
                 ExportFailureReason.NO_PERMISSION, refused.description
             ) from None
         except (ftplib.Error, OSError, EOFError) as error:
-            self._ftp.close()
             raise ExportFailedError(
                 ExportFailureReason.GENERAL_ERROR, f"cannot reach FTP server {self.where}: {error}"
             ) from None
+        try:
+            self._prepare(url)
+        except ExportFailedError:
+            raise
+        except BaseException:
+            self._hang_up()  # cancelled or stopping: let go of the server now
+            raise
+
+    def _prepare(self, url: SplitResult) -> None:
+        """Log in, enter the directory, open the upload of the temporary file."""
         try:
             self._ftp.login(unquote(url.username or "anonymous"), unquote(url.password or ""))
             if isinstance(self._ftp, ftplib.FTP_TLS):
@@ -169,7 +128,13 @@ class FtpSink:
     def write(self, data: bytes) -> None:
         assert self._data is not None
         try:
-            self._data.sendall(data)
+            send_all(
+                self._data,
+                data,
+                self._timeout,
+                self._waiting,
+                f"the FTP server took no data for {self._timeout:g}s",
+            )
         except OSError as error:
             raise ExportFailedError(
                 ExportFailureReason.GENERAL_ERROR, f"upload to {self.where} broke: {error}"
@@ -205,17 +170,34 @@ class FtpSink:
         return True
 
     def abort(self) -> None:
-        if self._data is not None:
-            self._data.close()
-            self._data = None
+        """Remove the temporary file, within `CLEANUP` seconds whatever the server
+        does (the export may have been cancelled: it must let go promptly)."""
+        set_waiting(self._ftp, within(min(CLEANUP, self._timeout)))
+        try:
+            if self._data is not None:
+                self._data.close()
+                self._data = None
+                with contextlib.suppress(ftplib.Error, OSError, EOFError):
+                    self._ftp.voidresp()
             with contextlib.suppress(ftplib.Error, OSError, EOFError):
-                self._ftp.voidresp()
-        with contextlib.suppress(ftplib.Error, OSError, EOFError):
-            self._ftp.delete(self.temp_name)
-        self._close()
+                self._ftp.delete(self.temp_name)
+            self._close()
+        finally:
+            self._hang_up()
 
     def _close(self) -> None:
+        set_waiting(self._ftp, within(min(CLEANUP, self._timeout)))
         try:
             self._ftp.quit()
         except (ftplib.Error, OSError, EOFError):
+            pass
+        finally:
+            self._ftp.close()
+
+    def _hang_up(self) -> None:
+        if self._data is not None:
+            with contextlib.suppress(OSError):
+                self._data.close()
+            self._data = None
+        with contextlib.suppress(OSError):
             self._ftp.close()

@@ -78,7 +78,7 @@ class RdbExporter:
             ) as stream:
                 # The source first: its failures are the likelier ones, and nothing is
                 # created at the destination for an export that cannot even begin.
-                sink = self._open(location, name)
+                sink = self._open(location, name, throttle.poke)
                 for chunk in stream.chunks():
                     sink.write(chunk)
                     throttle.update(stream.fraction)
@@ -96,11 +96,13 @@ class RdbExporter:
                 sink.abort()
             raise
 
-    def _open(self, location: ExportLocation, name: str) -> Sink:
+    def _open(self, location: ExportLocation, name: str, waiting: Callable[[], None]) -> Sink:
         if isinstance(location, MountPointLocation):
             return DirectorySink(location, name, self.roots)
         if isinstance(location, UrlLocation):
-            return FtpSink(location, name, egress=self.egress, timeout=self._timeout)
+            return FtpSink(
+                location, name, egress=self.egress, timeout=self._timeout, waiting=waiting
+            )
         raise ExportFailedError(
             ExportFailureReason.GENERAL_ERROR, f"no exporter for location type {location.type}"
         )

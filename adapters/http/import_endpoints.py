@@ -35,8 +35,9 @@ async def reset_import_status(request: Request) -> Response:
 
 
 async def start_import(request: Request) -> Response:
-    """`POST /v1/bdbs/{uid}/actions/import`: either body form (`ImportRequest`), then
-    the use case, then the import is handed to this replica's runner."""
+    """`POST /v1/bdbs/{uid}/actions/import`: either body form (`ImportRequest`), the
+    start-time location check exports make, then the use case, then the import is
+    handed to this replica's runner."""
     dry_run = dry_run_requested(request)
     principal = await principal_of(request)
     if principal is None:
@@ -51,10 +52,13 @@ async def start_import(request: Request) -> Response:
             f"Imports from location type '{source.type}' are not supported by this server;"
             f" supported types: {', '.join(sorted(types))}.",
         )
-    if dry_run:
-        return await dry_run_response(request, principal, Action.START_IMPORT)
     if context.launch is None:
         raise ProtocolError("not_implemented", "This server runs no imports.")
+    # The export rules, refused as early as for exports: a path outside the export
+    # roots, an FTP host the egress policy refuses (an address literal, `localhost`).
+    context.check_location(source)
+    if dry_run:  # after the pre-checks: the real call's status (docs/http-api.md)
+        return await dry_run_response(request, principal, Action.START_IMPORT)
     uid = parse_uid(request.path_params["uid"])
     bdb = await context.service.start_import(principal, uid, source)
     context.launch(

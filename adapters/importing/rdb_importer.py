@@ -34,7 +34,7 @@ from .progress import ProgressReporter
 from .rdb_version import check_readable, rdb_version_of
 from .resp import ConnectionLostError, RespConnection, RespError
 from .scratch_server import ScratchServer
-from .sources import SUPPORTED_SOURCE_TYPES, fetch
+from .sources import SUPPORTED_SOURCE_TYPES, FtpOpener, fetch, plain_ftp
 from .undo_journal import UndoJournal
 
 DEFAULT_DATABASES = 16
@@ -57,11 +57,15 @@ class RdbImporter:
         progress_interval: float = 0.25,
         resolve_path: Callable[[str], Path] | None = None,
         check_host: Callable[[str], None] | None = None,
+        open_ftp: FtpOpener = plain_ftp,
     ) -> None:
         """`resolve_path` and `check_host` are the deployment's rules for where files
         may be read (a `mount_point` path, resolved) and which FTP hosts may be
         contacted; each raises a `DomainError` to refuse, which fails the import with
-        `no-permission`. Without them every readable path and host is allowed."""
+        `no-permission`. Without them every readable path and host is allowed.
+        `open_ftp` makes FTP control connections (the server wires the export side's:
+        egress-checked at the address it connects to, every reply bounded by
+        `timeout`)."""
         self._binary = redis_server
         self._timeout = timeout
         self._load_timeout = load_timeout
@@ -70,6 +74,7 @@ class RdbImporter:
         self._progress_interval = progress_interval
         self._resolve_path = resolve_path
         self._check_host = check_host
+        self._open_ftp = open_ftp
 
     def import_rdb(
         self,
@@ -85,11 +90,11 @@ class RdbImporter:
             raise ImportFailedError(
                 ImportFailureReason.GENERAL_ERROR, f"no importer for location type {source.type}"
             )
-        source = self._permitted(source)
+        resolved = self._permitted(source)
         binary = self._loader_binary()
         reporter = ProgressReporter(progress, interval=self._progress_interval)
         try:
-            self._run(bdb, source, flush=flush, binary=binary, reporter=reporter)
+            self._run(bdb, source, resolved, flush=flush, binary=binary, reporter=reporter)
         except RespError as error:
             raise ImportFailedError(
                 ImportFailureReason.GENERAL_ERROR, f"a server refused a command: {error.message}"
@@ -103,6 +108,7 @@ class RdbImporter:
         self,
         bdb: Bdb,
         source: ExportLocation,
+        resolved: Path | None,
         *,
         flush: bool,
         binary: str,
@@ -115,7 +121,14 @@ class RdbImporter:
             directory = Path(work)
             directory.chmod(0o700)
             rdb = directory / "import.rdb"
-            fetch(source, rdb, lambda done: reporter.phase(0, 10, done), timeout=self._timeout)
+            fetch(
+                source,
+                rdb,
+                lambda done: reporter.phase(0, 10, done),
+                timeout=self._timeout,
+                resolved=resolved,
+                open_ftp=self._open_ftp,
+            )
             version = rdb_version_of(rdb)
             check_readable(version, "the target", _redis_version(target))
             check_readable(version, "the loader", _loader_version(binary))
@@ -163,19 +176,20 @@ class RdbImporter:
             _undo(copier, error)
             raise
 
-    def _permitted(self, source: ExportLocation) -> ExportLocation:
-        """The source as the deployment's rules allow it (a path resolved), or
-        `no-permission`."""
+    def _permitted(self, source: ExportLocation) -> Path | None:
+        """Where a `mount_point` path really leads if the deployment's rules allow it
+        (None: no rules, or not a path), or `no-permission`. The source itself is kept
+        for failure details: they name the path as the client wrote it."""
         try:
             if isinstance(source, MountPointLocation) and self._resolve_path is not None:
-                return MountPointLocation(path=str(self._resolve_path(source.path)))
+                return self._resolve_path(source.path)
             if isinstance(source, UrlLocation) and self._check_host is not None:
                 self._check_host(urlsplit(source.url.get_secret_value()).hostname or "")
         except DomainError as refusal:
             raise ImportFailedError(
                 ImportFailureReason.NO_PERMISSION, refusal.description
             ) from refusal
-        return source
+        return None
 
     def _loader_binary(self) -> str:
         binary = self._binary or shutil.which("redis-server")

@@ -28,17 +28,27 @@ RDB_VERSION_OF_RELEASE: tuple[tuple[tuple[int, int], int], ...] = (
 newest first: a release reads its own version and every older one."""
 
 
-def rdb_version_of(path: Path) -> int:
-    """The file's RDB format version; `file-corrupted` when it is not an RDB file."""
-    with path.open("rb") as file:
-        header = file.read(9)
-    match = _HEADER.fullmatch(header)
+HEADER_SIZE = 9
+
+
+def version_in_header(header: bytes) -> int:
+    """The RDB format version in a file's first `HEADER_SIZE` bytes; `file-corrupted`
+    when they are not an RDB header. Checked as soon as those bytes arrive, before the
+    rest of the file is copied. The detail never quotes the bytes: the file may be
+    anything the server can read, and its content is not the client's to see."""
+    match = _HEADER.fullmatch(header[:HEADER_SIZE])
     if match is None:
         raise ImportFailedError(
             ImportFailureReason.FILE_CORRUPTED,
-            f"not an RDB file (it starts with {header[:9]!r}, an RDB with b'REDIS' and a version)",
+            "not an RDB file (an RDB file starts with REDIS and a 4-digit format version)",
         )
     return int(match.group(1))
+
+
+def rdb_version_of(path: Path) -> int:
+    """The file's RDB format version; `file-corrupted` when it is not an RDB file."""
+    with path.open("rb") as file:
+        return version_in_header(file.read(HEADER_SIZE))
 
 
 def readable_rdb_version(redis_version: str) -> int | None:
