@@ -21,7 +21,7 @@ from bdbexport.adapters.audit.json_lines import TextSink
 from bdbexport.adapters.exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
-from bdbexport.adapters.exporting.partials import PartialSweeper
+from bdbexport.adapters.exporting.partials import KEEP_ALIVE_EVERY, PartialSweeper
 from bdbexport.adapters.memory import SystemClock, UuidIds
 from bdbexport.adapters.notify import NotificationHandler
 from bdbexport.domain.action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT
@@ -293,7 +293,8 @@ def bootstrap(
     )
     sweeper: PartialSweeper | None = None
     if isinstance(chosen, RdbExporter):
-        sweeper = PartialSweeper(roots, opened.bdbs.get)
+        # The action log tells our store's dead exports from other stores' (docs/exports.md).
+        sweeper = PartialSweeper(roots, opened.bdbs.get, actions=action_logs.sync)
         bus.subscribe(ActionFailed, sweeper.on_failed)
     chosen_importer = (
         choose_importer(importer, roots=roots, egress=egress, timeout=export_timeout)
@@ -306,6 +307,8 @@ def bootstrap(
         chosen_importer,
         max_concurrent=max_concurrent_exports,
         stopping=stopping,
+        keep_alive=None if sweeper is None else sweeper.keep_alive,
+        keep_alive_every=KEEP_ALIVE_EVERY,
     )
     return Application(
         store=opened,

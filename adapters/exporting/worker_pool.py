@@ -67,6 +67,8 @@ class _Running:
     active: bool = False
     """A worker runs it (False while it waits in the queue)."""
     stopped: threading.Event = field(default_factory=threading.Event)
+    location: ExportLocation | None = None
+    """Where an export or backup writes (None for an import): for `keep_alive`."""
 
 
 class ActionRunner:
@@ -83,7 +85,12 @@ class ActionRunner:
         heartbeat_every: float | None = None,
         retry_budget: float | None = None,
         watch_every: float = WATCH_EVERY,
+        keep_alive: Callable[[list[tuple[int, str, ExportLocation]]], None] | None = None,
+        keep_alive_every: float = 60.0,
     ) -> None:
+        """`keep_alive`, when given, is called from the ticker every `keep_alive_every`
+        seconds with the exports and backups a worker runs (bdb uid, action uid,
+        destination): the partial-file sweeper touches their temporary files."""
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self._service = service
@@ -100,6 +107,8 @@ class ActionRunner:
             else service.lease_ttl.total_seconds() / 3
         )
         self._watch_every = min(watch_every, self._heartbeat_every)
+        self._keep_alive = keep_alive
+        self._keep_alive_every = keep_alive_every
         self._ticker: threading.Thread | None = None
         self.retry_budget = (
             retry_budget if retry_budget is not None else service.lease_ttl.total_seconds() / 2
@@ -128,7 +137,7 @@ class ActionRunner:
             raise ValueError("submit takes the bdb its start returned")
         if kind is ActionKind.IMPORT and self._importer is None:
             raise NoImporterError("this server was built without an importer")
-        entry = _Running(bdb.uid, kind)
+        entry = _Running(bdb.uid, kind, location=None if kind is ActionKind.IMPORT else location)
         with self._lock:
             self._running[action_uid] = entry
             if self._ticker is None:
@@ -163,12 +172,20 @@ class ActionRunner:
 
     def _tick(self) -> None:
         next_heartbeat = time.monotonic() + self._heartbeat_every
+        next_keep_alive = time.monotonic() + self._keep_alive_every
         while not self._closed.wait(self._watch_every):
             with self._lock:
                 active = [(uid, e) for uid, e in self._running.items() if e.active]
             heartbeat = time.monotonic() >= next_heartbeat
             if heartbeat:
                 next_heartbeat = time.monotonic() + self._heartbeat_every
+            if self._keep_alive is not None and time.monotonic() >= next_keep_alive:
+                next_keep_alive = time.monotonic() + self._keep_alive_every
+                writing = [(e.uid, uid, e.location) for uid, e in active if e.location]
+                try:
+                    self._keep_alive(writing)
+                except Exception:
+                    log.exception("keeping temporary files fresh failed")
             for action_uid, entry in active:
                 try:
                     self._check(action_uid, entry, heartbeat)

@@ -164,3 +164,38 @@ def test_a_queued_action_whose_lease_lapsed_is_skipped_untouched(rdb_file: Path)
         assert skipped.progress == 0  # never started: no work, no progress
     finally:
         replica.runner.shutdown(grace=0)
+
+
+def test_running_exports_and_backups_are_kept_alive_with_their_destination(
+    rdb_file: Path,
+) -> None:
+    """The ticker hands the partial-file sweeper what runs here, every
+    `keep_alive_every`: exports and backups with where they write, never imports."""
+    replica = Replica(exporter_seconds=3.0, import_seconds=3.0)
+    seen: list[list[tuple[int, str, object]]] = []
+    runner = ActionRunner(
+        replica.service,
+        SimulatedExporter(duration=3.0, steps=30, stop=replica.stop),
+        replica.importer,
+        max_concurrent=3,
+        stopping=replica.stop,
+        keep_alive=lambda running: seen.append(list(running)),
+        keep_alive_every=0.1,
+        watch_every=0.05,
+    )
+    try:
+        location = MountPointLocation(path=str(rdb_file.parent))
+        export = replica.service.start_export(ADMIN, 1, location)
+        runner.submit(export, location)
+        backup = replica.service.start_backup(ADMIN, 2, location)
+        runner.submit(backup, location, kind=ActionKind.BACKUP)
+        source = MountPointLocation(path=str(rdb_file))
+        imported = replica.service.start_import(ADMIN, 3, source)
+        runner.submit(imported, source, kind=ActionKind.IMPORT)
+        expected = {(1, export.action_uid, location), (2, backup.action_uid, location)}
+        replica.wait_for(lambda: any(set(call) == expected for call in seen))
+        calls = len(seen)
+        replica.wait_for(lambda: len(seen) >= calls + 2)  # again and again, while they run
+    finally:
+        runner.shutdown(grace=0)
+        replica.runner.shutdown(grace=0)

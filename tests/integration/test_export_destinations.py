@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +15,13 @@ from hypothesis import strategies as st
 
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
-from bdbexport.adapters.exporting.partials import PartialSweeper
+from bdbexport.adapters.exporting.partials import STALE_AFTER, PartialSweeper
 from bdbexport.adapters.exporting.sinks import DirectorySink, file_name, partial_name
+from bdbexport.adapters.memory.action_log import InMemoryActionLog
+from bdbexport.domain.action_records import ActionRecord, ActionStatus
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import EgressNotAllowedError, ExportPathNotAllowedError
+from bdbexport.domain.events import LEASE_EXPIRY_ACTOR, ActionFailed
 from bdbexport.domain.export_outcome import ExportFailedError
 from bdbexport.domain.locations import MountPointLocation
 from bdbexport.domain.statuses import ExportFailureReason, ExportStatus
@@ -90,6 +94,8 @@ def test_names_carry_the_bdb_and_action_and_never_collide() -> None:
 
 
 def test_the_sweep_removes_only_partials_of_actions_that_no_longer_run(tmp_path: Path) -> None:
+    """Changed deliberately with the sweep across stores (docs/exports.md): a partial of
+    an action our store does not know is another store's while fresh; it went at once."""
     now = AT
     bdbs = {
         1: Bdb(
@@ -121,14 +127,76 @@ def test_the_sweep_removes_only_partials_of_actions_that_no_longer_run(tmp_path:
         tmp_path / "deep" / "er" / partial_name(file_name("other", AT, 3, "older")),
         tmp_path / partial_name(file_name("nobody", AT, 9, "x")),
     ]
+    foreign = tmp_path / partial_name(file_name("theirs", AT, 1, "elsewhere"))
     unrelated = tmp_path / ".something.partial"
-    for path in (keep, *gone, unrelated):
+    for path in (keep, *gone, unrelated, foreign):
         path.write_bytes(b"")
-    sweeper = PartialSweeper(ExportRoots([tmp_path]), bdbs.get, now=lambda: now)
+    stale = (now - STALE_AFTER - timedelta(seconds=1)).timestamp()
+    os.utime(gone[2], (stale, stale))  # unknown to our store, and stale: removed
+    fresh = (now - STALE_AFTER + timedelta(seconds=5)).timestamp()
+    os.utime(foreign, (fresh, fresh))  # unknown to our store, still fresh: kept
+    actions = InMemoryActionLog()
+    actions.put(
+        ActionRecord(
+            action_uid="older", name="export", bdb_uid=3, status=ActionStatus.FAILED,
+            start_time=now - timedelta(hours=1), end_time=now - timedelta(minutes=30),
+        )
+    )  # fmt: skip
+    sweeper = PartialSweeper(ExportRoots([tmp_path]), bdbs.get, actions=actions, now=lambda: now)
     assert sorted(sweeper.sweep()) == sorted(str(path) for path in gone)
     assert keep.exists()
+    assert foreign.exists()
     assert unrelated.exists()
     assert not any(path.exists() for path in gone)
+
+
+def test_a_running_exports_partial_is_kept_fresh_and_a_stale_one_of_nobody_goes(
+    tmp_path: Path,
+) -> None:
+    """`keep_alive` (the runner calls it while the export runs) touches the file, so a
+    server on another store, which cannot ask about the action, sees it fresh."""
+    target = tmp_path / "backups"
+    target.mkdir()
+    partial = target / partial_name(file_name("db", AT, 1, "act-1"))
+    other = target / partial_name(file_name("db", AT, 2, "act-2"))
+    old = (datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1)).timestamp()
+    for path in (partial, other):
+        path.write_bytes(b"")
+        os.utime(path, (old, old))
+    nothing: dict[int, Bdb] = {}
+    ours = PartialSweeper(ExportRoots([tmp_path]), nothing.get)
+    ours.keep_alive([(1, "act-1", MountPointLocation(path=str(target)))])
+    ours.keep_alive([(1, "act-1", MountPointLocation(path=str(target)))])  # remembered
+    theirs = PartialSweeper(ExportRoots([tmp_path]), nothing.get)  # another, empty store
+    assert theirs.sweep() == [str(other)]
+    assert partial.exists()
+
+
+def test_a_lease_expiry_sweep_looks_again_when_the_next_lease_runs_out(tmp_path: Path) -> None:
+    """Two exports killed together: the first expiry's sweep still sees the second
+    lease alive a moment; it looks again once that lease has run out."""
+    soon = datetime.now(UTC) + timedelta(milliseconds=400)
+    bdbs = {
+        2: Bdb(
+            uid=2,
+            name="later",
+            export_status=ExportStatus.EXPORTING,
+            action_uid="second",
+            action_lease_expires=soon,
+        )
+    }
+    partial = tmp_path / partial_name(file_name("later", AT, 2, "second"))
+    partial.write_bytes(b"")
+    sweeper = PartialSweeper(ExportRoots([tmp_path]), bdbs.get)
+    expired = ActionFailed(
+        actor=LEASE_EXPIRY_ACTOR, uid=1, at=datetime.now(UTC), reason="general-error"
+    )
+    sweeper.on_failed(expired)
+    deadline = time.monotonic() + 10
+    while partial.exists():
+        assert time.monotonic() < deadline, "the second lease's file was kept"
+        time.sleep(0.02)
+    assert datetime.now(UTC) >= soon
 
 
 def test_when_the_store_cannot_say_nothing_is_removed(tmp_path: Path) -> None:
