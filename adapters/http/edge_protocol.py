@@ -500,16 +500,37 @@ def _h11_protocol() -> type[Any]:
     """The h11 flavour, for installations without httptools: the same deadlines,
     counting and JSON; h11 itself bounds what it buffers (set to the same limit), and
     parses a pipelined request only after the previous response (so no refusal of its
-    can overtake an answer), and refuses any version but HTTP/1.x with 400."""
+    can overtake an answer)."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class EdgeH11Protocol(_Edge, H11Protocol):
+        _bad_version: str | None = None
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._started = time.perf_counter()
+            self._check_versions()
             if self._admit():
                 self._await_headers()
+
+        def _check_versions(self) -> None:
+            """h11 takes any `HTTP/d.d` and uvicorn would serve it: its requests pass
+            through this check, which refuses other versions than 1.0 and 1.1 the
+            way h11 refuses what it cannot parse (uvicorn then calls
+            `send_400_response`, which answers 505 for them)."""
+            next_event = self.conn.next_event
+
+            def checked_next_event() -> Any:
+                event = next_event()
+                if isinstance(event, h11.Request):
+                    version = event.http_version.decode("ascii", "replace")
+                    if version not in SUPPORTED_VERSIONS:
+                        self._bad_version = version
+                        raise h11.RemoteProtocolError(f"HTTP/{version} is not supported")
+                return event
+
+            self.conn.next_event = checked_next_event  # type: ignore[method-assign]
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._release()
@@ -532,6 +553,9 @@ def _h11_protocol() -> type[Any]:
                 self._body_arrived()
 
         def send_400_response(self, msg: str) -> None:
+            if self._bad_version is not None:
+                self._refuse(_version_refusal(self._bad_version))
+                return
             self._refuse(EdgeRefusalError("invalid_request", msg))
 
         def _response_started(self) -> bool:
