@@ -195,7 +195,9 @@ except ImportFailedError as failure:
 
 
 def test_an_unreadable_file_is_no_permission(target: RedisServer) -> None:
-    # Root reads every file: as root, the importer runs as `nobody` (setpriv).
+    # Root reads every file: as root, the importer runs without the capabilities that
+    # let root ignore permission bits (setpriv), still as root, so it can read the
+    # test's virtualenv (tox makes .tox 0700, which `nobody` could not traverse).
     directory = Path(tempfile.mkdtemp(prefix="bdbexport-unreadable-"))
     try:
         directory.chmod(0o755)
@@ -209,7 +211,7 @@ def test_an_unreadable_file_is_no_permission(target: RedisServer) -> None:
         if setpriv is None:
             pytest.skip("running as root without setpriv to drop privileges")
         done = subprocess.run(
-            [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+            [setpriv, "--bounding-set", "-dac_override,-dac_read_search", sys.executable,
              "-c", UNPRIVILEGED_IMPORT, str(target.port), str(secret)],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
