@@ -63,6 +63,9 @@ DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 128
 """Connections one client address may hold open at once (0: no cap)."""
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
+CAP_LINGER_SECONDS = 0.2
+"""A connection over the per-address cap lingers less: while it lingers it holds the
+very file descriptor the cap protects (its client has sent at most one request)."""
 SUPPORTED_VERSIONS = frozenset({"1.0", "1.1"})
 _PLAIN_METHOD = re.compile(r"^[A-Z]{1,16}$")
 
@@ -209,7 +212,8 @@ class _Edge:
                 EdgeRefusalError(
                     "too_many_connections",
                     f"This address already holds {self.addresses.limit} connections.",
-                )
+                ),
+                linger=CAP_LINGER_SECONDS,
             )
             return False
         self._admitted = address
@@ -342,7 +346,7 @@ class _Edge:
         if pending is not None:
             self._refuse(pending)
 
-    def _refuse(self, refusal: EdgeRefusalError) -> None:
+    def _refuse(self, refusal: EdgeRefusalError, linger: float = LINGER_SECONDS) -> None:
         if self._refused or self.transport.is_closing():
             return
         self._refused = True
@@ -360,7 +364,7 @@ class _Edge:
         )
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self.loop.call_later(linger, self.transport.close)
         else:
             self.transport.close()
 
