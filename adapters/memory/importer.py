@@ -6,6 +6,12 @@ file a `mount_point` source names (only the header is judged: `REDIS` and a vers
 reports progress in `steps` evenly spaced calls, honours `flush` and undoes its work
 when `progress` raises (a cancel, a shutdown). What it "loads" is the file's bytes,
 kept per bdb in `datasets`, so a test can see what an import left behind.
+
+It reads files as the real importer does, so it obeys the same rule: given the
+deployment's `resolve_path` (the export roots' check), a path outside the roots fails
+`no-permission` with the refusal's one description, which names no path, before the
+file is opened; a server run with `--importer memory` cannot be used to probe its file
+system (does this exist, is it a directory, is it readable).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bdbexport.domain.bdb import Bdb
+from bdbexport.domain.errors import DomainError
 from bdbexport.domain.export_outcome import ImportFailedError
 from bdbexport.domain.locations import ExportLocation, MountPointLocation
 from bdbexport.domain.statuses import ImportFailureReason
@@ -28,9 +35,18 @@ class InMemoryImporter:
 
     location_types = frozenset({"mount_point"})
 
-    def __init__(self, *, duration: float = 0.0, steps: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        duration: float = 0.0,
+        steps: int = 4,
+        resolve_path: Callable[[str], Path] | None = None,
+    ) -> None:
+        """`resolve_path`: where a source path really leads if the deployment allows it,
+        else a `DomainError` (`ExportRoots.resolve`); None reads any path (tests)."""
         if duration < 0 or steps < 1:
             raise ValueError("duration must be >= 0 and steps >= 1")
+        self._resolve_path = resolve_path
         self.duration = duration
         self.steps = steps
         self.datasets: dict[int, list[bytes]] = {}
@@ -50,7 +66,7 @@ class InMemoryImporter:
                 ImportFailureReason.GENERAL_ERROR,
                 f"the in-memory importer reads mount_point sources, not {source.type}",
             )
-        payload = _read_rdb(Path(source.path))
+        payload = _read_rdb(self._permitted(source.path))
         with self._lock:
             before = list(self.datasets.get(bdb.uid, []))
         try:
@@ -66,6 +82,16 @@ class InMemoryImporter:
             with self._lock:  # undo: the dataset exactly as before
                 self.datasets[bdb.uid] = before
             raise
+
+    def _permitted(self, path: str) -> Path:
+        if self._resolve_path is None:
+            return Path(path)
+        try:
+            return self._resolve_path(path)
+        except DomainError as refusal:
+            raise ImportFailedError(
+                ImportFailureReason.NO_PERMISSION, refusal.description
+            ) from refusal
 
 
 def _read_rdb(path: Path) -> bytes:
