@@ -1,9 +1,13 @@
 """Periodic backups: each bdb's `backup_interval`/`backup_interval_offset` turned into
 backups started when due, exactly once across the replicas sharing a store.
 
-Every `tick` seconds each replica lists the bdbs, computes each scheduled one's latest
-due moment (`domain/backup_schedule.py`) and, for a moment it has not handled yet,
-tries to claim it in the store (`Claims`). The one replica that wins calls
+Every `tick` seconds each replica computes each scheduled bdb's latest due moment
+(`domain/backup_schedule.py`) and, for a moment it has not handled yet, tries to claim
+it in the store (`Claims`). The schedules come from listing every bdb, which costs in
+proportion to the store: the loop re-reads them only once the time since the last
+listing is `1 / RESCAN_SHARE` times what that listing took (at once for a small store,
+every few minutes for a million bdbs), so schedules never cost more than that share of
+a core; a changed setting is seen at the next listing. The one replica that wins calls
 `start_backup(uid)` — the composition root's "start a backup as the scheduler and hand
 it to this replica's runner"; the others move on. The backup itself runs like any
 other: the same use cases, statuses and exporter.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -42,6 +47,8 @@ next due moment it knows of, so backups start on time and replicas race for a mo
 as it falls due; the tick bounds how late a changed schedule is noticed."""
 WAKE_AFTER_DUE = timedelta(milliseconds=5)
 """Wake this long after a due moment, so the clock surely reads it as passed."""
+RESCAN_SHARE = 0.05
+"""At most this share of the time goes to listing the bdbs for their schedules."""
 
 
 class BackupScheduler:
@@ -69,55 +76,73 @@ class BackupScheduler:
         that were logged: the same settings are not logged again."""
         self._last_failure: str | None = None
         self._next_due: datetime | None = None
+        self._schedules: dict[int, BackupSchedule] | None = None
+        self._rescan_at = 0.0
+        """`time.monotonic()` after which the loop lists the bdbs again."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_due(self) -> list[int]:
+    def run_due(self, *, rescan: bool = True) -> list[int]:
         """One look at every schedule: start the backups due now whose claim this
-        replica wins; returns their bdb uids (what this replica started)."""
+        replica wins; returns their bdb uids (what this replica started). With
+        `rescan=False` (the loop) the schedules last listed are used unless a new
+        listing is due (`RESCAN_SHARE`)."""
+        if rescan or self._schedules is None or time.monotonic() >= self._rescan_at:
+            self._rescan()
+        assert self._schedules is not None
         now = self._clock.now()
         started: list[int] = []
-        scheduled: set[int] = set()
         next_due: datetime | None = None
-        for bdb in self._bdbs.list():
-            try:
-                schedule = BackupSchedule.of(bdb)
-                if schedule is None:
-                    continue
-                due = schedule.latest_due(now)
-                coming = due + schedule.interval
-            except (ValueError, ArithmeticError) as problem:
-                self._skip_unschedulable(bdb, problem)
-                continue
-            self._unschedulable.pop(bdb.uid, None)
-            scheduled.add(bdb.uid)
+        for uid, schedule in self._schedules.items():
+            due = schedule.latest_due(now)
+            coming = due + schedule.interval
             next_due = coming if next_due is None else min(next_due, coming)
-            if self._handled.get(bdb.uid) == due:
+            if self._handled.get(uid) == due:
                 continue
-            self._handled[bdb.uid] = due
-            if not self._claims.claim(claim_name(bdb.uid, due), self.holder, schedule.claim_ttl()):
+            self._handled[uid] = due
+            if not self._claims.claim(claim_name(uid, due), self.holder, schedule.claim_ttl()):
                 continue
             try:
-                self._start_backup(bdb.uid)
+                self._start_backup(uid)
             except DomainError as refusal:
                 log.warning(
                     "scheduled backup of bdb %s due %s not started: %s",
-                    bdb.uid,
+                    uid,
                     due.isoformat(),
                     refusal.description,
                 )
                 continue
             except Exception:  # one bdb's unexpected failure never stops the others'
                 log.exception(
-                    "scheduled backup of bdb %s due %s failed to start", bdb.uid, due.isoformat()
+                    "scheduled backup of bdb %s due %s failed to start", uid, due.isoformat()
                 )
                 continue
-            log.info("scheduled backup of bdb %s due %s started", bdb.uid, due.isoformat())
-            started.append(bdb.uid)
-        for uid in set(self._handled) - scheduled:
-            del self._handled[uid]
+            log.info("scheduled backup of bdb %s due %s started", uid, due.isoformat())
+            started.append(uid)
         self._next_due = next_due
         return started
+
+    def _rescan(self) -> None:
+        """List every bdb and keep the schedules of those with periodic backups."""
+        began = time.monotonic()
+        now = self._clock.now()
+        schedules: dict[int, BackupSchedule] = {}
+        for bdb in self._bdbs.list():
+            try:
+                schedule = BackupSchedule.of(bdb)
+                if schedule is None:
+                    continue
+                schedule.latest_due(now)  # computable now, or skipped with one log line
+            except (ValueError, ArithmeticError) as problem:
+                self._skip_unschedulable(bdb, problem)
+                continue
+            self._unschedulable.pop(bdb.uid, None)
+            schedules[bdb.uid] = schedule
+        for uid in set(self._handled) - set(schedules):
+            del self._handled[uid]
+        self._schedules = schedules
+        finished = time.monotonic()
+        self._rescan_at = finished + (finished - began) / RESCAN_SHARE
 
     def _skip_unschedulable(self, bdb: Bdb, problem: Exception) -> None:
         settings = (bdb.backup_interval, bdb.backup_interval_offset)
@@ -161,7 +186,7 @@ class BackupScheduler:
         """`run_due` as the loop runs it: a failed pass is logged once until a pass
         succeeds again (the same failure on every tick would flood the log)."""
         try:
-            self.run_due()
+            self.run_due(rescan=False)
         except DomainError as refusal:  # the store is away: try again next tick
             self._failed(f"backup schedules not read: {refusal.description}", trace=False)
         except Exception as error:

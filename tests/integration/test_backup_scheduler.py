@@ -287,3 +287,37 @@ def test_a_pass_failing_the_same_way_is_logged_once_until_one_succeeds(
         finally:
             scheduler.stop()
     assert failures() == 2, caplog.text
+
+
+class CountingRepository(InMemoryBdbRepository):
+    """Counts the listings, and makes each cost `cost` seconds (a big store)."""
+
+    def __init__(self, cost: float) -> None:
+        super().__init__()
+        self.listings = 0
+        self._cost = cost
+
+    def list(self, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]:
+        self.listings += 1
+        time.sleep(self._cost)
+        return super().list(after_uid=after_uid, limit=limit)
+
+
+def test_the_loop_lists_the_bdbs_in_proportion_to_what_a_listing_costs() -> None:
+    clock = ManualClock(START + timedelta(seconds=1))
+    bdbs = CountingRepository(cost=0.02)  # a listing of 20 ms: again after ~0.4 s
+    bdbs.add(scheduled(1))
+    starts = Starts()
+    scheduler = BackupScheduler(bdbs, InMemoryClaims(clock), starts, holder="a", clock=clock)
+    scheduler.run_pass()
+    assert (bdbs.listings, starts.uids) == (1, [1])
+    clock.advance(timedelta(seconds=60))  # the next moment falls due
+    scheduler.run_pass()  # from the schedules already listed: no listing
+    assert (bdbs.listings, starts.uids) == (1, [1, 1])
+    bdbs.add(scheduled(2))
+    deadline = time.monotonic() + 5
+    while 2 not in starts.uids:  # seen at the next listing, a bounded while later
+        assert time.monotonic() < deadline
+        scheduler.run_pass()
+        time.sleep(0.01)
+    assert 2 <= bdbs.listings <= 3
