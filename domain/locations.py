@@ -16,7 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 # Python's `\s` also matches \x1c-\x1f and other code points, so a client generating
 # strings from the published JSON Schema pattern would disagree with this validator.
 _NOT_URL = r"\x00-\x20\x7f"
-_HOST = r"([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"({_OCTET}\.){{3}}{_OCTET}"
+_H = r"[0-9A-Fa-f]{1,4}"
+_IPV6 = (
+    rf"(({_H}:){{7}}{_H}|({_H}:){{1,7}}:|({_H}:){{1,6}}:{_H}|({_H}:){{1,5}}(:{_H}){{1,2}}"
+    rf"|({_H}:){{1,4}}(:{_H}){{1,3}}|({_H}:){{1,3}}(:{_H}){{1,4}}|({_H}:){{1,2}}(:{_H}){{1,5}}"
+    rf"|{_H}:(:{_H}){{1,6}}|:((:{_H}){{1,7}}|:)|::([Ff]{{4}}(:0{{1,4}})?:)?{_IPV4}"
+    rf"|({_H}:){{1,4}}:{_IPV4})"
+)
+"""The usual forms of an IPv6 address (RFC 4291 2.2), in the pattern itself so a
+client generating URLs from the JSON Schema never writes a bracketed host the server
+refuses."""
+_HOST = rf"([A-Za-z0-9][A-Za-z0-9.-]*|\[{_IPV6}\])"
 """A name, an IPv4 address or a bracketed IPv6 literal (`[2001:db8::1]`, RFC 3986)."""
 _PORT = r"0*([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 """1 to 65535: in the published pattern itself, so a client generating URLs from the

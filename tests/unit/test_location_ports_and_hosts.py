@@ -5,11 +5,16 @@ bracketed IPv6 literal (it used to be refused as malformed)."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bdbexport.domain.locations import SftpLocation, UrlLocation
+from bdbexport.domain.locations import (
+    FTP_URL_PATTERN,
+    SFTP_URL_PATTERN,
+    SftpLocation,
+    UrlLocation,
+)
 
 
 @given(st.integers(min_value=1, max_value=65535))
@@ -44,3 +49,17 @@ def test_bracketed_ipv6_literals_are_hosts(url: str) -> None:
 def test_brackets_hold_only_an_ipv6_address(url: str) -> None:
     with pytest.raises(ValidationError):
         UrlLocation(url=url)
+
+
+@settings(max_examples=300)
+@given(st.from_regex(FTP_URL_PATTERN, fullmatch=True))
+def test_every_url_the_published_pattern_matches_is_accepted(url: str) -> None:
+    """A client generating URLs from the JSON Schema is never refused: the port range
+    and the IPv6 forms are in the pattern, not only in the validator."""
+    assert UrlLocation(url=url).type == "url"
+
+
+@settings(max_examples=300)
+@given(st.from_regex(SFTP_URL_PATTERN, fullmatch=True))
+def test_every_sftp_url_the_published_pattern_matches_is_accepted(url: str) -> None:
+    assert SftpLocation(sftp_url=url).type == "sftp"
