@@ -135,7 +135,7 @@ def serve_command(
         list[str] | None,
         typer.Option(
             help=(
-                "Host, address or CIDR network remote exports may connect to although"
+                "Host, address or CIDR network remote exports and imports may connect to although"
                 " refused by default (loopback, link-local, the store's host); repeatable."
             ),
             show_default=False,
@@ -143,7 +143,11 @@ def serve_command(
     ] = None,
     export_timeout: Annotated[
         float,
-        typer.Option(help="Seconds each network step of an export may take before it fails."),
+        typer.Option(
+            help=(
+                "Seconds each network step of an export or an FTP import may take before it fails."
+            )
+        ),
     ] = 30.0,
     metrics_access: Annotated[
         str | None,
