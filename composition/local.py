@@ -7,18 +7,21 @@ command chose.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bdbexport.adapters.exporting.egress import EgressPolicy
+from bdbexport.adapters.exporting.export_roots import ExportRoots
+from bdbexport.adapters.exporting.rdb_exporter import RdbExporter
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, LoginAttempts, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService
 
-from .application import Application, bootstrap
+from .application import Application, bootstrap, choose_exporter
 from .login_attempts import open_login_attempts
-from .stores import Store, default_export_root, default_store_url, open_store
+from .stores import Store, default_export_root, default_store_url, open_store, store_hosts
 
 
 class MissingStoreError(FileNotFoundError):
@@ -57,19 +60,31 @@ class StoreRuntime:
             self._login_attempts = open_login_attempts(self._store.url)
         return self._login_attempts[0]
 
+    def check_location(self, location: ExportLocation, export_roots: Sequence[Path] = ()) -> None:
+        """The server's start-time refusals, before anything is recorded: a `mount_point`
+        path outside the local roots (`local_export_roots`, with `export_roots` added) is
+        `ExportPathNotAllowedError`, an FTP host the default egress policy refuses is
+        `EgressNotAllowedError` (the real exporter's own check, so the answers match)."""
+        roots = ExportRoots(local_export_roots(self._store.url, export_roots))
+        egress = EgressPolicy.build((), store_hosts(self._store.url))
+        checker = choose_exporter("rdb", roots=roots, egress=egress)
+        assert isinstance(checker, RdbExporter)
+        checker.check_location(location)
+
     def run_export(
         self,
         started: Bdb,
         location: ExportLocation,
         exporter: str,
         on_progress: Callable[[int], None],
+        export_roots: Sequence[Path] = (),
     ) -> None:
         runner: Application = bootstrap(
             self._store,
             exporter=exporter,
             simulated_duration=self._simulated_duration,
             max_concurrent_exports=1,
-            export_roots=local_export_roots(self._store.url),
+            export_roots=local_export_roots(self._store.url, export_roots),
         )
         try:
             runner.run_export_here(started, location, on_progress=on_progress)
@@ -85,6 +100,7 @@ class StoreRuntime:
         flush: bool = False,
         worker: str = "rdb",
         on_progress: Callable[[int], None],
+        export_roots: Sequence[Path] = (),
     ) -> None:
         """Run any action its start began, in the foreground, to its end: `worker` is the
         exporter (exports, backups) or the importer (imports) to use."""
@@ -94,7 +110,7 @@ class StoreRuntime:
             importer=worker if kind is ActionKind.IMPORT else None,
             simulated_duration=self._simulated_duration,
             max_concurrent_exports=1,
-            export_roots=local_export_roots(self._store.url),
+            export_roots=local_export_roots(self._store.url, export_roots),
         )
         try:
             runner.run_here(started, location, kind=kind, flush=flush, on_progress=on_progress)
@@ -112,11 +128,12 @@ class StoreRuntime:
         self._store.close()
 
 
-def local_export_roots(store_url: str) -> list[Path]:
-    """Where a local export may write: the store's export folder (as `serve` would)
-    and the working directory; the command runs with its user's own rights, and the
-    roots keep it from writing where a path merely leads (`..`, symlinks)."""
-    return [default_export_root(store_url), Path.cwd()]
+def local_export_roots(store_url: str, extra: Sequence[Path] = ()) -> list[Path]:
+    """Where a local export may write and a local import may read: the store's export
+    folder (as `serve` would), the working directory, and the roots the command was
+    given (`bdbexport --export-root DIR`); the command runs with its user's own rights,
+    and the roots keep it from going where a path merely leads (`..`, symlinks)."""
+    return [default_export_root(store_url), Path.cwd(), *extra]
 
 
 def sqlite_path(url: str) -> Path | None:

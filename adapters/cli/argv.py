@@ -5,7 +5,8 @@ callback (`--url`, `--store`, `--json`, ...) were understood only before the sub
 after it Click said "No such option" (exit 2). People used to gh, kubectl or redisctl put
 them anywhere. So before Click parses, `normalise_argv` walks the command tree along the
 names the arguments give and moves every global option, with its value (`--opt value` or
-`--opt=value`, and `-oVALUE` for a short one), to the front, where Click expects it:
+`--opt=value`, and `-oVALUE` or `-o=VALUE` for a short one), to the front, where Click
+expects it:
 
 - the global options, and how many values each takes, are read from the root command's
   own parameters: a new option on the callback is covered with no change here;
@@ -117,7 +118,7 @@ def normalise_argv(root: Command, args: Sequence[str]) -> list[str]:
             taken = 1 + (0 if attached else values)
             if i + taken > len(args):
                 return [*hoisted, token]  # missing value: let Click say so, at the front
-            hoisted.extend(args[i : i + taken])
+            hoisted.extend([_without_short_equals(token), *args[i + 1 : i + taken]])
             i += taken
             continue
         if descending and not token.startswith("-"):
@@ -129,6 +130,14 @@ def normalise_argv(root: Command, args: Sequence[str]) -> list[str]:
         kept.append(token)
         i += 1
     return [*hoisted, *kept]
+
+
+def _without_short_equals(token: str) -> str:
+    """`-o=json` as `-ojson`: Click reads a short option's attached value verbatim
+    (`=json`), while `--opt=value` is understood; people write both."""
+    if not token.startswith("--") and len(token) > 2 and token[2] == "=":
+        return token[:2] + token[3:]
+    return token
 
 
 class OptionsAnywhereGroup(TyperGroup):

@@ -6,8 +6,12 @@ from __future__ import annotations
 from .exit_codes import ExitCode, exit_code_of
 
 RETRYABLE_CODES = frozenset(
-    {"busy", "export_in_progress", "concurrent_update", "store_unavailable"}
+    {"busy", "export_in_progress", "concurrent_update", "store_unavailable", "too_many_attempts"}
 )
+"""What `--retry-busy N` retries. `too_many_attempts` (429) is the server asking this
+address to wait `Retry-After` seconds: retrying after that wait is what it asks for, and
+the tries are bounded by N as for busy. `account_locked` is not: a lock lasts until its
+time or an admin, and each try would count against the account."""
 
 HINTS = {
     "busy": "retry later: the database is busy with another action (or use --retry-busy N).",
@@ -16,6 +20,13 @@ HINTS = {
     "unauthenticated": "check --user and BDBEXPORT_PASSWORD.",
     "connection_error": "check --url: is the server running, and reachable from here?",
     "store_unavailable": "retry later: the store did not answer.",
+    "too_many_attempts": (
+        "wait the seconds the server asks, then retry (or use --retry-busy N, which waits them)."
+    ),
+    "export_path_not_allowed": (
+        "locally the roots are the store's exports folder, the working directory and each"
+        " --export-root DIR; a server's are its operator's (serve --export-root)."
+    ),
 }
 
 RETRIED_HINTS = {
@@ -23,6 +34,7 @@ RETRIED_HINTS = {
     "export_in_progress": "the export was still running: retry once it has finished.",
     "concurrent_update": "the database kept changing: retry later.",
     "store_unavailable": "the store did not answer: retry later.",
+    "too_many_attempts": "the server kept refusing sign-ins from this address: retry later.",
 }
 """The hints once `--retry-busy N` has been spent: suggesting it again would not help."""
 

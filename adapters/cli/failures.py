@@ -20,10 +20,16 @@ def failure_hint(kind: str, uid: Any, reason: str | None, detail: str | None) ->
         return "check that the database's data endpoint is up and reachable from the exporter"
     if "lease expired" in said:
         return f"its worker stopped reporting (a crash or a restart): start the {kind} again"
+    worker = "importer" if kind == "import" else "exporter"
     if "server shutdown" in said:
-        return f"the exporter was stopped during the {kind}: start it again"
+        return f"the {worker} was stopped during the {kind}: start it again"
     if "simulated exporter" in said:
         return "the simulated exporter is configured to fail (serve --simulated-outcome)"
+    if reason == "no-permission" and kind == "import":
+        return (
+            "the importer may not read the source: it must be a readable file inside an"
+            " export root (locally: bdbexport --export-root DIR)"
+        )
     if reason == "no-permission":
         return "the exporter may not write to the export location: check its permissions"
     if reason == "wrong-file-path":

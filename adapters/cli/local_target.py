@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -95,10 +96,14 @@ def parse_location(document: Any) -> ExportLocation:
 
 
 class LocalTarget:
-    def __init__(self, runtime: LocalRuntime, *, as_user: str | None) -> None:
+    def __init__(
+        self, runtime: LocalRuntime, *, as_user: str | None, export_roots: Sequence[Path] = ()
+    ) -> None:
         self.runtime = runtime
         self.service = runtime.service
         self.principal = self._principal(as_user)
+        self.export_roots = tuple(export_roots)
+        """Added to the local roots (`bdbexport --export-root DIR`)."""
 
     def _principal(self, as_user: str | None) -> Principal:
         if as_user is None:
@@ -141,10 +146,22 @@ class LocalTarget:
         on_progress: Callable[[int], None],
         exporter: str = "rdb",
     ) -> dict[str, Any]:
-        """Start and run the export here; returns the bdb when it has ended."""
+        """Start and run the export here; returns the bdb when it has ended. A location
+        the server would refuse at the start is refused here too, before anything is
+        recorded (the same exit code in both modes)."""
+        self._check(location, writes=exporter != "simulated")
         started = self._call(lambda: self.service.start_export(self.principal, uid, location))
-        self.runtime.run_export(started, location, exporter, on_progress)
+        self.runtime.run_export(
+            started, location, exporter, on_progress, export_roots=self.export_roots
+        )
         return self.get_bdb(uid)
+
+    def _check(self, location: ExportLocation, *, writes: bool) -> None:
+        """The start-time location check, unless nothing is written or read (the
+        simulated exporter touches no file and no host, like `serve --exporter
+        simulated`, which skips the check too)."""
+        if writes:
+            self._call(lambda: self.runtime.check_location(location, self.export_roots))
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
         return self.service.evaluate(self.principal, action, uid).to_dict()
@@ -162,7 +179,9 @@ class LocalTarget:
         on_progress: Callable[[int], None],
         importer: str = "rdb",
     ) -> dict[str, Any]:
-        """Start and run the import here; returns the bdb when it has ended."""
+        """Start and run the import here; returns the bdb when it has ended. Both
+        importers read files, so the source is checked against the roots first."""
+        self._check(source, writes=True)
         started = self._call(lambda: self.service.start_import(self.principal, uid, source))
         self.runtime.run_action(
             started,
@@ -171,6 +190,7 @@ class LocalTarget:
             flush=flush,
             worker=importer,
             on_progress=on_progress,
+            export_roots=self.export_roots,
         )
         return self.get_bdb(uid)
 
@@ -189,9 +209,15 @@ class LocalTarget:
                 raise CliError(NoBackupLocationError.code, NoBackupLocationError(uid).description)
             location = bdb.backup_location
         where = location
+        self._check(where, writes=exporter != "simulated")
         started = self._call(lambda: self.service.start_backup(self.principal, uid, where))
         self.runtime.run_action(
-            started, where, kind=ActionKind.BACKUP, worker=exporter, on_progress=on_progress
+            started,
+            where,
+            kind=ActionKind.BACKUP,
+            worker=exporter,
+            on_progress=on_progress,
+            export_roots=self.export_roots,
         )
         return self.get_bdb(uid)
 

@@ -182,6 +182,15 @@ def main(
         typer.Option(min=0, help="Retry a busy/in-progress refusal up to N times, with backoff."),
     ] = 0,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    export_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Local: also let exports write and imports read in this directory"
+            " (repeatable; always allowed: the store's exports folder and the working"
+            " directory).",
+            show_default=False,
+        ),
+    ] = None,
     profile: Annotated[
         str | None,
         typer.Option(
@@ -222,6 +231,7 @@ def main(
         json=json_output,
         debug=debug,
         retry_busy=max(retry_busy, 0),
+        export_roots=tuple(export_root or ()),
     )
     try:
         settings = settings.with_profile(config, profile)
@@ -272,6 +282,13 @@ def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTa
                 "--as is local-only: against a server you act as --user",
                 exit_code=ExitCode.USAGE,
             )
+        if settings.export_roots:
+            raise CliError(
+                "invalid_argument",
+                "--export-root is local-only: a server's roots are its operator's"
+                " (serve --export-root)",
+                exit_code=ExitCode.USAGE,
+            )
         if settings.user is None:
             raise CliError("unauthenticated", "remote mode needs --user (or BDBEXPORT_USER)")
         return RemoteTarget(
@@ -281,7 +298,11 @@ def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTa
             insecure=settings.insecure,
             ca_file=settings.ca_file,
         )
-    return LocalTarget(state.wiring.open_local(settings.store, create), as_user=settings.as_user)
+    return LocalTarget(
+        state.wiring.open_local(settings.store, create),
+        as_user=settings.as_user,
+        export_roots=settings.export_roots,
+    )
 
 
 def local_only(state: State, what: str) -> LocalTarget:
@@ -621,7 +642,18 @@ def location_from(path: str | None, url: str | None, location_file: Path | None)
     if path is not None:
         return parse_location({"type": "mount_point", "path": path})
     if url is not None:
-        return parse_location({"type": "url", "url": url})
+        try:
+            return parse_location({"type": "url", "url": url})
+        except CliError as error:
+            if url.lower().startswith(("http://", "https://")):
+                # The likely slip: the server's --url put after a verb that has its own.
+                raise CliError(
+                    error.code,
+                    error.description,
+                    hint="--url after the verb is the location's URL; put the server's"
+                    " --url before the verb (bdbexport --url SERVER backup now UID ...)",
+                ) from error
+            raise
     assert location_file is not None
     try:
         document = json.loads(location_file.read_text(encoding="utf-8"))

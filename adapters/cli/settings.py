@@ -33,6 +33,8 @@ class CliSettings:
     json: bool = False
     debug: bool = False
     retry_busy: int = 0
+    export_roots: tuple[Path, ...] = ()
+    """Local mode: directories added to the export roots (`--export-root`)."""
 
     @property
     def remote(self) -> bool:

@@ -8,8 +8,9 @@ the domain and on these protocols only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bdbexport.domain.bdb import Bdb
@@ -38,12 +39,18 @@ class LocalRuntime(Protocol):
     def login_attempts(self) -> LoginAttempts:
         """Failed sign-ins and locks, as the servers on this store count them."""
 
+    def check_location(self, location: ExportLocation, export_roots: Sequence[Path] = ()) -> None:
+        """Refuse, before anything is recorded, what a server refuses at the start: a
+        `mount_point` path outside the local export roots (plus `export_roots`), an
+        FTP host the egress policy refuses (a `DomainError`)."""
+
     def run_export(
         self,
         started: Bdb,
         location: ExportLocation,
         exporter: str,
         on_progress: Callable[[int], None],
+        export_roots: Sequence[Path] = (),
     ) -> None:
         """Run the export `started` names in the foreground, to its end."""
 
@@ -56,6 +63,7 @@ class LocalRuntime(Protocol):
         flush: bool = False,
         worker: str = "rdb",
         on_progress: Callable[[int], None],
+        export_roots: Sequence[Path] = (),
     ) -> None:
         """Run any action its start began (export, import, backup) in the foreground, to
         its end, with `worker` as its exporter or importer; `flush` for imports."""

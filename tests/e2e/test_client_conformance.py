@@ -54,6 +54,9 @@ def serving(tmp_path: Path, export_seconds: float) -> ServerProcess:
         str(export_seconds),
         "--importer",
         "memory",
+        # The in-memory importer reads only inside the export roots, as the real one.
+        "--export-root",
+        str(tmp_path),
     ]
     return ServerProcess(f"sqlite://{tmp_path / 's.sqlite3'}", args=args, workdir=tmp_path)
 

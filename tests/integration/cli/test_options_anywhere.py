@@ -58,6 +58,11 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "--retry-busy": (("--store", "{store}", "--retry-busy", "1"), ("export", "reset", "6")),
     "--debug": (("--store", "{store}", "--debug"), ("db", "show", "1")),
+    # Inside the root, the start gets past the location check to the busy refusal (6).
+    "--export-root": (
+        ("--store", "{store}", "--export-root", "/tmp"),
+        ("import", "start", "4", "--path", "/tmp/x.rdb"),
+    ),
     "--profile": (("--config", "{config}", "--profile", "lab"), ("db", "show", "3")),
     "--config": (("--config", "{config}", "--profile", "lab", "--json"), ("db", "list")),
     "--version": (("--version",), ("db", "show", "1")),
@@ -127,6 +132,8 @@ def test_the_cases_mean_what_they_say(store: str, config: Path) -> None:
         ["db", "show", "--store={store}", "2", "--output=json"],
         ["db", "show", "2", "--store", "{store}", "-o", "json"],
         ["db", "show", "2", "--store", "{store}", "-ojson"],
+        ["db", "show", "2", "--store", "{store}", "-o=json"],
+        ["-o=json", "db", "show", "2", "--store={store}"],
         ["db", "show", "2", "--store", "{store}", "-o", "JSON"],
         ["--store", "{store}", "db", "show", "2", "--as=db_viewer@example.com", "--json"],
         ["-o", "json", "db", "show", "2", "--config={config}", "--profile=lab", "--debug"],
@@ -214,6 +221,7 @@ def test_module_add_keeps_its_own_version(store: str) -> None:
         (["db", "show", "1", "--store", "--"], ["--store", "--", "db", "show", "1"]),
         (["db", "show", "1", "-h", "--debug"], ["--debug", "db", "show", "1", "-h"]),
         (["dbs", "show", "--json"], ["--json", "dbs", "show"]),
+        (["db", "list", "-o=json"], ["-ojson", "db", "list"]),  # Click reads -o=json as "=json"
         ([], []),
     ],
 )
