@@ -23,7 +23,7 @@ from .actions import Action, cancel_action, reset_action, start_action
 from .bdb import Bdb
 from .capability_rule import CatalogSnapshot
 from .decision import Decision
-from .errors import BdbNotFoundError, DomainError, InvalidTransitionError
+from .errors import ActionMismatchError, BdbNotFoundError, DomainError, InvalidTransitionError
 from .events import (
     LEASE_EXPIRY_ACTOR,
     WORKER_ACTOR,
@@ -266,9 +266,7 @@ def decide_cancel(
         bdb,
         {},
         now,
-        lambda current: moves.cancel(
-            lifecycle, _still_running(lifecycle, current, action_uid), action_uid, actor
-        ),
+        lambda current: _cancel_move(lifecycle, current, action_uid, actor),
     )
     if isinstance(moved, Refusal):
         return moved
@@ -287,17 +285,18 @@ def decide_cancel(
     return Change(bdb, after, [event])
 
 
-def _still_running(lifecycle: Lifecycle, bdb: Bdb, action_uid: str) -> Bdb:
-    """`bdb` when `action_uid` is its running action. A newer action of the same
-    member may run: the one asked for has ended, and cancelling an ended action is an
-    illegal move (`invalid_transition`, docs/actions.md), not a worker's stale report
-    (`action_mismatch`)."""
-    if bdb.action_uid != action_uid:
+def _cancel_move(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, actor: str) -> Bdb:
+    """The cancel move. When the member runs a newer action, the one asked for has
+    ended, and cancelling an ended action is an illegal move (`invalid_transition`,
+    docs/actions.md), not a worker's stale report (`action_mismatch`, the guard's
+    answer to workers); the newer action is left alone."""
+    try:
+        return moves.cancel(lifecycle, bdb, action_uid, actor)
+    except ActionMismatchError:
         status = (
             f"{getattr(bdb, lifecycle.status_field)} another action (action {action_uid} has ended)"
         )
-        raise InvalidTransitionError(bdb.uid, "cancel", status, lifecycle.name)
-    return bdb
+        raise InvalidTransitionError(bdb.uid, "cancel", status, lifecycle.name) from None
 
 
 def decide_report(

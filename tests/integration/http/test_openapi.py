@@ -10,6 +10,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
+from schemathesis.checks import CheckFunction
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from bdbexport.adapters.http.errors import STATUS_OF_CODE
 from bdbexport.adapters.http.operations import OPERATIONS
@@ -66,10 +68,21 @@ FUZZ = settings(
 )
 
 
+STATE_REFUSALS = frozenset({"no_backup_location"})
+"""400s that depend on the bdb, not on the request's shape: a backup of a bdb with no
+`backup_location` (demo db 2) is refused whatever valid body is sent, by the real call
+and, since it runs the same pre-checks, by its dry run. Every other check still runs."""
+
+
 @SCHEMA.parametrize()
 @FUZZ
 def test_fuzz_with_valid_credentials_finds_no_contract_breach(case: schemathesis.Case[Any]) -> None:
-    case.call_and_validate(headers=ADMIN)
+    response = case.call(headers=ADMIN)
+    refused_by_state = (
+        response.status_code == 400 and response.json().get("error_code") in STATE_REFUSALS
+    )
+    excluded: list[CheckFunction] = [positive_data_acceptance] if refused_by_state else []
+    case.validate_response(response, excluded_checks=excluded)
 
 
 @SCHEMA.parametrize()
