@@ -19,22 +19,11 @@ from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of
 from .dry_run import decision_response, dry_run_requested, dry_run_response
 from .errors import ProtocolError
-from .export_endpoints import unauthenticated, validated
+from .export_endpoints import reset_endpoint, unauthenticated, validated
 from .schemas import BackupRequest
 
-
-async def reset_backup_status(request: Request) -> Response:
-    """`PUT /v1/bdbs/{uid}/actions/backup_reset_status`: `backup_status` back to idle
-    unless a backup runs, `backup_failure_reason` cleared. No body, or any JSON object."""
-    dry_run = dry_run_requested(request)
-    principal = await principal_of(request)
-    if principal is None:
-        return await unauthenticated(request, dry_run, Action.RESET_BACKUP)
-    await json_object_body(request, required=False)
-    if dry_run:
-        return await dry_run_response(request, principal, Action.RESET_BACKUP)
-    service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
-    return bdb_response(await service.reset_backup_status(principal, uid))
+reset_backup_status = reset_endpoint(Action.RESET_BACKUP, ActionKind.BACKUP)
+"""`backup_status` back to idle unless a backup runs, `backup_failure_reason` cleared."""
 
 
 async def start_backup(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -10,6 +11,7 @@ from starlette.responses import Response
 
 from bdbexport.domain.actions import Action
 from bdbexport.domain.errors import UnauthenticatedError
+from bdbexport.domain.lifecycle import ActionKind
 
 from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of
@@ -20,24 +22,34 @@ from .schemas import ExportRequest
 M = TypeVar("M", bound=BaseModel)
 
 
-async def reset_export_status(request: Request) -> Response:
-    """`PUT /v1/bdbs/{uid}/actions/export_reset_status`.
+def reset_endpoint(
+    action: Action, kind: ActionKind
+) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    """The `PUT /v1/bdbs/{uid}/actions/<kind>_reset_status` route of one lifecycle.
 
     Real clients send either no body or `{}`; any JSON object is accepted (its keys
     mean nothing here), anything else is refused before the domain is asked.
     """
-    dry_run = dry_run_requested(request)
-    principal = await principal_of(request)
-    if principal is None:
-        # Authentication before the body is read: an anonymous caller learns nothing
-        # from how its body is judged.
-        return await unauthenticated(request, dry_run, Action.RESET)
-    await json_object_body(request, required=False)
-    if dry_run:
-        return await dry_run_response(request, principal, Action.RESET)
-    service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
-    bdb = await service.reset_export_status(principal, uid)
-    return bdb_response(bdb)
+
+    async def reset_status(request: Request) -> Response:
+        dry_run = dry_run_requested(request)
+        principal = await principal_of(request)
+        if principal is None:
+            # Authentication before the body is read: an anonymous caller learns
+            # nothing from how its body is judged.
+            return await unauthenticated(request, dry_run, action)
+        await json_object_body(request, required=False)
+        if dry_run:
+            return await dry_run_response(request, principal, action)
+        service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
+        return bdb_response(await service.reset_status(principal, uid, kind))
+
+    reset_status.__name__ = reset_status.__qualname__ = f"reset_{kind.value}_status"
+    return reset_status
+
+
+reset_export_status = reset_endpoint(Action.RESET, ActionKind.EXPORT)
+"""The seed: `export_status` back to idle unless an export runs."""
 
 
 async def start_export(request: Request) -> Response:

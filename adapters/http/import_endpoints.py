@@ -16,22 +16,11 @@ from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of
 from .dry_run import dry_run_requested, dry_run_response
 from .errors import ProtocolError
-from .export_endpoints import unauthenticated, validated
+from .export_endpoints import reset_endpoint, unauthenticated, validated
 from .schemas import ImportRequest
 
-
-async def reset_import_status(request: Request) -> Response:
-    """`PUT /v1/bdbs/{uid}/actions/import_reset_status`: `import_status` back to idle
-    unless an import runs, `import_failure_reason` cleared. No body, or any JSON object."""
-    dry_run = dry_run_requested(request)
-    principal = await principal_of(request)
-    if principal is None:
-        return await unauthenticated(request, dry_run, Action.RESET_IMPORT)
-    await json_object_body(request, required=False)
-    if dry_run:
-        return await dry_run_response(request, principal, Action.RESET_IMPORT)
-    service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
-    return bdb_response(await service.reset_import_status(principal, uid))
+reset_import_status = reset_endpoint(Action.RESET_IMPORT, ActionKind.IMPORT)
+"""`import_status` back to idle unless an import runs, `import_failure_reason` cleared."""
 
 
 async def start_import(request: Request) -> Response:
