@@ -261,10 +261,20 @@ class AsyncActionService(Shell):
         )
 
     async def record_success(
-        self, uid: int, action_uid: str, kind: ActionKind = _EXPORT, *, notify: bool = False
+        self,
+        uid: int,
+        action_uid: str,
+        kind: ActionKind = _EXPORT,
+        *,
+        notify: bool = False,
+        size_bytes: int | None = None,
     ) -> Bdb:
+        """End an action in success; `size_bytes` (the bytes it moved, when the worker
+        knows) rides on the event for the metrics."""
         return await self._run(
-            self._report_plan(Trigger.SUCCEED, uid, action_uid, kind, notify=notify)
+            self._report_plan(
+                Trigger.SUCCEED, uid, action_uid, kind, notify=notify, size_bytes=size_bytes
+            )
         )
 
     async def record_failure(

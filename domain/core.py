@@ -312,9 +312,11 @@ def decide_report(
     reason: StrEnum | str | None = None,
     detail: str = "",
     notify: bool = False,
+    size_bytes: int | None = None,
 ) -> Change | Refusal:
     """A worker's report on its running action: progress (or, None, a heartbeat),
-    success or failure (`reason`, with a `detail` for people, kept on the bdb and in the
+    success (with the bytes it moved, `size_bytes`, when known: only the event carries
+    them) or failure (`reason`, with a `detail` for people, kept on the bdb and in the
     event)."""
     try:
         if bdb is None:
@@ -342,6 +344,7 @@ def decide_report(
             action_uid=action_uid,
             email_notification=notify,
             revision=revision,
+            size_bytes=size_bytes,
         )
     elif trigger is Trigger.FAIL:
         assert after is not None

@@ -110,6 +110,10 @@ class ActionSucceeded(LifecycleEvent):
 
     email_notification: bool = False
     """The starter asked to be told how it ended (handlers send the message)."""
+    size_bytes: int | None = None
+    """Bytes the worker moved (written by an export or backup, read by an import), as
+    its exporter or importer reported them; None when it could not tell. The metrics
+    count it; nothing in the lifecycle depends on it."""
 
 
 @dataclass(slots=True, kw_only=True)

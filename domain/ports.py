@@ -215,14 +215,16 @@ class Exporter(Protocol):
     """Copies one bdb's data to one location, blocking until done.
 
     Calls `progress` with a percentage that never decreases and stays below 100 until
-    the copy is complete; returns on success; raises `ExportFailedError` with a reason (and
+    the copy is complete; returns on success, with the number of bytes it wrote (None
+    when it cannot tell: the success is recorded all the same, the metrics just do not
+    count it); raises `ExportFailedError` with a reason (and
     a detail for the logs) on failure. If `progress` raises, the exporter stops, cleans
     up and lets the exception through: the export is no longer wanted.
     """
 
     def export(
         self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]
-    ) -> None: ...
+    ) -> int | None: ...
 
 
 class Importer(Protocol):
@@ -233,6 +235,8 @@ class Importer(Protocol):
     `ImportFailureReason` vocabulary and a detail for the logs); if `progress` raises,
     the importer stops, undoes what it can and lets the exception through. With `flush`,
     the target's data is replaced by the file's; without it the file's keys are added.
+    On success it returns the number of bytes it read (the file's size), or None when
+    it cannot tell.
     """
 
     def import_rdb(
@@ -242,7 +246,7 @@ class Importer(Protocol):
         *,
         flush: bool,
         progress: Callable[[int], None],
-    ) -> None: ...
+    ) -> int | None: ...
 
 
 class Claims(Protocol):

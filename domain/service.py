@@ -249,9 +249,21 @@ class ActionService(Shell):
         )
 
     def record_success(
-        self, uid: int, action_uid: str, kind: ActionKind = _EXPORT, *, notify: bool = False
+        self,
+        uid: int,
+        action_uid: str,
+        kind: ActionKind = _EXPORT,
+        *,
+        notify: bool = False,
+        size_bytes: int | None = None,
     ) -> Bdb:
-        return self._run(self._report_plan(Trigger.SUCCEED, uid, action_uid, kind, notify=notify))
+        """End an action in success; `size_bytes` (the bytes it moved, when the worker
+        knows) rides on the event for the metrics."""
+        return self._run(
+            self._report_plan(
+                Trigger.SUCCEED, uid, action_uid, kind, notify=notify, size_bytes=size_bytes
+            )
+        )
 
     def record_failure(
         self,

@@ -158,6 +158,7 @@ class Shell:
         reason: StrEnum | str | None = None,
         detail: str = "",
         notify: bool = False,
+        size_bytes: int | None = None,
     ) -> plans.Plan[plans.Outcome]:
         lifecycle, now, settings = LIFECYCLES[kind], self._clock.now(), self.settings
         return plans.change(
@@ -178,6 +179,7 @@ class Shell:
                 reason=reason,
                 detail=detail,
                 notify=notify,
+                size_bytes=size_bytes,
             ),
             with_catalog=False,
         )

@@ -59,7 +59,8 @@ class RdbExporter:
         elif isinstance(location, UrlLocation):
             self.egress.check_host(urlsplit(location.url.get_secret_value()).hostname or "")
 
-    def export(self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]) -> None:
+    def export(self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]) -> int:
+        """Returns the bytes written: the RDB file's size at the destination."""
         if not bdb.endpoints or not bdb.endpoints[0].addr:
             raise ExportFailedError(ExportFailureReason.GENERAL_ERROR, "no data endpoint")
         endpoint = bdb.endpoints[0]
@@ -67,6 +68,7 @@ class RdbExporter:
         name = file_name(bdb.name, self._clock(), bdb.uid, bdb.action_uid or "local")
         throttle = ProgressThrottle(progress, interval=self._progress_interval)
         sink: Sink | None = None
+        written = 0
         try:
             with RdbStream(
                 endpoint.addr[0],
@@ -81,8 +83,10 @@ class RdbExporter:
                 sink = self._open(location, name, throttle.poke)
                 for chunk in stream.chunks():
                     sink.write(chunk)
+                    written += len(chunk)
                     throttle.update(stream.fraction)
             sink.commit()
+            return written
         except ReplicationError as error:
             if sink is not None:
                 sink.abort()

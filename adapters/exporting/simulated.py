@@ -44,6 +44,7 @@ class SimulatedExporter:
         self._stop = stop or threading.Event()
 
     def export(self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]) -> None:
+        """Returns None: it writes nothing, so there are no bytes to count."""
         pause = self.duration / self.steps
         for step in range(1, self.steps):
             if self._stop.wait(pause):

@@ -265,7 +265,7 @@ class ActionRunner:
             self._reliably(lambda: service.record_progress(uid, action_uid, min(percent, 99), kind))
 
         try:
-            self._work(bdb, kind, location, flush, progress)
+            size_bytes = self._work(bdb, kind, location, flush, progress)
         except (ExportFailedError, ImportFailedError) as failure:
             self._finish_failed(uid, action_uid, kind, failure.reason, failure.detail, notify)
             return
@@ -282,7 +282,11 @@ class ActionRunner:
             self._finish_failed(uid, action_uid, kind, GENERAL_ERROR, repr(error), notify)
             return
         try:
-            self._reliably(lambda: service.record_success(uid, action_uid, kind, notify=notify))
+            self._reliably(
+                lambda: service.record_success(
+                    uid, action_uid, kind, notify=notify, size_bytes=size_bytes
+                )
+            )
         except (DomainError, _ShutdownError) as refusal:
             log.warning("success of %s %s not recorded: %s", kind, action_uid, refusal)
 
@@ -293,13 +297,13 @@ class ActionRunner:
         location: ExportLocation,
         flush: bool,
         progress: Callable[[int], None],
-    ) -> None:
+    ) -> int | None:
+        """The bytes the exporter or importer moved, when it can tell (for the metrics)."""
         if kind is ActionKind.IMPORT:
             assert self._importer is not None  # checked by submit
-            self._importer.import_rdb(bdb, location, flush=flush, progress=progress)
-        else:
-            # A backup is an export to the bdb's backup location.
-            self._exporter.export(bdb, location, progress)
+            return self._importer.import_rdb(bdb, location, flush=flush, progress=progress)
+        # A backup is an export to the bdb's backup location.
+        return self._exporter.export(bdb, location, progress)
 
     def _finish_failed(
         self,

@@ -83,7 +83,8 @@ class RdbImporter:
         *,
         flush: bool,
         progress: Callable[[int], None],
-    ) -> None:
+    ) -> int:
+        """Returns the bytes read: the size of the RDB file as fetched."""
         if not bdb.endpoints or not bdb.endpoints[0].addr:
             raise ImportFailedError(ImportFailureReason.GENERAL_ERROR, "no data endpoint")
         if source.type not in SUPPORTED_SOURCE_TYPES:
@@ -94,7 +95,7 @@ class RdbImporter:
         binary = self._loader_binary()
         reporter = ProgressReporter(progress, interval=self._progress_interval)
         try:
-            self._run(bdb, source, resolved, flush=flush, binary=binary, reporter=reporter)
+            return self._run(bdb, source, resolved, flush=flush, binary=binary, reporter=reporter)
         except RespError as error:
             raise ImportFailedError(
                 ImportFailureReason.GENERAL_ERROR, f"a server refused a command: {error.message}"
@@ -113,7 +114,7 @@ class RdbImporter:
         flush: bool,
         binary: str,
         reporter: ProgressReporter,
-    ) -> None:
+    ) -> int:
         with (
             tempfile.TemporaryDirectory(prefix="bdbexport-import-", dir=self._work_dir) as work,
             self._connect_target(bdb) as target,
@@ -129,6 +130,7 @@ class RdbImporter:
                 resolved=resolved,
                 open_ftp=self._open_ftp,
             )
+            size = rdb.stat().st_size
             version = rdb_version_of(rdb)
             check_readable(version, "the target", _redis_version(target))
             check_readable(version, "the loader", _loader_version(binary))
@@ -146,6 +148,7 @@ class RdbImporter:
                     UndoJournal(directory / "undo.journal") as journal,
                 ):
                     self._copy(loader, target, journal, flush=flush, reporter=reporter)
+        return size
 
     def _copy(
         self,

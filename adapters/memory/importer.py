@@ -60,7 +60,8 @@ class InMemoryImporter:
         *,
         flush: bool,
         progress: Callable[[int], None],
-    ) -> None:
+    ) -> int:
+        """Returns the bytes read: the file's size (it does read the file)."""
         if not isinstance(source, MountPointLocation):
             raise ImportFailedError(
                 ImportFailureReason.GENERAL_ERROR,
@@ -82,6 +83,7 @@ class InMemoryImporter:
             with self._lock:  # undo: the dataset exactly as before
                 self.datasets[bdb.uid] = before
             raise
+        return len(payload)
 
     def _permitted(self, path: str) -> Path:
         if self._resolve_path is None:
