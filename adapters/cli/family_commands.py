@@ -11,6 +11,7 @@ with 9. `-o json` prints the bdb or the action objects.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -173,6 +174,36 @@ def _reset(ctx: typer.Context, uid: int, kind: ActionKind) -> None:
     run_command(ctx, body)
 
 
+def _start_member(
+    state: State,
+    uid: int,
+    kind: ActionKind,
+    *,
+    local: Callable[[LocalTarget, Callable[[int], None]], dict[str, Any]],
+    remote: Callable[[RemoteTarget], dict[str, Any]],
+    watch: bool,
+    interval: float,
+) -> int | None:
+    """An import or backup start, the same way for both: locally it runs here to its
+    end under a progress bar; remotely the started bdb is printed at once, or with
+    `--watch` the action is followed to its end."""
+    target = open_target(state)
+    try:
+        if isinstance(target, LocalTarget):
+            local_target = target
+            with labelled_progress(state, f"{kind.value} of database {uid}") as report:
+                bdb = with_retries(state, lambda: local(local_target, report))
+            return finish_member(state, bdb, kind)
+        remote_target = target
+        started = with_retries(state, lambda: remote(remote_target))
+        if not watch:
+            state.output.bdb(started)
+            return None
+        return follow_action(state, target, started["action_uid"], interval)
+    finally:
+        target.close()
+
+
 # --- import -------------------------------------------------------------------------------
 
 
@@ -198,21 +229,15 @@ def import_start(
 
     def body(state: State) -> int | None:
         source = location_from(path, url, location_file)
-        target = open_target(state)
-        try:
-            if isinstance(target, LocalTarget):
-                with labelled_progress(state, f"import of database {uid}") as report:
-                    bdb = with_retries(
-                        state, lambda: target.start_import(uid, source, flush, report, importer)
-                    )
-                return finish_member(state, bdb, ActionKind.IMPORT)
-            started = with_retries(state, lambda: target.start_import(uid, source, flush))
-            if not watch:
-                state.output.bdb(started)
-                return None
-            return follow_action(state, target, started["action_uid"], interval)
-        finally:
-            target.close()
+        return _start_member(
+            state,
+            uid,
+            ActionKind.IMPORT,
+            local=lambda target, report: target.start_import(uid, source, flush, report, importer),
+            remote=lambda target: target.start_import(uid, source, flush),
+            watch=watch,
+            interval=interval,
+        )
 
     run_command(ctx, body)
 
@@ -256,21 +281,15 @@ def backup_now(
     def body(state: State) -> int | None:
         given = any(value is not None for value in (path, url, location_file))
         location = location_from(path, url, location_file) if given else None
-        target = open_target(state)
-        try:
-            if isinstance(target, LocalTarget):
-                with labelled_progress(state, f"backup of database {uid}") as report:
-                    bdb = with_retries(
-                        state, lambda: target.start_backup(uid, location, report, exporter)
-                    )
-                return finish_member(state, bdb, ActionKind.BACKUP)
-            started = with_retries(state, lambda: target.start_backup(uid, location))
-            if not watch:
-                state.output.bdb(started)
-                return None
-            return follow_action(state, target, started["action_uid"], interval)
-        finally:
-            target.close()
+        return _start_member(
+            state,
+            uid,
+            ActionKind.BACKUP,
+            local=lambda target, report: target.start_backup(uid, location, report, exporter),
+            remote=lambda target: target.start_backup(uid, location),
+            watch=watch,
+            interval=interval,
+        )
 
     run_command(ctx, body)
 

@@ -27,8 +27,9 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     bootstrap = tmp_path / "bootstrap.json"
     bootstrap.write_text(json.dumps(document))
     args = ["--bootstrap", str(bootstrap), "--exporter", "simulated"]
-    # Two failed sign-ins from one address, and it waits 2 s (Retry-After: 2).
-    args += ["--login-throttle-threshold", "2", "--login-throttle-window", "2"]
+    # Two failed sign-ins from one address, and it waits out the rest of an 8 s window
+    # (long enough that three CLI start-ups on a loaded machine still fall inside it).
+    args += ["--login-throttle-threshold", "2", "--login-throttle-window", "8"]
     with ServerProcess(f"sqlite://{tmp_path / 's.sqlite3'}", args=args, workdir=tmp_path) as s:
         yield s.start()
 
