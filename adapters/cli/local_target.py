@@ -247,6 +247,19 @@ class LocalTarget:
             )
         except ValidationError as error:
             raise CliError("invalid_schema", describe_validation(error)) from error
+        # As in Redis Software, a database loads only modules the cluster has: a typo
+        # would otherwise make a bdb whose every export is refused (unknown capabilities).
+        unknown = self._call(
+            lambda: [m for m in dict.fromkeys(modules) if self.runtime.modules.get(m) is None]
+        )
+        if unknown:
+            names = ", ".join(repr(m) for m in unknown)
+            raise CliError(
+                "invalid_argument",
+                f"no module {names} in the catalog (see `bdbexport module list`)",
+                hint=f"add it first: bdbexport module add {unknown[0]} --version V"
+                " --capability backup_restore",
+            )
         self._call(lambda: self.runtime.bdbs.add(bdb))
         return bdb.to_wire()
 

@@ -169,6 +169,14 @@ def test_explain_prints_every_check_and_exits_with_the_refusal(store: str) -> No
     assert json_of(store, "db", "show", "2")["export_status"] == "failed"  # nothing changed
 
 
+def test_db_add_refuses_a_module_the_catalog_does_not_have(store: str) -> None:
+    refused = cli(store, "db", "add", "43", "typo", "--module", "nosuchmodule")
+    assert refused.exit_code == 2, refused.output
+    assert "invalid_argument: no module 'nosuchmodule' in the catalog" in refused.stderr
+    assert "bdbexport module add nosuchmodule" in refused.stderr
+    assert "43" not in cli(store, "db", "list").stdout  # nothing was stored
+
+
 def test_admin_commands_add_modules_databases_and_users(store: str) -> None:
     module = json_of(
         store,
