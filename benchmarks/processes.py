@@ -208,7 +208,10 @@ def wrk(
     output = subprocess.run(
         [
             binary,
-            "-t2",
+            # One load thread, as the performance issue measured its figures (wrk, 32
+            # connections, 1 thread): on two cores a second wrk thread competes with the
+            # server under test for the cores (docs/performance.md: both, compared).
+            "-t1",
             f"-c{connections}",
             f"-d{max(int(seconds), 1)}s",
             "--latency",
