@@ -32,6 +32,10 @@ class BdbRepository(Protocol):
     - `save` stores `bdb` only if the stored revision equals `expected_revision`
       (atomically: no writer may slip between the check and the write) and returns
       whether it did. It never stores a bdb for a uid that does not exist.
+    - `scheduled` yields, in ascending uid order, every stored bdb whose periodic
+      backups are switched on (`backup` true) and no other, from an index the store
+      keeps in the same atomic write as the bdb: it costs in proportion to those bdbs,
+      not to the store (the backup scheduler reads it; docs/backups.md).
     """
 
     def get(self, uid: int) -> Bdb | None: ...
@@ -41,6 +45,8 @@ class BdbRepository(Protocol):
     def add(self, bdb: Bdb) -> None: ...
 
     def save(self, bdb: Bdb, *, expected_revision: int) -> bool: ...
+
+    def scheduled(self) -> Iterator[Bdb]: ...
 
 
 class AsyncBdbRepository(Protocol):

@@ -11,15 +11,17 @@ from bdbexport.domain.errors import BdbAlreadyExistsError
 
 
 class InMemoryBdbRepository:
-    """Bdbs by uid, plus a sorted list of uids for ordered, resumable listing.
+    """Bdbs by uid, plus a sorted list of uids for ordered, resumable listing and the
+    set of uids whose periodic backups are on (`scheduled`).
 
     Reads take no lock (a dict lookup is atomic and bdbs are immutable); writes take
-    one so the compare and the set are a single step.
+    one so the compare, the set and the schedule index are a single step.
     """
 
     def __init__(self, bdbs: Iterable[Bdb] = ()) -> None:
         self._by_uid: dict[int, Bdb] = {}
         self._uids: list[int] = []
+        self._scheduled: set[int] = set()
         self._lock = threading.Lock()
         for bdb in bdbs:
             self.add(bdb)
@@ -41,6 +43,7 @@ class InMemoryBdbRepository:
                 raise BdbAlreadyExistsError(bdb.uid)
             self._by_uid[bdb.uid] = bdb
             bisect.insort(self._uids, bdb.uid)
+            self._index_schedule(bdb)
 
     def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
         with self._lock:
@@ -48,7 +51,20 @@ class InMemoryBdbRepository:
             if current is None or current.revision != expected_revision:
                 return False
             self._by_uid[bdb.uid] = bdb
+            self._index_schedule(bdb)
             return True
+
+    def scheduled(self) -> Iterator[Bdb]:
+        for uid in sorted(self._scheduled.copy()):
+            bdb = self._by_uid.get(uid)
+            if bdb is not None and bdb.backup:
+                yield bdb
+
+    def _index_schedule(self, bdb: Bdb) -> None:
+        if bdb.backup:
+            self._scheduled.add(bdb.uid)
+        else:
+            self._scheduled.discard(bdb.uid)
 
     def __len__(self) -> int:
         return len(self._by_uid)

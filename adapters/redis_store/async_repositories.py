@@ -3,7 +3,9 @@
 Both views of one store run in the same server at once (requests on the event loop,
 export workers in threads), so everything here must read and write exactly what
 `repositories.py` does: the same `<prefix>bdb:<uid>` hashes changed only by the shared
-compare-and-set script, the same sorted-set index written before the bdb.
+compare-and-set script, the same sorted-set index written before the bdb, the same
+schedule index kept by those scripts (`bdbs:scheduled`; only the sync view reads it:
+the backup scheduler runs in a thread).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bdbexport.domain.users import User
 
 from .async_connection import AsyncRedisConnection
 from .repositories import LIST_PAGE
-from .scripts import COMPARE_AND_SET, CREATE
+from .scripts import COMPARE_AND_SET, CREATE, schedule_flag
 
 CATALOG_RECHECK = 0.5
 """Seconds a replica serves its catalog snapshot before it checks the version key."""
@@ -32,6 +34,7 @@ class AsyncRedisBdbRepository:
     def __init__(self, connection: AsyncRedisConnection) -> None:
         self._redis = connection
         self._index = connection.key("bdbs")
+        self._scheduled = connection.key("bdbs", "scheduled")
         # EVALSHA first, EVAL once if the server's script cache lost it (a restart).
         self._create: AsyncScript = connection.client.register_script(CREATE)
 
@@ -78,7 +81,8 @@ class AsyncRedisBdbRepository:
         async with self._redis.available():
             await self._redis.client.zadd(self._index, {str(bdb.uid): bdb.uid})
             created = await self._create(
-                keys=[self._key(bdb.uid)], args=[bdb.revision, bdb.to_storage_json()]
+                keys=[self._key(bdb.uid), self._scheduled],
+                args=[bdb.revision, bdb.to_storage_json(), bdb.uid, schedule_flag(bdb.backup)],
             )
         if not created:
             raise BdbAlreadyExistsError(bdb.uid)
@@ -86,8 +90,14 @@ class AsyncRedisBdbRepository:
     async def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
         result = await self._redis.run_script(
             COMPARE_AND_SET,
-            keys=[self._key(bdb.uid)],
-            args=[str(expected_revision), bdb.revision, bdb.to_storage_json()],
+            keys=[self._key(bdb.uid), self._scheduled],
+            args=[
+                str(expected_revision),
+                bdb.revision,
+                bdb.to_storage_json(),
+                bdb.uid,
+                schedule_flag(bdb.backup),
+            ],
         )
         return bool(result == 1)
 

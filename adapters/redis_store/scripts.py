@@ -2,6 +2,11 @@
 
 One source for both keeps them byte-identical, so they share one SHA in the server's
 script cache and cannot drift apart while both write the same keys.
+
+A bdb's writes also keep the schedule index (`<prefix>bdbs:scheduled`, a sorted set
+of the uids whose periodic backups are on, score = uid) in the same script, so the
+index and the bdb never disagree: KEYS[2] is the index, the last two ARGV the uid
+and whether the bdb written has `backup` on ("1") or not ("0").
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'doc', ARGV[2])
+if ARGV[4] == '1' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[3]) end
 return 1
 """
 
@@ -17,5 +23,33 @@ local current = redis.call('HGET', KEYS[1], 'rev')
 if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'doc', ARGV[3])
+if ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[4])
+else
+  redis.call('ZREM', KEYS[2], ARGV[4])
+end
 return 1
 """
+
+INDEX_SCHEDULES = """
+for i = 2, #KEYS do
+  local at = (i - 2) * 3
+  if redis.call('HGET', KEYS[i], 'rev') == ARGV[at + 2] then
+    if ARGV[at + 3] == '1' then
+      redis.call('ZADD', KEYS[1], ARGV[at + 1], ARGV[at + 1])
+    else
+      redis.call('ZREM', KEYS[1], ARGV[at + 1])
+    end
+  end
+end
+return 1
+"""
+"""Builds the schedule index for a page of bdbs written before it existed: KEYS[1] is
+the index, KEYS[2..] the bdbs, ARGV (uid, revision read, "1"/"0") per bdb. A bdb
+whose revision moved since it was read was written meanwhile by a script above,
+which indexed it: it is left alone."""
+
+
+def schedule_flag(backup: bool) -> str:
+    """The last ARGV of `CREATE` and `COMPARE_AND_SET`."""
+    return "1" if backup else "0"

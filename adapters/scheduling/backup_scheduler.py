@@ -3,14 +3,16 @@ backups started when due, exactly once across the replicas sharing a store.
 
 Every `tick` seconds each replica computes each scheduled bdb's latest due moment
 (`domain/backup_schedule.py`) and, for a moment it has not handled yet, tries to claim
-it in the store (`Claims`). The schedules come from listing every bdb, which costs in
-proportion to the store: the loop re-reads them only once the time since the last
-listing is `1 / RESCAN_SHARE` times what that listing took (at once for a small store,
-every few minutes for a million bdbs), so schedules never cost more than that share of
-a core; a changed setting is seen at the next listing. The one replica that wins calls
-`start_backup(uid)` — the composition root's "start a backup as the scheduler and hand
-it to this replica's runner"; the others move on. The backup itself runs like any
-other: the same use cases, statuses and exporter.
+it in the store (`Claims`). The schedules come from the store's index of the bdbs
+whose periodic backups are on (`BdbRepository.scheduled`, kept in the same write as
+each bdb), so a listing costs in proportion to those bdbs, not to the store: a million
+bdbs of which ten back up cost a listing of ten. The loop still re-reads them only once
+the time since the last listing is `1 / RESCAN_SHARE` times what that listing took (at
+every look for a few scheduled bdbs, less often for many), so schedules never cost more
+than that share of a core; a changed setting is seen at the next listing. The one
+replica that wins calls `start_backup(uid)` — the composition root's "start a backup as
+the scheduler and hand it to this replica's runner"; the others move on. The backup
+itself runs like any other: the same use cases, statuses and exporter.
 
 - A moment is considered while it is the latest one, so a replica that comes up (or a
   schedule that is switched on) within an interval whose backup nobody took, takes it
@@ -48,7 +50,7 @@ as it falls due; the tick bounds how late a changed schedule is noticed."""
 WAKE_AFTER_DUE = timedelta(milliseconds=5)
 """Wake this long after a due moment, so the clock surely reads it as passed."""
 RESCAN_SHARE = 0.05
-"""At most this share of the time goes to listing the bdbs for their schedules."""
+"""At most this share of the time goes to listing the scheduled bdbs."""
 
 
 class BackupScheduler:
@@ -123,11 +125,12 @@ class BackupScheduler:
         return started
 
     def _rescan(self) -> None:
-        """List every bdb and keep the schedules of those with periodic backups."""
+        """List the bdbs with periodic backups on (the store's index) and keep their
+        schedules."""
         began = time.monotonic()
         now = self._clock.now()
         schedules: dict[int, BackupSchedule] = {}
-        for bdb in self._bdbs.list():
+        for bdb in self._bdbs.scheduled():
             try:
                 schedule = BackupSchedule.of(bdb)
                 if schedule is None:

@@ -81,6 +81,13 @@ MIGRATIONS: Sequence[str] = (
         expires REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 4: the schedule index. The backup scheduler reads the bdbs whose periodic backups
+    # are on, never the whole table: a partial index SQLite keeps up to date in the
+    # statement that writes the row, whichever process or version writes it.
+    # `stores.SCHEDULED` repeats its condition word for word, so SQLite uses it.
+    """
+    CREATE INDEX bdbs_scheduled ON bdbs (uid) WHERE json_extract(doc, '$.backup') = 1
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

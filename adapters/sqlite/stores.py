@@ -3,6 +3,8 @@
 Each row keeps the model's JSON (validated again on read, so a damaged row is an
 error, not a wrong answer); bdbs also keep `revision` in a column so a save is one
 `UPDATE ... WHERE uid = ? AND revision = ?`, atomic in SQLite, found by primary key.
+The bdbs with periodic backups on are also in a partial index (`SCHEDULED`) that
+SQLite updates in that same statement.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from .database import SqliteDatabase
 
 LIST_PAGE = 500
 """Rows fetched per query when listing: memory stays flat however large the store."""
+
+SCHEDULED = "json_extract(doc, '$.backup') = 1"
+"""The condition of the partial index `bdbs_scheduled` (schema 4), word for word: a
+query that repeats it reads the index, not the table."""
 
 
 class SqliteBdbRepository:
@@ -43,6 +49,20 @@ class SqliteBdbRepository:
             if remaining is not None:
                 remaining -= len(rows)
             if len(rows) < page:
+                return
+
+    def scheduled(self) -> Iterator[Bdb]:
+        """Pages through the partial index `bdbs_scheduled`, which SQLite maintains."""
+        cursor = 0
+        while True:
+            rows = self._db.read_all(
+                f"SELECT uid, doc FROM bdbs WHERE {SCHEDULED} AND uid > ? ORDER BY uid LIMIT ?",
+                (cursor, LIST_PAGE),
+            )
+            for uid, doc in rows:
+                cursor = uid
+                yield Bdb.model_validate_json(doc)
+            if len(rows) < LIST_PAGE:
                 return
 
     def add(self, bdb: Bdb) -> None:

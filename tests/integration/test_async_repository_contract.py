@@ -55,6 +55,7 @@ from bdbexport.domain import (
     BdbRepository,
     CatalogModule,
     ModuleRegistry,
+    MountPointLocation,
     User,
     UserAlreadyExistsError,
     UserDirectory,
@@ -336,6 +337,36 @@ def test_what_one_view_writes_the_other_reads(run: Run) -> None:
             await store.users.add(user)
         await store.users.add(user.model_copy(update={"email": "b@example.com"}))
         assert [u.email for u in store.sync_users.list()] == ["a@example.com", "b@example.com"]
+
+    run(body)
+
+
+def test_async_writes_keep_the_schedule_index_the_sync_view_reads(run: Run) -> None:
+    """Requests change backup settings on the event loop; the scheduler, in a thread,
+    reads the index through the sync view."""
+
+    def backing_up(uid: int, *, backup: bool = True, revision: int = 0) -> Bdb:
+        location = MountPointLocation(path="/backups")
+        return Bdb(
+            uid=uid,
+            name=f"db{uid}",
+            backup=backup,
+            backup_interval=60,
+            backup_location=location,
+            revision=revision,
+        )
+
+    async def body(store: Views) -> None:
+        await store.bdbs.add(backing_up(1))
+        await store.bdbs.add(backing_up(2, backup=False))
+        await store.bdbs.add(backing_up(3))
+        assert [bdb.uid for bdb in store.sync_bdbs.scheduled()] == [1, 3]
+        assert await store.bdbs.save(backing_up(1, backup=False, revision=1), expected_revision=0)
+        assert await store.bdbs.save(backing_up(2, revision=1), expected_revision=0)
+        assert not await store.bdbs.save(
+            backing_up(3, backup=False, revision=1), expected_revision=9
+        )
+        assert [bdb.uid for bdb in store.sync_bdbs.scheduled()] == [2, 3]
 
     run(body)
 

@@ -250,14 +250,14 @@ def test_a_pass_failing_the_same_way_is_logged_once_until_one_succeeds(
     clock = ManualClock(START)
 
     class Unreadable(InMemoryBdbRepository):
-        """A store holding a record that no longer validates: every list fails."""
+        """A store holding a record that no longer validates: every listing fails."""
 
         broken = True
 
-        def list(self, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]:
+        def scheduled(self) -> Iterator[Bdb]:
             if self.broken:
                 raise RuntimeError("a record cannot be read")
-            return super().list(after_uid=after_uid, limit=limit)
+            return super().scheduled()
 
     bdbs = Unreadable()
     bdbs.add(scheduled(1))
@@ -297,10 +297,10 @@ class CountingRepository(InMemoryBdbRepository):
         self.listings = 0
         self._cost = cost
 
-    def list(self, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]:
+    def scheduled(self) -> Iterator[Bdb]:
         self.listings += 1
         time.sleep(self._cost)
-        return super().list(after_uid=after_uid, limit=limit)
+        return super().scheduled()
 
 
 def test_the_loop_lists_the_bdbs_in_proportion_to_what_a_listing_costs() -> None:

@@ -19,6 +19,7 @@ from bdbexport.domain import (
     BdbAlreadyExistsError,
     BdbRepository,
     CatalogModule,
+    MountPointLocation,
     User,
     UserAlreadyExistsError,
 )
@@ -111,6 +112,58 @@ def test_list_is_in_uid_order_and_resumable(repository: BdbRepository) -> None:
     assert [bdb.uid for bdb in repository.list(after_uid=1, limit=2)] == [2, 3]
     assert list(repository.list(after_uid=5)) == []
     assert list(repository.list(limit=0)) == []
+
+
+def backing_up(uid: int, *, backup: bool = True, revision: int = 0) -> Bdb:
+    return Bdb(
+        uid=uid,
+        name=f"db{uid}",
+        backup=backup,
+        backup_interval=3600,
+        backup_location=MountPointLocation(path="/backups"),
+        revision=revision,
+    )
+
+
+def test_scheduled_yields_the_bdbs_with_backups_on_in_uid_order(
+    repository: BdbRepository,
+) -> None:
+    for uid in (4, 1, 3):
+        repository.add(backing_up(uid))
+    repository.add(backing_up(2, backup=False))
+    repository.add(Bdb(uid=5, name="plain"))
+    assert [bdb.uid for bdb in repository.scheduled()] == [1, 3, 4]
+    assert list(repository.scheduled()) == [repository.get(1), repository.get(3), repository.get(4)]
+
+
+def test_the_schedule_index_follows_every_saved_change(repository: BdbRepository) -> None:
+    repository.add(backing_up(1))
+    repository.add(backing_up(2, backup=False))
+    assert repository.save(backing_up(1, backup=False, revision=1), expected_revision=0)
+    assert repository.save(backing_up(2, revision=1), expected_revision=0)
+    assert [bdb.uid for bdb in repository.scheduled()] == [2]
+    on_again = backing_up(1, revision=2)
+    assert repository.save(on_again, expected_revision=1)
+    assert list(repository.scheduled()) == [on_again, repository.get(2)]
+
+
+def test_a_refused_save_leaves_the_schedule_index_alone(repository: BdbRepository) -> None:
+    repository.add(backing_up(1))
+    repository.add(backing_up(2, backup=False))
+    assert not repository.save(backing_up(1, backup=False, revision=1), expected_revision=5)
+    assert not repository.save(backing_up(2, revision=1), expected_revision=5)
+    assert not repository.save(backing_up(3, revision=1), expected_revision=0)  # no such uid
+    assert [bdb.uid for bdb in repository.scheduled()] == [1]
+
+
+def test_scheduled_pages_through_more_bdbs_than_a_page(
+    repository: BdbRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bdbexport.adapters.sqlite.stores.LIST_PAGE", 2)
+    monkeypatch.setattr("bdbexport.adapters.redis_store.repositories.LIST_PAGE", 2)
+    for uid in range(1, 12):
+        repository.add(backing_up(uid, backup=uid % 2 == 1))
+    assert [bdb.uid for bdb in repository.scheduled()] == [1, 3, 5, 7, 9, 11]
 
 
 def test_concurrent_compare_and_set_admits_exactly_one_winner_per_revision(
