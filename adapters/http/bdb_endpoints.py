@@ -87,6 +87,8 @@ class JsonArrayStream(Response):
 def requested_fields(request: Request) -> frozenset[str] | None:
     """The `fields` subset; names this server does not know are ignored, as a
     client written for a full Redis Software bdb object may ask for more."""
+    if not request.scope["query_string"]:
+        return None  # no query: nothing to parse (the common read)
     raw = request.query_params.get("fields")
     if raw is None:
         return None

@@ -117,18 +117,19 @@ async def json_object_body(request: Request, *, required: bool) -> dict[str, Any
     exhaust the parser's recursion), and a string that is not valid Unicode (a lone
     surrogate escape such as `"\\ud800"`) after it, before any code encodes it.
     """
-    headers = request.headers
-    media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        # Also for an empty body: a page on another origin can make a browser POST a
-        # form (form-urlencoded, multipart, text/plain) with the Basic credentials it
-        # holds for this server; JSON is what no such form can send (CSRF).
-        raise ProtocolError(
-            "invalid_header",
-            "Content-Type must be application/json (or send no Content-Type with no body).",
-        )
-    if "content-length" not in headers and "transfer-encoding" not in headers:
-        body = b""  # nothing announced: nothing to read (the common reset)
+    content_type, announced = body_headers(request.scope["headers"])
+    if content_type is not None:
+        media = content_type.decode("latin-1").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            # Also for an empty body: a page on another origin can make a browser POST
+            # a form (form-urlencoded, multipart, text/plain) with the Basic credentials
+            # it holds for this server; JSON is what no such form can send (CSRF).
+            raise ProtocolError(
+                "invalid_header",
+                "Content-Type must be application/json (or send no Content-Type with no body).",
+            )
+    if not announced:
+        body = b""  # none announced, or `Content-Length: 0`: nothing to read (the reset)
     else:
         try:
             body = await request.body()
@@ -159,6 +160,21 @@ async def json_object_body(request: Request, *, required: bool) -> dict[str, Any
     if not _valid_unicode(document):
         raise ProtocolError("invalid_schema", "The body holds a string that is not valid Unicode.")
     return document
+
+
+def body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bool]:
+    """The first Content-Type, and whether a body is announced (a `Transfer-Encoding`
+    or a `Content-Length` other than 0), from the raw headers in one pass: a bodiless
+    request builds no header mapping and reads nothing."""
+    content_type: bytes | None = None
+    announced = False
+    for name, value in headers:
+        if name == b"content-type":
+            if content_type is None:
+                content_type = value
+        elif name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            announced = True
+    return content_type, announced
 
 
 def _nesting_exceeds(body: bytes, limit: int) -> bool:

@@ -31,6 +31,8 @@ def dry_run_requested(request: Request) -> bool:
     """Whether the request asks for a dry run. Only `true`/`1` and `false`/`0` are
     answers: anything else — empty, bare, repeated, another word — is a 400, so a client
     that meant to ask for a dry run never gets the real action by a typo."""
+    if not request.scope["query_string"]:
+        return False  # no query: nothing to parse (the common call)
     values = request.query_params.getlist("dry_run")
     if not values:
         return False

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from bdbexport.domain.errors import ForbiddenError
 
-from .context import context_of, principal_of
+from .context import body_headers, context_of, principal_of
 from .dry_run import dry_run_requested
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -41,7 +41,4 @@ def permission_first(endpoint: Endpoint, permission: str) -> Endpoint:
 def _has_body(request: Request) -> bool:
     """Whether a body is announced: without one there is nothing to judge first (and the
     common bodiless reset pays for one scan of the raw headers, nothing more)."""
-    for name, value in request.scope["headers"]:
-        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
-            return True
-    return False
+    return body_headers(request.scope["headers"])[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.types import Message
 
 from bdbexport.domain import Role
 from tests.support.http import ADMIN, MEMBER, NOBODY, VIEWER, HttpWorld, basic
@@ -124,3 +125,63 @@ async def test_refusals_change_nothing(client: httpx.AsyncClient, http_world: Ht
     await client.put(RESET.format(2), content=b"[]", headers=ADMIN)
     assert http_world.store.bdbs.get(4) == before
     assert http_world.store.bdbs.get(2).export_status == "failed"  # type: ignore[union-attr]
+
+
+async def _asgi_reset(
+    http_world: HttpWorld, headers: list[tuple[bytes, bytes]], query: bytes = b""
+) -> tuple[int, int]:
+    """The status of one reset sent straight to the app, and how often it read the body."""
+    reads: list[int] = []
+    statuses: list[int] = []
+
+    async def receive() -> Message:
+        reads.append(1)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    authorization = ADMIN["Authorization"].encode()
+    path = RESET.format(1)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"bdbexport.test"), (b"authorization", authorization), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+    }
+    await http_world.app(scope, receive, send)
+    assert len(statuses) == 1
+    return statuses[0], len(reads)
+
+
+async def test_a_reset_without_a_body_reads_nothing(http_world: HttpWorld) -> None:
+    """No Content-Length, or `Content-Length: 0`, announces no body: nothing is read."""
+    assert await _asgi_reset(http_world, []) == (200, 0)
+    assert await _asgi_reset(http_world, [(b"content-length", b"0")]) == (200, 0)
+    assert await _asgi_reset(http_world, [(b"content-length", b"2")]) == (200, 1)
+    assert await _asgi_reset(http_world, [(b"transfer-encoding", b"chunked")]) == (200, 1)
+
+
+async def test_a_bodiless_reset_still_refuses_a_form_content_type(http_world: HttpWorld) -> None:
+    """The CSRF rule holds on the fast path: the Content-Type alone is refused."""
+    form = (b"content-type", b"text/plain")
+    assert await _asgi_reset(http_world, [(b"content-length", b"0"), form]) == (400, 0)
+    json_type = (b"content-type", b"Application/JSON ; charset=utf-8")
+    assert await _asgi_reset(http_world, [(b"content-length", b"0"), json_type]) == (200, 0)
+
+
+async def test_an_empty_query_is_no_dry_run_and_a_query_is_still_read(
+    http_world: HttpWorld,
+) -> None:
+    assert await _asgi_reset(http_world, [], b"") == (200, 0)
+    assert await _asgi_reset(http_world, [], b"dry_run=maybe") == (400, 0)
+    assert await _asgi_reset(http_world, [], b"dry_run=true") == (200, 0)
