@@ -9,7 +9,8 @@ leaves an index entry without a bdb (skipped when listing), never a hidden bdb.
 The bdbs whose periodic backups are on are also in `bdbs:scheduled` (score = uid),
 written by the same script as the bdb (`scripts.py`), so the backup scheduler reads
 those alone. A keyspace from before that index gets it built once, by the first
-`scheduled()` or bulk load that finds `bdbs:scheduled:built` missing.
+`scheduled()` or bulk load that finds `bdbs:scheduled:built` missing
+(`schedule_index.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.users import User
 
 from .connection import RedisConnection
-from .scripts import COMPARE_AND_SET, CREATE, INDEX_SCHEDULES, schedule_flag
+from .schedule_index import ScheduleIndexBuilder
+from .scripts import COMPARE_AND_SET, CREATE, schedule_flag
 
 LIST_PAGE = 500
 
@@ -34,11 +36,11 @@ class RedisBdbRepository:
         self._redis = connection
         self._index = connection.key("bdbs")
         self._scheduled = connection.key("bdbs", "scheduled")
-        self._scheduled_built = connection.key("bdbs", "scheduled", "built")
         self._create: Script = connection.client.register_script(CREATE)
         self._cas: Script = connection.client.register_script(COMPARE_AND_SET)
-        self._index_schedules: Script = connection.client.register_script(INDEX_SCHEDULES)
-        self._index_known_built = False
+        self._schedule_index = ScheduleIndexBuilder(
+            connection, listing=self._index, index=self._scheduled
+        )
 
     def _key(self, uid: int) -> str:
         return self._redis.key("bdb", uid)
@@ -52,7 +54,7 @@ class RedisBdbRepository:
         return self._listed(self._index, after_uid=after_uid, limit=limit)
 
     def scheduled(self) -> Iterator[Bdb]:
-        self._build_schedule_index()
+        self._schedule_index.ensure_built()
         return (bdb for bdb in self._listed(self._scheduled) if bdb.backup)
 
     def _listed(self, index: str, *, after_uid: int = 0, limit: int | None = None) -> Iterator[Bdb]:
@@ -94,7 +96,7 @@ class RedisBdbRepository:
         """Bulk load (seeding, benchmarks): pipelined, not atomic as a whole. The
         schedule index is built first (at once for a new store), so the loaded store
         has it complete and no replica scans it later."""
-        self._build_schedule_index()
+        self._schedule_index.ensure_built()
         with self._redis.available():
             pipeline = self._redis.client.pipeline(transaction=False)
             created_at: list[int] = []
@@ -121,47 +123,6 @@ class RedisBdbRepository:
                 ],
             )
         return bool(result == 1)
-
-    def _build_schedule_index(self) -> None:
-        """Index the bdbs of a keyspace written before the schedule index existed, once
-        per keyspace (`bdbs:scheduled:built` marks it done): a page of uids, their
-        revisions and documents in one round trip, then one script that indexes each
-        bdb not written since. Only documents that may have `backup` on are parsed."""
-        if self._index_known_built:
-            return
-        with self._redis.available():
-            if self._redis.client.exists(self._scheduled_built):
-                self._index_known_built = True
-                return
-            cursor = 0
-            while True:
-                uids = self._redis.client.zrangebyscore(
-                    self._index, f"({cursor}", "+inf", start=0, num=LIST_PAGE
-                )
-                pipeline = self._redis.client.pipeline(transaction=False)
-                for uid in uids:
-                    pipeline.hmget(self._key(int(uid)), ["rev", "doc"])  # type: ignore[arg-type]
-                rows = pipeline.execute() if uids else []
-                keys, args = [self._scheduled], []
-                for uid, (rev, doc) in zip(uids, rows, strict=True):
-                    cursor = int(uid)  # type: ignore[arg-type]
-                    if rev is None or doc is None:
-                        continue  # an add that has not finished: its script indexes it
-                    keys.append(self._key(cursor))
-                    args += [cursor, rev, schedule_flag(_backup_on(doc))]
-                if len(keys) > 1:
-                    self._index_schedules(keys=keys, args=args)
-                if len(uids) < LIST_PAGE:
-                    break
-            self._redis.client.set(self._scheduled_built, 1)
-        self._index_known_built = True
-
-
-def _backup_on(doc: bytes) -> bool:
-    """Whether a stored document has periodic backups on. Documents are compact JSON,
-    so one with `backup` on contains this text; the few that do are parsed to be sure
-    (the text could sit, escaped, inside a string)."""
-    return b'"backup":true' in doc and Bdb.model_validate_json(doc).backup
 
 
 class RedisModuleCatalog:

@@ -31,6 +31,28 @@ end
 return 1
 """
 
+SCHEDULE_CANDIDATES = """
+local found = {}
+for i = 2, #KEYS do
+  local stored = redis.call('HMGET', KEYS[i], 'rev', 'doc')
+  if stored[1] and stored[2] then
+    if string.find(stored[2], '"backup":true', 1, true) then
+      found[#found + 1] = ARGV[i - 1]
+      found[#found + 1] = stored[1]
+      found[#found + 1] = stored[2]
+    else
+      redis.call('ZREM', KEYS[1], ARGV[i - 1])
+    end
+  end
+end
+return found
+"""
+"""A page of the schedule index's build (`schedule_index.py`): KEYS[1] is the index,
+KEYS[2..] the bdbs, ARGV their uids. Returns (uid, revision, document) of each bdb
+whose document may have `backup` on; one that surely has it off (no such text) is
+taken out of the index at once, in this atomic step. A uid without a revision and a
+document (an add that has not finished) is skipped: its own write indexes it."""
+
 INDEX_SCHEDULES = """
 for i = 2, #KEYS do
   local at = (i - 2) * 3
@@ -44,10 +66,10 @@ for i = 2, #KEYS do
 end
 return 1
 """
-"""Builds the schedule index for a page of bdbs written before it existed: KEYS[1] is
-the index, KEYS[2..] the bdbs, ARGV (uid, revision read, "1"/"0") per bdb. A bdb
-whose revision moved since it was read was written meanwhile by a script above,
-which indexed it: it is left alone."""
+"""Indexes the candidates `SCHEDULE_CANDIDATES` returned, once parsed: KEYS[1] is the
+index, KEYS[2..] the bdbs, ARGV (uid, revision read, "1"/"0") per bdb. A bdb whose
+revision moved since it was read was written meanwhile by a script above, which
+indexed it: it is left alone."""
 
 
 def schedule_flag(backup: bool) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import redis
 
 from bdbexport.adapters.redis_store import RedisBdbRepository, RedisConnection
@@ -101,9 +102,27 @@ def test_a_redis_keyspace_without_the_index_gets_it_built_once(redis_url: str) -
         # Built once: what an older replica switches on afterwards is not indexed...
         older_replica_writes(connection.client, prefix, backing_up(5))
         assert [bdb.uid for bdb in RedisBdbRepository(connection).scheduled()] == [1, 3]
-        # ... until the marker is deleted, which makes the next reader build it again.
+        # ... until the marker is deleted, which makes the next reader build it again,
+        # taking out what was switched off meanwhile as well.
+        older_replica_writes(connection.client, prefix, backing_up(1, backup=False, revision=1))
         connection.client.delete(f"{prefix}bdbs:scheduled:built")
-        assert [bdb.uid for bdb in RedisBdbRepository(connection).scheduled()] == [1, 3, 5]
+        assert [bdb.uid for bdb in RedisBdbRepository(connection).scheduled()] == [3, 5]
+        assert connection.client.zrange(f"{prefix}bdbs:scheduled", 0, -1) == [b"3", b"5"]
+    finally:
+        connection.close()
+
+
+def test_the_redis_build_pages_through_the_keyspace(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bdbexport.adapters.redis_store.schedule_index.PAGE", 2)
+    connection = RedisConnection(redis_url)
+    try:
+        for uid in range(1, 10):
+            older_replica_writes(
+                connection.client, connection.prefix, backing_up(uid, backup=uid % 3 == 0)
+            )
+        assert [bdb.uid for bdb in RedisBdbRepository(connection).scheduled()] == [3, 6, 9]
     finally:
         connection.close()
 
