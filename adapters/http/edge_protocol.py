@@ -30,6 +30,13 @@ A parser refusal that follows a complete request on the same connection (a pipel
 request, then garbage) waits until that request's response is written: the client gets
 both answers, in order.
 
+The deadlines cost a request two clock readings, not two timers: a connection notes
+when it started waiting (for headers, for a body), and ONE sweep per server
+(`DeadlineSweep`) looks at the open connections a few times a second and answers those
+past a deadline. A deadline is thus enforced within one sweep interval of its expiry
+(`sweep_interval`: a tenth of the smaller timeout, between 10 ms and 0.5 s), never
+before it. The sweep's timer runs only while connections are open.
+
 A refused connection is closed the way production servers do it: the answer is
 written, the sending side shut, and what the client still sends is read and dropped
 for a moment (at most `LINGER_SECONDS` or `LINGER_BYTES`), so the client reads the
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -66,6 +74,9 @@ LINGER_BYTES = 1024 * 1024
 CAP_LINGER_SECONDS = 0.2
 """A connection over the per-address cap lingers less: while it lingers it holds the
 very file descriptor the cap protects (its client has sent at most one request)."""
+MAX_SWEEP_INTERVAL = 0.5
+"""The coarsest granularity of the deadlines (the default timeouts are 10 s and 30 s)."""
+MIN_SWEEP_INTERVAL = 0.01
 SUPPORTED_VERSIONS = frozenset({"1.0", "1.1"})
 _PLAIN_METHOD = re.compile(r"^[A-Z]{1,16}$")
 
@@ -166,6 +177,56 @@ class AddressCounter:
             self._open.pop(address, None)
 
 
+def sweep_interval(header_timeout: float, body_timeout: float) -> float:
+    """How often the sweep looks: a tenth of the smaller timeout, so a deadline is
+    missed by at most a tenth of itself, bounded to [10 ms, 0.5 s]."""
+    tenth = min(header_timeout, body_timeout) / 10
+    return max(MIN_SWEEP_INTERVAL, min(MAX_SWEEP_INTERVAL, tenth))
+
+
+class DeadlineSweep:
+    """The one timer of a server's deadlines (one per server, shared by its connections).
+
+    A timer per request (two `call_later` handles made and cancelled for every request)
+    cost more than the limits themselves; here a connection only notes when it started
+    waiting, and this sweep, ticking every `interval` seconds while any connection is
+    open, asks each one to act on what is overdue."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._watched: set[_Edge] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the sweep's timer is running (only while connections are open)."""
+        return self._timer is not None
+
+    def watch(self, connection: _Edge, loop: asyncio.AbstractEventLoop) -> None:
+        self._watched.add(connection)
+        if self._timer is None:
+            self._loop = loop
+            self._timer = loop.call_later(self.interval, self._tick)
+
+    def forget(self, connection: _Edge) -> None:
+        self._watched.discard(connection)
+        if not self._watched and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._loop = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        for connection in tuple(self._watched):  # a refusal may forget a connection
+            connection.enforce_deadlines(now)
+        if self._watched and self._loop is not None:
+            self._timer = self._loop.call_later(self.interval, self._tick)
+        else:
+            self._timer = None
+            self._loop = None
+
+
 UNPARSABLE = EdgeRefusalError("invalid_request", "The request could not be parsed.")
 NO_UPGRADES = EdgeRefusalError("invalid_request", "Protocol upgrades are not supported.")
 
@@ -186,6 +247,7 @@ class _Edge:
     body_timeout = DEFAULT_BODY_TIMEOUT
     observers = EdgeObservers()
     addresses = AddressCounter(0)
+    sweep = DeadlineSweep(sweep_interval(DEFAULT_HEADER_TIMEOUT, DEFAULT_BODY_TIMEOUT))
 
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
@@ -200,8 +262,10 @@ class _Edge:
     _lingered = 0
     _admitted: str | None = None
     _started = 0.0
-    _header_timer: asyncio.TimerHandle | None = None
-    _body_timer: asyncio.TimerHandle | None = None
+    """When the wait for headers began (`time.perf_counter`): the header deadline is
+    `header_timeout` later, while `_awaiting_headers`."""
+    _body_due = math.inf
+    """When the body of the request in flight must be complete (inf: no body awaited)."""
     _pending: EdgeRefusalError | None = None
 
     def _admit(self) -> bool:
@@ -217,11 +281,11 @@ class _Edge:
             )
             return False
         self._admitted = address
+        self.sweep.watch(self, self.loop)
         return True
 
     def _release(self) -> None:
-        self._cancel_header_timer()
-        self._cancel_body_timer()
+        self.sweep.forget(self)
         if self._admitted is not None:
             self.addresses.release(self._admitted)
             self._admitted = None
@@ -230,32 +294,24 @@ class _Edge:
         self._awaiting_headers = True
         self._received = 0
         self._started = time.perf_counter()
-        self._cancel_header_timer()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
 
-    def _headers_arrived(self) -> None:
-        self._awaiting_headers = False
-        self._cancel_header_timer()
-
-    def _cancel_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _await_body(self) -> None:
-        self._cancel_body_timer()
-        self._body_timer = self.loop.call_later(self.body_timeout, self._body_late)
-
-    def _body_arrived(self) -> None:
-        self._cancel_body_timer()
-
-    def _cancel_body_timer(self) -> None:
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
+    def enforce_deadlines(self, now: float) -> None:
+        """The sweep's question: act on the deadlines past `now`, the earlier first."""
+        header_due = self._started + self.header_timeout if self._awaiting_headers else math.inf
+        body_due = self._body_due
+        if body_due <= header_due:
+            if now >= body_due:
+                self._body_late()
+            if now >= header_due:
+                self._headers_late()
+        else:
+            if now >= header_due:
+                self._headers_late()
+            if now >= body_due:
+                self._body_late()
 
     def _body_late(self) -> None:
-        self._body_timer = None
+        self._body_due = math.inf
         if self.transport.is_closing() or self._refused:
             return
         if self._response_started():
@@ -271,8 +327,7 @@ class _Edge:
         )
 
     def _headers_late(self) -> None:
-        self._header_timer = None
-        if not self._awaiting_headers or self.transport.is_closing():
+        if not self._awaiting_headers or self.transport.is_closing() or self._refused:
             return
         if self._received == 0:
             self.transport.close()  # idle: nothing to answer
@@ -284,31 +339,16 @@ class _Edge:
             )
         )
 
-    def _count_raw(self, data: bytes) -> None:
-        if self._awaiting_headers:
-            self._received += len(data)
-
-    def _raw_over_limit(self) -> bool:
-        return self._awaiting_headers and self._received > self.max_header_bytes
-
     def _too_large(self) -> EdgeRefusalError:
         return EdgeRefusalError(
             "request_header_too_large",
             f"The request line and headers exceed {self.max_header_bytes} bytes.",
         )
 
-    def _check_url(self, size: int) -> None:
-        self._url_size += size
-        self._head_size += size
-        if self._url_size > self.max_request_line:
-            raise EdgeRefusalError(
-                "uri_too_long", f"The request target exceeds {self.max_request_line} bytes."
-            )
-
-    def _check_header(self, name: bytes, value: bytes) -> None:
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > self.max_header_bytes:
-            raise self._too_large()
+    def _url_too_long(self) -> EdgeRefusalError:
+        return EdgeRefusalError(
+            "uri_too_long", f"The request target exceeds {self.max_request_line} bytes."
+        )
 
     # --- what the flavours tell -------------------------------------------------------
 
@@ -350,8 +390,7 @@ class _Edge:
         if self._refused or self.transport.is_closing():
             return
         self._refused = True
-        self._cancel_header_timer()
-        self._cancel_body_timer()
+        self.sweep.forget(self)
         status = status_of(refusal.code)
         request_id = self.observers.refused(
             self._scope_of_refusal(), status, time.perf_counter() - self._started
@@ -401,7 +440,8 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
             self._linger(data)
             return
         self._unset_keepalive_if_required()
-        self._count_raw(data)
+        if self._awaiting_headers:  # counted before the parser buffers anything
+            self._received += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
@@ -428,7 +468,7 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
                 EdgeRefusalError("invalid_request", "Protocol upgrades are not supported.")
             )
             return
-        if self._raw_over_limit():
+        if self._awaiting_headers and self._received > self.max_header_bytes:
             self._refuse(self._too_large())
 
     def send_400_response(self, msg: str) -> None:
@@ -465,29 +505,34 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
         scope["path"] = self.scope["path"]
         return scope
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._head_size = 0
-        self._url_size = 0
+    # The sizes count the request line and headers of one request exactly (a header as
+    # `name: value\r\n`); they start at 0 and are reset when a request's headers are
+    # complete, so the next request counts from 0 without a hook on its beginning.
 
     def on_url(self, url: bytes) -> None:
-        self._check_url(len(url))
+        self._url_size += len(url)
+        self._head_size += len(url)
+        if self._url_size > self.max_request_line:
+            raise self._url_too_long()
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._check_header(name, value)
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self.max_header_bytes:
+            raise self._too_large()
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         version = self.parser.get_http_version()
         if version not in SUPPORTED_VERSIONS:
             raise _version_refusal(version)
-        self._headers_arrived()
+        self._awaiting_headers = False
+        self._head_size = self._url_size = 0
+        self._body_due = time.perf_counter() + self.body_timeout
         super().on_headers_complete()
-        self._await_body()
 
     def on_message_complete(self) -> None:
-        self._body_arrived()
+        self._body_due = math.inf
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -544,17 +589,18 @@ def _h11_protocol() -> type[Any]:
             if self._refused:
                 self._linger(data)
                 return
-            self._count_raw(data)
-            if self._raw_over_limit():
-                self._refuse(self._too_large())
-                return
+            if self._awaiting_headers:
+                self._received += len(data)
+                if self._received > self.max_header_bytes:
+                    self._refuse(self._too_large())
+                    return
             super().data_received(data)
             if self._awaiting_headers and self.conn.their_state is not h11.IDLE:
-                self._headers_arrived()
+                self._awaiting_headers = False
                 if self.conn.their_state is h11.SEND_BODY:
-                    self._await_body()
-            if self._body_timer is not None and self.conn.their_state is not h11.SEND_BODY:
-                self._body_arrived()
+                    self._body_due = time.perf_counter() + self.body_timeout
+            if self._body_due != math.inf and self.conn.their_state is not h11.SEND_BODY:
+                self._body_due = math.inf
 
         def send_400_response(self, msg: str) -> None:
             if self._bad_version is not None:
@@ -599,6 +645,7 @@ def edge_protocol(
         "header_timeout": header_timeout,
         "body_timeout": body_timeout,
         "addresses": AddressCounter(max_connections_per_address),
+        "sweep": DeadlineSweep(sweep_interval(header_timeout, body_timeout)),
         "observers": observers if observers is not None else EdgeObservers(),
     }
     return type(base.__name__, (base,), settings)

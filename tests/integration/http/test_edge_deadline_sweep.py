@@ -1,0 +1,131 @@
+"""The edge's deadlines are enforced by one sweep per server (`DeadlineSweep`), not by a
+timer per request: the sweep runs only while connections are open, answers every
+connection past its deadline, and a connection served in time is never touched. Both
+protocol flavours, under a real uvicorn."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from bdbexport.adapters.http.edge_protocol import (
+    MAX_SWEEP_INTERVAL,
+    MIN_SWEEP_INTERVAL,
+    edge_protocol,
+    sweep_interval,
+)
+from tests.support.server_process import free_port
+
+HEADER_TIMEOUT = 0.5
+
+
+async def tiny_app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+    )
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+@dataclass
+class Served:
+    port: int
+    protocol: Any
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    result = Served(free_port(), edge_protocol(request.param, header_timeout=HEADER_TIMEOUT))
+    config = uvicorn.Config(
+        tiny_app,
+        host="127.0.0.1",
+        port=result.port,
+        http=result.protocol,
+        log_level="error",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):  # ready within 10 s
+        if server.started:
+            break
+        time.sleep(0.1)
+    yield result
+    server.should_exit = True
+    thread.join(10)
+
+
+def sweep_becomes(served: Served, active: bool) -> bool:
+    for _ in range(100):  # within 10 s
+        if served.protocol.sweep.active is active:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    for _ in range(100):
+        try:
+            chunk = sock.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_the_interval_is_a_tenth_of_the_smaller_timeout_within_bounds() -> None:
+    assert sweep_interval(0.5, 30) == pytest.approx(0.05)
+    assert sweep_interval(10, 2) == pytest.approx(0.2)
+    assert sweep_interval(10, 30) == MAX_SWEEP_INTERVAL
+    assert sweep_interval(0.01, 30) == MIN_SWEEP_INTERVAL
+
+
+def test_the_sweep_runs_only_while_connections_are_open(served: Served) -> None:
+    assert served.protocol.sweep.active is False
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        assert sweep_becomes(served, True)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert read_until_closed(sock).startswith(b"HTTP/1.1 200 ")
+    assert sweep_becomes(served, False)
+
+
+def test_one_sweep_answers_every_late_connection_and_closes_the_idle_one(
+    served: Served,
+) -> None:
+    late = [socket.create_connection(("127.0.0.1", served.port), timeout=5) for _ in range(3)]
+    try:
+        for sock in late:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        with socket.create_connection(("127.0.0.1", served.port), timeout=5) as idle:
+            assert read_until_closed(idle) == b""  # idle: closed, nothing said
+        answers = [read_until_closed(sock) for sock in late]
+    finally:
+        for sock in late:
+            sock.close()
+    for raw in answers:
+        assert raw.startswith(b"HTTP/1.1 408 "), raw
+        assert b'"error_code": "request_timeout"' in raw
+    assert sweep_becomes(served, False)
+
+
+def test_a_connection_kept_alive_and_served_in_time_is_never_refused(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        for _ in range(3):  # three requests, each well within its header deadline
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            time.sleep(0.2)  # three pauses outlast one header deadline
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert read_until_closed(sock).startswith(b"HTTP/1.1 200 ")
