@@ -57,7 +57,7 @@ def receive(
 
 
 def send_all(
-    connection: socket.socket, data: bytes, timeout: float, waiting: Waiting, late: str
+    connection: socket.socket, data: bytes | memoryview, timeout: float, waiting: Waiting, late: str
 ) -> None:
     """`sendall` bounded by `timeout` seconds for the whole of `data`, calling `waiting`
     every `SLICE` seconds while the peer does not read."""

@@ -125,7 +125,7 @@ class FtpSink:
                 ExportFailureReason.GENERAL_ERROR, f"upload to {self.where} failed: {error}"
             ) from None
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         assert self._data is not None
         try:
             send_all(

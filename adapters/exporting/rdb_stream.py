@@ -12,11 +12,19 @@ stream; we close the connection instead.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
 CHUNK = 1024 * 1024
 """Bytes asked of the socket per read: large reads keep system calls off the profile."""
+LOW_WATER = 256 * 1024
+"""Bytes a read of the snapshot waits for (`SO_RCVLOWAT`) before it returns, for at most
+`GATHER` seconds: a reader faster than its source would otherwise wake for every few
+dozen KiB, and each wake-up is two system calls and a turn of the GIL that the event loop
+shares. Waiting trades nothing: the bytes queue in the kernel meanwhile."""
+GATHER = 0.02
+"""Seconds a read waits for `LOW_WATER` bytes before it takes whatever has come."""
 EOF_MARK_LENGTH = 40
 
 
@@ -106,8 +114,14 @@ class RdbStream:
             return min(self.received / self.estimate, 0.95)
         return 0.0
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> Iterator[memoryview]:
+        """The snapshot's bytes, in views of one buffer the stream reuses: each view is
+        valid until the next is asked for (write it, do not keep it). Reading into a
+        reused buffer keeps the copy loop at two system calls a chunk with no Python-level
+        copy or allocation, so the worker threads hold the GIL (which the event loop
+        needs) only for a few bytecodes and one search for the end mark per chunk."""
         header = self._preamble()
+        self._gather()
         if header.startswith(b"$EOF:"):
             mark = header[5:]
             if len(mark) != EOF_MARK_LENGTH:
@@ -144,6 +158,49 @@ class RdbStream:
             raise ReplicationError("the source closed the connection before the snapshot ended")
         return data
 
+    def _gather(self) -> None:
+        """From here on a read waits for `LOW_WATER` bytes, in slices of `GATHER`."""
+        assert self._socket is not None
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, LOW_WATER)
+        self._socket.settimeout(GATHER)
+
+    def _recv_into(self, view: memoryview) -> int:
+        """Bytes of the snapshot into `view`: `LOW_WATER` of them, or what came within a
+        `GATHER` slice. `timeout` still bounds a read that gets nothing at all; between
+        empty slices, `waiting` may stop the export (a stalled source)."""
+        deadline = time.monotonic() + self._timeout
+        try:
+            count = self._read_before(deadline, view)
+        except OSError as error:
+            raise ReplicationError(f"connection lost: {error}") from error
+        if not count:
+            raise ReplicationError("the source closed the connection before the snapshot ended")
+        return count
+
+    def _read_before(self, deadline: float, view: memoryview) -> int:
+        assert self._socket is not None
+        while True:
+            try:
+                return self._socket.recv_into(view)
+            except TimeoutError:
+                came = self._take_what_came(view)
+                if came is not None:
+                    return came
+            if time.monotonic() >= deadline:
+                raise TimeoutError("timed out")
+            self._waiting()
+
+    def _take_what_came(self, view: memoryview) -> int | None:
+        """What is there now, fewer than `LOW_WATER` bytes; None when nothing is."""
+        assert self._socket is not None
+        self._socket.settimeout(0)
+        try:
+            return self._socket.recv_into(view)
+        except BlockingIOError:
+            return None
+        finally:
+            self._socket.settimeout(GATHER)
+
     def _line(self) -> bytes:
         while b"\r\n" not in self._buffer:
             self._buffer += self._recv()
@@ -179,29 +236,44 @@ class RdbStream:
             self._buffer = b""
             self._waiting()
 
-    def _exactly(self, length: int) -> Iterator[bytes]:
-        remaining = length
-        while remaining > 0:
-            if not self._buffer:
-                self._buffer = self._recv()
-            chunk, self._buffer = self._buffer[:remaining], self._buffer[remaining:]
-            remaining -= len(chunk)
-            self.received += len(chunk)
-            yield chunk
+    def _exactly(self, length: int) -> Iterator[memoryview]:
+        ahead, self._buffer = self._buffer[:length], self._buffer[length:]
+        self.received += len(ahead)
+        if ahead:
+            yield memoryview(ahead)
+        buffer = memoryview(bytearray(CHUNK))
+        while self.received < length:
+            count = self._recv_into(buffer[: min(CHUNK, length - self.received)])
+            self.received += count
+            yield buffer[:count]
 
-    def _until_mark(self, mark: bytes) -> Iterator[bytes]:
-        pending = self._buffer
-        self._buffer = b""
+    def _until_mark(self, mark: bytes) -> Iterator[memoryview]:
+        """Everything before `mark`. The last `len(mark)` bytes received are held back
+        (moved to the buffer's start) until more arrive: they may be the mark's start."""
+        ahead, self._buffer = self._buffer, b""
+        end = ahead.find(mark)
+        if end >= 0:  # the replication stream may follow the mark: ignore it
+            self.received += end
+            if end:
+                yield memoryview(ahead)[:end]
+            return
+        storage = bytearray(CHUNK + EOF_MARK_LENGTH)
+        buffer = memoryview(storage)
+        held = min(len(ahead), EOF_MARK_LENGTH)
+        if len(ahead) > held:
+            self.received += len(ahead) - held
+            yield memoryview(ahead)[:-held]
+        storage[:held] = ahead[len(ahead) - held :]
         while True:
-            end = pending.find(mark)
-            if end >= 0:  # the replication stream may follow the mark: ignore it
+            filled = held + self._recv_into(buffer[held:])
+            end = storage.find(mark, 0, filled)
+            if end >= 0:
+                self.received += end
                 if end:
-                    self.received += end
-                    yield pending[:end]
+                    yield buffer[:end]
                 return
-            # All but the last 40 bytes are surely snapshot; keep those to compare.
-            if len(pending) > EOF_MARK_LENGTH:
-                body, pending = pending[:-EOF_MARK_LENGTH], pending[-EOF_MARK_LENGTH:]
-                self.received += len(body)
-                yield body
-            pending += self._recv()
+            held = min(filled, EOF_MARK_LENGTH)
+            if filled > held:
+                self.received += filled - held
+                yield buffer[: filled - held]
+            storage[:held] = storage[filled - held : filled]

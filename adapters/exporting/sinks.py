@@ -60,7 +60,7 @@ def partial_name(final_name: str) -> str:
 class Sink(Protocol):
     final_name: str
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes | memoryview) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -138,7 +138,7 @@ class DirectorySink:
                 ExportFailureReason.NO_PERMISSION, ExportPathNotAllowedError().description
             )
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         try:
             view = memoryview(data)
             while view:
