@@ -15,7 +15,6 @@ import itertools
 import re
 import secrets
 import time
-from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, Protocol
 
@@ -37,6 +36,7 @@ class AccessLogMiddleware:
         self.sink = sink
         self._prefix = secrets.token_hex(6) + "-"
         self._counter = itertools.count(1)
+        self._clock = AccessTime()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,13 +73,35 @@ class AccessLogMiddleware:
         principal = scope.get(PRINCIPAL_KEY)
         client = scope.get("client")
         self.sink.write(
-            f'{{"time":"{datetime.now(UTC).isoformat(timespec="milliseconds")}",'
+            f'{{"time":"{self._clock.now()}",'
             f'"request_id":{_json_string(request_id)},"method":"{scope["method"]}",'
             f'"path":{_json_string(scope["path"])},"status":{status},'
             f'"duration_ms":{seconds * 1000:.3f},'
             f'"principal":{"null" if principal is None else _json_string(principal)},'
             f'"client":{"null" if not client else _json_string(str(client[0]))}}}\n'
         )
+
+
+class AccessTime:
+    """The access line's time, as `datetime.now(UTC).isoformat(timespec="milliseconds")`
+    writes it (`2026-11-29T05:30:01.123+00:00`), without a datetime a request: the date
+    and time of day are formatted once a second, the milliseconds appended."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._date_time = ""
+
+    def now(self) -> str:
+        return self.at(time.time_ns())
+
+    def at(self, nanoseconds: int) -> str:
+        """The time `nanoseconds` after the epoch, truncated to the millisecond (as
+        `datetime.now` truncates to the microsecond)."""
+        second, rest = divmod(nanoseconds, 1_000_000_000)
+        if second != self._second:
+            self._date_time = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._date_time}.{rest // 1_000_000:03d}+00:00"
 
 
 def _request_id(scope: Scope) -> str | None:

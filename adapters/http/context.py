@@ -62,8 +62,14 @@ class HttpContext:
     a role lacking an action's permission is 403 before its body is read."""
 
 
+CONTEXT_KEY = "bdbexport"
+"""Where the app factory puts the context: `app.state.bdbexport`."""
+
+
 def context_of(request: Request) -> HttpContext:
-    context: HttpContext = request.app.state.bdbexport
+    # By key, not as an attribute: `State` answers attributes from `__getattr__`, only
+    # after the ordinary lookup failed and built an AttributeError (each request).
+    context: HttpContext = request.scope["app"].state[CONTEXT_KEY]
     return context
 
 
@@ -80,17 +86,29 @@ PROVEN_KEY = "bdbexport.proven"
 """The principal a request already proved (`permission_first` asks before the endpoint)."""
 
 
-async def principal_of(request: Request) -> Principal | None:
+async def principal_of(request: Request, context: HttpContext | None = None) -> Principal | None:
+    """Who the request proves to be (None: no credentials); `context` when the caller
+    already holds it."""
     if PROVEN_KEY in request.scope:
         proven: Principal | None = request.scope[PROVEN_KEY]
         return proven
-    principal = await context_of(request).authenticator.authenticate(
-        request.headers.get("authorization"), caller_of(request)
+    context = context_of(request) if context is None else context
+    principal = await context.authenticator.authenticate(
+        _authorization(request.scope["headers"]), caller_of(request)
     )
     request.scope[PROVEN_KEY] = principal
     if principal is not None:
         request.scope[PRINCIPAL_KEY] = principal.name
     return principal
+
+
+def _authorization(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The first Authorization value, as `request.headers.get` reads it (latin-1),
+    without building the header mapping."""
+    for name, value in headers:
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return None
 
 
 def parse_uid(raw: str) -> int:

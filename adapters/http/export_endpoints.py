@@ -33,7 +33,8 @@ def reset_endpoint(
 
     async def reset_status(request: Request) -> Response:
         dry_run = dry_run_requested(request)
-        principal = await principal_of(request)
+        context = context_of(request)
+        principal = await principal_of(request, context)
         if principal is None:
             # Authentication before the body is read: an anonymous caller learns
             # nothing from how its body is judged.
@@ -41,8 +42,8 @@ def reset_endpoint(
         await json_object_body(request, required=False)
         if dry_run:
             return await dry_run_response(request, principal, action)
-        service, uid = context_of(request).service, parse_uid(request.path_params["uid"])
-        return bdb_response(await service.reset_status(principal, uid, kind))
+        uid = parse_uid(request.path_params["uid"])
+        return bdb_response(await context.service.reset_status(principal, uid, kind))
 
     reset_status.__name__ = reset_status.__qualname__ = f"reset_{kind.value}_status"
     return reset_status

@@ -26,8 +26,11 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def permission_first(endpoint: Endpoint, permission: str) -> Endpoint:
     async def guarded(request: Request) -> Response:
-        permits = context_of(request).permits
-        if permits is not None and _has_body(request) and not dry_run_requested(request):
+        if (
+            _has_body(request)
+            and (permits := context_of(request).permits) is not None
+            and not dry_run_requested(request)
+        ):
             principal = await principal_of(request)
             if principal is not None and not permits(principal, permission):
                 raise ForbiddenError(principal.role, permission)

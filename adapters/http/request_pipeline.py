@@ -62,7 +62,9 @@ class RequestPipeline:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+                # The message is built for this send; the header list may be a
+                # response's own (`raw_headers`), so it is copied, not appended to.
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
