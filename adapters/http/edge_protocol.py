@@ -217,14 +217,19 @@ class DeadlineSweep:
             self._loop = None
 
     def _tick(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        # Rescheduled first: whatever one connection does, the others keep their deadlines.
+        self._timer = loop.call_later(self.interval, self._tick)
         now = time.perf_counter()
         for connection in tuple(self._watched):  # a refusal may forget a connection
-            connection.enforce_deadlines(now)
-        if self._watched and self._loop is not None:
-            self._timer = self._loop.call_later(self.interval, self._tick)
-        else:
-            self._timer = None
-            self._loop = None
+            try:
+                connection.enforce_deadlines(now)
+            except Exception as error:  # reported; the other connections are still swept
+                loop.call_exception_handler(
+                    {"message": "the edge's deadline sweep failed", "exception": error}
+                )
 
 
 UNPARSABLE = EdgeRefusalError("invalid_request", "The request could not be parsed.")
@@ -510,8 +515,9 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
     # complete, so the next request counts from 0 without a hook on its beginning.
 
     def on_url(self, url: bytes) -> None:
-        self._url_size += len(url)
-        self._head_size += len(url)
+        size = len(url)
+        self._url_size += size
+        self._head_size += size
         if self._url_size > self.max_request_line:
             raise self._url_too_long()
         super().on_url(url)

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,15 +43,15 @@ class Served:
     protocol: Any
 
 
-@pytest.fixture(params=["httptools", "h11"])
-def served(request: pytest.FixtureRequest) -> Iterator[Served]:
-    result = Served(free_port(), edge_protocol(request.param, header_timeout=HEADER_TIMEOUT))
+@contextmanager
+def serving(protocol: Any) -> Iterator[Served]:
+    result = Served(free_port(), protocol)
     config = uvicorn.Config(
         tiny_app,
         host="127.0.0.1",
         port=result.port,
-        http=result.protocol,
-        log_level="error",
+        http=protocol,
+        log_level="critical",  # the failing sweep below is reported, on purpose
         lifespan="off",
     )
     server = uvicorn.Server(config)
@@ -60,9 +61,17 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
         if server.started:
             break
         time.sleep(0.1)
-    yield result
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield result
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    with serving(edge_protocol(request.param, header_timeout=HEADER_TIMEOUT)) as result:
+        yield result
 
 
 def sweep_becomes(served: Served, active: bool) -> bool:
@@ -129,3 +138,31 @@ def test_a_connection_kept_alive_and_served_in_time_is_never_refused(served: Ser
             time.sleep(0.2)  # three pauses outlast one header deadline
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_until_closed(sock).startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.parametrize("flavour", ["httptools", "h11"])
+def test_a_connection_whose_check_fails_does_not_stop_the_sweep_for_the_others(
+    flavour: str,
+) -> None:
+    base = edge_protocol(flavour, header_timeout=HEADER_TIMEOUT)
+    failures: list[Any] = []
+
+    class FailingOnce(base):  # type: ignore[misc, valid-type]
+        def enforce_deadlines(self, now: float) -> None:
+            if not failures:
+                failures.append(self)
+                raise RuntimeError("a broken check")
+            super().enforce_deadlines(now)
+
+    with serving(FailingOnce) as served:
+        late = [socket.create_connection(("127.0.0.1", served.port), timeout=5) for _ in range(2)]
+        try:
+            for sock in late:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            answers = [read_until_closed(sock) for sock in late]
+        finally:
+            for sock in late:
+                sock.close()
+    assert len(failures) == 1
+    for raw in answers:
+        assert raw.startswith(b"HTTP/1.1 408 "), raw
