@@ -8,10 +8,15 @@ second read of the same cost): a locked account is refused even with the right
 password. A credential already verified re-reads the lock at most once a second
 (`LOCK_RECHECK`), so a lock placed through another replica stops it within a second.
 
-scrypt costs tens of milliseconds, so a verified password is cached in memory: a
-bounded LRU keyed by a keyed BLAKE2b of the email, the password AND the stored hash
-just read, so the entry can only match while the store still holds that hash (a new
-password on another replica misses at once). A refused credential is remembered for
+A header this replica already proved (Basic or JWT) is remembered as a `Proof` under a
+keyed digest of the whole header (`proofs.ProvenHeaders`): a request that shows it
+again costs that digest, one dict lookup, the user read and two string compares of the
+read against the record the proof was made against. Nothing is decoded again.
+
+scrypt costs tens of milliseconds, so a verified password is also cached by what it
+says: a bounded LRU keyed by a keyed BLAKE2b of the email, the password AND the stored
+hash just read, so the entry can only match while the store still holds that hash (a
+new password on another replica misses at once). A refused credential is remembered for
 `REJECTED_TTL` seconds under the same kind of key. Concurrent first requests with the
 same credentials share one verification, and verifications run in worker threads
 through a fair queue (`FairKdfQueue`), at most `kdf_concurrency` at once.
@@ -69,6 +74,7 @@ from bdbexport.domain.principal import Principal
 from bdbexport.domain.users import User
 
 from .kdf_queue import FairKdfQueue
+from .proofs import Authenticated, Proof, ProvenHeaders
 
 BAD_CREDENTIALS = "Invalid username or password."
 TOKEN_ISSUER = "bdbexport"
@@ -115,29 +121,11 @@ class AuthSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class Authenticated:
-    principal: Principal
-    auth_time: float | None
-    """When the password sign-in a token descends from happened (epoch seconds); None
-    for a password given with this very request."""
-
-
-@dataclass(slots=True)
-class _Verified:
-    principal: Principal
-    expires: float
-
-
-@dataclass(slots=True)
 class _Claims:
     subject: str
     generation: str
     auth_time: float
     expires: float
-    matched: User | None = None
-    """The stored record the generation last matched (its hash and role), and what it
-    proved: a request whose read finds the same record skips the digest."""
-    proven: Authenticated | None = None
 
 
 class Authenticator:
@@ -159,11 +147,11 @@ class Authenticator:
         self._clock = clock
         self._cache_key = secrets.token_bytes(32)
         self._generation_key = hashlib.blake2b(token_key, person=b"bdbexport-gen").digest()
-        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
-        self._tokens: OrderedDict[str, _Claims] = OrderedDict()
+        self._sessions = ProvenHeaders(settings.cache_size)
+        self._cache: OrderedDict[bytes, Proof] = OrderedDict()
         self._rejected: OrderedDict[bytes, float] = OrderedDict()
         self._unlocked: OrderedDict[str, float] = OrderedDict()
-        self._in_flight: dict[bytes, asyncio.Future[Principal | None]] = {}
+        self._in_flight: dict[bytes, asyncio.Future[Proof | None]] = {}
         self.kdf = FairKdfQueue(
             concurrency=settings.kdf_concurrency, max_waiting=settings.kdf_max_waiting
         )
@@ -184,10 +172,6 @@ class Authenticator:
         Raises `UnauthenticatedError` (or `AccountLockedError`) for a header that
         proves nothing, `TooManyAttemptsError` when the caller's address is throttled.
         """
-        if authorization is not None and authorization[:6].lower() == "basic ":
-            # The common case without the `Authenticated` wrapper.
-            email, password = _parse_basic(authorization[6:].strip())
-            return await self.verify_password(email, password, caller)
         proven = await self.authenticate_with_time(authorization, caller)
         return None if proven is None else proven.principal
 
@@ -196,14 +180,34 @@ class Authenticator:
     ) -> Authenticated | None:
         if authorization is None:
             return None
+        key = self._sessions.key_of(authorization)
+        proof = self._sessions.get(key)
+        if proof is not None:
+            # The common case: a header proven before, checked against this request's
+            # read of its user (and, for a password, the account's lock).
+            email = proof.user.email
+            if proof.holds_for(await self._users.get(email)):
+                if proof.token_expires is not None:
+                    if proof.token_expires > self._clock():
+                        return proof.proven
+                elif proof.fresh_until > (monotonic := time.monotonic()):
+                    if monotonic - self._unlocked.get(email, -math.inf) >= LOCK_RECHECK:
+                        await self._unless_locked(email, caller)
+                        self._mark_unlocked(email, monotonic)
+                    return proof.proven
+            self._sessions.drop(key)  # stale: prove it again below, from scratch
+        proof = await self._prove(authorization, caller)
+        self._sessions.put(key, proof)
+        return proof.proven
+
+    async def _prove(self, authorization: str, caller: Caller) -> Proof:
         scheme, _, value = authorization.strip().partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
             email, password = _parse_basic(value.strip())
-            principal = await self.verify_password(email, password, caller)
-            return Authenticated(principal, None)
+            return await self._check_password(email, password, caller)
         if scheme in {"jwt", "bearer"}:
-            return await self.verify_token(value.strip())
+            return await self._check_token(value.strip())
         raise UnauthenticatedError("Unsupported authorization scheme: use Basic or JWT.")
 
     # --- passwords ---------------------------------------------------------------------
@@ -211,6 +215,9 @@ class Authenticator:
     async def verify_password(
         self, email: str, password: str, caller: Caller = Caller()
     ) -> Principal:
+        return (await self._check_password(email, password, caller)).proven.principal
+
+    async def _check_password(self, email: str, password: str, caller: Caller) -> Proof:
         user = await self._users.get(email)
         stored = user.password_hash if user is not None else ""
         # A keyed BLAKE2b: one C call, where HMAC-SHA256 builds two hash objects in Python.
@@ -230,10 +237,7 @@ class Authenticator:
             return cached  # its account was read unlocked under a second ago
         lock = await self._unless_locked(email, caller)
         if cached is not None:
-            self._unlocked[email] = monotonic
-            self._unlocked.move_to_end(email)
-            while len(self._unlocked) > self.settings.cache_size:
-                self._unlocked.popitem(last=False)
+            self._mark_unlocked(email, monotonic)
             self._cache.move_to_end(key)
             return cached
         rejected_until = self._rejected.pop(key, None)
@@ -243,15 +247,21 @@ class Authenticator:
             raise UnauthenticatedError(BAD_CREDENTIALS)
         return await self._verify_once(key, email, password, user, caller, lock)
 
-    def _cached(self, key: bytes, user: User | None, monotonic: float) -> Principal | None:
-        """The principal a still-valid cache entry holds for this very stored record."""
+    def _mark_unlocked(self, email: str, monotonic: float) -> None:
+        self._unlocked[email] = monotonic
+        self._unlocked.move_to_end(email)
+        while len(self._unlocked) > self.settings.cache_size:
+            self._unlocked.popitem(last=False)
+
+    def _cached(self, key: bytes, user: User | None, monotonic: float) -> Proof | None:
+        """A still-valid cached verification made against this very stored record."""
         cached = self._cache.get(key)
         if cached is None:
             return None
-        if user is None or cached.expires <= monotonic or cached.principal != user.principal:
+        if cached.fresh_until <= monotonic or not cached.holds_for(user):
             self._cache.pop(key, None)
             return None
-        return cached.principal
+        return cached
 
     async def _unless_locked(self, email: str, caller: Caller) -> LoginRecord | None:
         """The account's lockout record; `AccountLockedError` while it locks."""
@@ -270,25 +280,26 @@ class Authenticator:
         user: User | None,
         caller: Caller,
         lock: LoginRecord | None,
-    ) -> Principal:
+    ) -> Proof:
         """Concurrent first requests with the same credentials share one verification."""
         pending = self._in_flight.get(key)
         if pending is None:
             pending = asyncio.get_running_loop().create_future()
             self._in_flight[key] = pending
             try:
-                principal = await self._verify_slowly(key, email, password, user, caller, lock)
-                pending.set_result(principal)
+                pending.set_result(
+                    await self._verify_slowly(key, email, password, user, caller, lock)
+                )
             except BaseException as error:
                 pending.set_exception(error)
                 pending.exception()  # retrieved here: the leader re-raises it
                 raise
             finally:
                 del self._in_flight[key]
-        principal = await asyncio.shield(pending)
-        if principal is None:
+        proof = await asyncio.shield(pending)
+        if proof is None:
             raise UnauthenticatedError(BAD_CREDENTIALS)
-        return principal
+        return proof
 
     async def _verify_slowly(
         self,
@@ -298,7 +309,7 @@ class Authenticator:
         user: User | None,
         caller: Caller,
         lock: LoginRecord | None,
-    ) -> Principal | None:
+    ) -> Proof | None:
         throttle = self.settings.address_throttle
         address = address_subject(caller.address)
         now = self._clock()
@@ -328,10 +339,15 @@ class Authenticator:
             return None
         if lock is not None:
             await self._attempts.clear(user_subject(email), now)
-        self._cache[key] = _Verified(user.principal, time.monotonic() + self.settings.cache_ttl)
+        proof = Proof(
+            user,
+            Authenticated(user.principal, None),
+            fresh_until=time.monotonic() + self.settings.cache_ttl,
+        )
+        self._cache[key] = proof
         while len(self._cache) > self.settings.cache_size:
             self._cache.popitem(last=False)
-        return user.principal
+        return proof
 
     async def unlock(self, email: str, *, by: Principal, caller: Caller = Caller()) -> bool:
         """Lift `email`'s lock (and forget its failures); whether it was locked."""
@@ -387,32 +403,23 @@ class Authenticator:
         return token
 
     async def verify_token(self, token: str) -> Authenticated:
-        """A JWT's principal. A decoded token is remembered until it expires (bounded
-        LRU: decoding costs tens of microseconds); its user is read on every use."""
-        claims = self._tokens.get(token)
-        if claims is None:
-            claims = self._decode(token)
-            self._tokens[token] = claims
-            while len(self._tokens) > self.settings.cache_size:
-                self._tokens.popitem(last=False)
-        if claims.expires <= self._clock():
-            self._tokens.pop(token, None)
-            raise UnauthenticatedError("The token has expired.")
+        """A JWT's principal and the time of the sign-in it descends from."""
+        return (await self._check_token(token)).proven
+
+    async def _check_token(self, token: str) -> Proof:
+        """Decode and verify `token`, then match its generation against its user's
+        record as read now. The proof is remembered by the header that carried it (no
+        token is kept as a key), and every later use re-reads the user."""
+        claims = self._decode(token)
         user = await self._users.get(claims.subject)
-        if user is None:
+        if user is None or not secrets.compare_digest(self.generation(user), claims.generation):
             raise UnauthenticatedError("The token is not valid.")
-        matched = claims.matched
-        if (
-            claims.proven is None
-            or matched is None
-            or matched.password_hash != user.password_hash
-            or matched.role != user.role
-        ):
-            if not secrets.compare_digest(self.generation(user), claims.generation):
-                raise UnauthenticatedError("The token is not valid.")
-            claims.matched = user
-            claims.proven = Authenticated(user.principal, claims.auth_time)
-        return claims.proven
+        return Proof(
+            user,
+            Authenticated(user.principal, claims.auth_time),
+            fresh_until=math.inf,
+            token_expires=claims.expires,
+        )
 
     def _decode(self, token: str) -> _Claims:
         try:
@@ -422,7 +429,7 @@ class Authenticator:
                 algorithms=[TOKEN_ALGORITHM],
                 issuer=TOKEN_ISSUER,
                 # Expiry is checked against this authenticator's clock, below and on
-                # every use of a remembered token.
+                # every use of a remembered proof.
                 options={
                     "require": ["exp", "iat", "sub", "iss"],
                     "verify_exp": False,
@@ -442,8 +449,9 @@ class Authenticator:
 
     def forget(self, email: str) -> None:
         """Drop every cached verification of `email` (after a local change to the user)."""
+        self._sessions.forget(email)
         for key, entry in list(self._cache.items()):
-            if entry.principal.name == email:
+            if entry.user.email == email:
                 self._cache.pop(key, None)
         self._rejected.clear()  # keyed without a readable email: forget them all
 

@@ -16,10 +16,10 @@ from bdbexport.domain.errors import ForbiddenError, UnauthenticatedError
 from bdbexport.domain.permissions import Role
 
 from .access_log import PRINCIPAL_KEY
-from .authentication import Authenticated
 from .context import caller_of, context_of, json_object_body, principal_of
 from .errors import ProtocolError
 from .export_endpoints import describe_validation
+from .proofs import Authenticated
 from .schemas import TokenRequest, TokenResponse
 
 
