@@ -10,7 +10,7 @@ replicas, which write bdbs without the index, are gone: docs/storage.md).
 Page by page (500 uids of the listing index): one script finds, on the server, the
 bdbs whose document contains `"backup":true` (documents are compact JSON, so every
 bdb with `backup` on does) and returns only those, with their revisions; the few
-returned are parsed to be sure (the text could sit, escaped, inside a string) and a
+returned are parsed to be sure (the text is a search, not a reading of the JSON) and a
 second script indexes each one whose revision has not moved since (a bdb written
 meanwhile was indexed by its own write). So a million bdbs of which few back up cost
 a million short string searches in Redis, not a million documents over the wire.
