@@ -1,10 +1,11 @@
 """The ports over Redis: one hash per bdb (`rev`, `doc`), changed only by Lua
 compare-and-set scripts (one round trip each, atomic on the server).
 
-Every bdb lives in its own key, so a save touches one key and works unchanged on
-Redis Cluster. Listing in uid order reads a sorted-set index (`bdbs`, score = uid)
-page by page; the index is written before the bdb's key, so a crash between the two
-leaves an index entry without a bdb (skipped when listing), never a hidden bdb.
+Every bdb lives in its own key; a save touches that key and the schedule index below
+(on Redis Cluster both must share a slot: a hash-tagged prefix, docs/storage.md).
+Listing in uid order reads a sorted-set index (`bdbs`, score = uid) page by page; the
+index is written before the bdb's key, so a crash between the two leaves an index
+entry without a bdb (skipped when listing), never a hidden bdb.
 
 The bdbs whose periodic backups are on are also in `bdbs:scheduled` (score = uid),
 written by the same script as the bdb (`scripts.py`), so the backup scheduler reads
@@ -105,7 +106,7 @@ class RedisBdbRepository:
                 created_at.append(len(pipeline))
                 pipeline.hsetnx(self._key(bdb.uid), "doc", bdb.to_storage_json())
                 pipeline.hsetnx(self._key(bdb.uid), "rev", bdb.revision)
-                if bdb.backup:  # an existing uid's entry is extra at worst: never read
+                if bdb.backup:  # for a uid already taken: an extra entry, never yielded
                     pipeline.zadd(self._scheduled, {str(bdb.uid): bdb.uid})
             results = pipeline.execute()
         return sum(1 for at in created_at if results[at])
