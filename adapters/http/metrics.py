@@ -29,6 +29,8 @@ from bdbexport.domain.events import (
 )
 from bdbexport.domain.lifecycle import ActionKind
 
+from .loop_histogram import LoopHistogram
+
 REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 """Seconds: a cached reset answers in well under a millisecond, a store stall in 2 s."""
 
@@ -123,22 +125,22 @@ class ServerMetrics:
             ["reason"],
             registry=on,
         )
-        self.store_call_duration = Histogram(
+        self.store_call_duration = LoopHistogram(
             "bdbexport_store_call_duration_seconds",
             "Time of the event loop's store calls, by port operation (e.g. bdbs.get).",
             ["operation"],
             buckets=STORE_BUCKETS,
             registry=on,
         )
+        """Observed by the event loop alone (`composition/observability.py`), a store call
+        or two every request: no lock needed (`LoopHistogram`)."""
         self.store_errors = Counter(
             "bdbexport_store_errors",
             "Store calls that raised, by port operation and error code.",
             ["operation", "error"],
             registry=on,
         )
-        self._store_timers: dict[str, Histogram] = {}
-        """Each operation's histogram child, looked up once: labels() costs more than
-        an observation, and every request makes a store call or two."""
+        self._store_timers: dict[str, StoreCallTimer] = {}
         self.workers_busy: Callable[[], int] | None = None
         """How many actions this replica's workers hold (queued or running), when the
         wiring tells; see `refresh`."""
@@ -254,19 +256,44 @@ class ServerMetrics:
         (`address`); any other value is counted as `user`."""
         self.lockouts.labels(subject=subject if subject in {"user", "address"} else "user").inc()
 
+    def store_timer(self, operation: str) -> StoreCallTimer:
+        """The timer of one store operation (e.g. `users.get`), for a caller that times it
+        on every call: its histogram child is looked up here, once."""
+        timer = self._store_timers.get(operation)
+        if timer is None:
+            timer = self._store_timers[operation] = StoreCallTimer(self, operation)
+        return timer
+
     def observe_store_call(self, operation: str, seconds: float, error: str | None) -> None:
         """One store call of the event loop took `seconds`; `error` is the code (or
         exception class name) it raised, None when it answered."""
-        timer = self._store_timers.get(operation)
-        if timer is None:
-            timer = self._store_timers[operation] = self.store_call_duration.labels(
-                operation=operation
-            )
-        timer.observe(seconds)
-        if error is not None:
-            self.store_errors.labels(operation=operation, error=error).inc()
+        timer = self.store_timer(operation)
+        if error is None:
+            timer.observe(seconds)
+        else:
+            timer.failed(seconds, error)
 
     def declare_store_operations(self, operations: Iterable[str]) -> None:
         """Create the zero series of each store operation, so rates exist before use."""
         for operation in operations:
             self.store_call_duration.labels(operation=operation)
+
+
+class StoreCallTimer:
+    """One store operation's figures, bound once: `labels()` costs more than an
+    observation, and every request makes a store call or two."""
+
+    __slots__ = ("_errors", "_operation", "observe")
+
+    def __init__(self, metrics: ServerMetrics, operation: str) -> None:
+        self._operation = operation
+        self._errors = metrics.store_errors
+        self.observe: Callable[[float], None] = metrics.store_call_duration.labels(
+            operation=operation
+        ).observe
+        """Record one call that answered, taking `seconds`."""
+
+    def failed(self, seconds: float, error: str) -> None:
+        """Record one call that raised `error` (a domain error code or a class name)."""
+        self.observe(seconds)
+        self._errors.labels(operation=self._operation, error=error).inc()

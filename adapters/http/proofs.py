@@ -59,14 +59,14 @@ class ProvenHeaders:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._key = secrets.token_bytes(32)
+        self._keyed = hashlib.blake2b(key=secrets.token_bytes(32), digest_size=16)
+        """Keyed once: copying it costs less than keying a new digest per request."""
         self._proofs: OrderedDict[bytes, Proof] = OrderedDict()
 
     def key_of(self, header: str) -> bytes:
-        # One C call; a header is a few dozen bytes (a token a few hundred).
-        return hashlib.blake2b(
-            header.encode(errors="surrogatepass"), key=self._key, digest_size=16
-        ).digest()
+        digest = self._keyed.copy()
+        digest.update(header.encode(errors="surrogatepass"))
+        return digest.digest()
 
     def get(self, key: bytes) -> Proof | None:
         proof = self._proofs.get(key)

@@ -1,0 +1,65 @@
+"""`LoopHistogram` exposes exactly what prometheus_client's `Histogram` exposes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+from bdbexport.adapters.http.loop_histogram import LoopHistogram
+from bdbexport.adapters.http.metrics import STORE_BUCKETS
+
+OPERATIONS = ("bdbs.get", "users.get")
+
+
+def exposition(registry: CollectorRegistry) -> list[str]:
+    """The text format, without the `_created` timestamps (they differ by nature)."""
+    return [
+        line for line in generate_latest(registry).decode().splitlines() if "_created{" not in line
+    ]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(OPERATIONS),
+            st.one_of(
+                st.sampled_from((0.0, *STORE_BUCKETS, 7.0)),  # on a bound, above them all
+                st.floats(min_value=0, max_value=10, allow_nan=False),
+            ),
+        ),
+        max_size=40,
+    )
+)
+def test_the_exposition_is_the_one_of_a_prometheus_histogram(
+    observations: list[tuple[str, float]],
+) -> None:
+    theirs, ours = CollectorRegistry(), CollectorRegistry()
+    name, help_text = "bdbexport_test_seconds", "A test histogram."
+    reference = Histogram(name, help_text, ["operation"], buckets=STORE_BUCKETS, registry=theirs)
+    loop = LoopHistogram(name, help_text, ["operation"], buckets=STORE_BUCKETS, registry=ours)
+    for operation in OPERATIONS:  # zero series, declared up front
+        reference.labels(operation=operation)
+        loop.labels(operation=operation)
+    for operation, seconds in observations:
+        reference.labels(operation=operation).observe(seconds)
+        loop.labels(operation=operation).observe(seconds)
+    assert exposition(ours) == exposition(theirs)
+    created = [line for line in generate_latest(ours).decode().splitlines() if "_created{" in line]
+    assert len(created) == len(OPERATIONS)
+
+
+def test_a_label_set_other_than_the_declared_one_is_refused() -> None:
+    loop = LoopHistogram(
+        "x_seconds", "x", ["operation"], buckets=(1.0,), registry=CollectorRegistry()
+    )
+    with pytest.raises(ValueError, match="operation"):
+        loop.labels(route="/")
+
+
+def test_a_name_registered_twice_is_refused_as_for_any_collector() -> None:
+    registry = CollectorRegistry()
+    LoopHistogram("x_seconds", "x", ["operation"], buckets=(1.0,), registry=registry)
+    with pytest.raises(ValueError, match="Duplicated"):
+        Histogram("x_seconds", "x", ["operation"], registry=registry)
