@@ -11,6 +11,7 @@ stream; we close the connection instead.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -161,7 +162,8 @@ class RdbStream:
     def _gather(self) -> None:
         """From here on a read waits for `LOW_WATER` bytes, in slices of `GATHER`."""
         assert self._socket is not None
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, LOW_WATER)
+        with contextlib.suppress(OSError):  # a system without it: reads return sooner
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, LOW_WATER)
         self._socket.settimeout(GATHER)
 
     def _recv_into(self, view: memoryview) -> int:

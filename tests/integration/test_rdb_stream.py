@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bdbexport.adapters.exporting.rdb_stream import CHUNK, EOF_MARK_LENGTH, RdbStream
+from bdbexport.adapters.exporting.rdb_stream import (
+    CHUNK,
+    EOF_MARK_LENGTH,
+    RdbStream,
+    ReplicationError,
+)
 from tests.e2e.test_real_exports import SourceRedis, loaded, snapshot_of, write_dataset
 
 pytestmark = pytest.mark.slow
@@ -171,3 +176,18 @@ def test_a_source_that_stalls_mid_snapshot_is_asked_about_within_the_timeout(
     assert stream.received == 1000 - EOF_MARK_LENGTH  # the rest may be the mark's start
     assert asked_at, "never asked"
     assert asked_at[0] - began < 5, "asked only once the timeout ran out"
+
+
+def test_a_source_that_stalls_mid_snapshot_fails_the_read_after_the_timeout(
+    tmp_path: Path,
+) -> None:
+    stalled = diskless_pieces(SNAPSHOT, [1000])[:2]  # the header and 1000 bytes, no more
+    with ScriptedSource(stalled) as source:
+        began = time.monotonic()
+        with (
+            RdbStream("127.0.0.1", source.port, timeout=1) as stream,
+            pytest.raises(ReplicationError, match="timed out"),
+        ):
+            copy(stream, tmp_path / "out.rdb")
+        took = time.monotonic() - began
+    assert 1 <= took < 5, f"failed after {took:.1f}s, not after the 1 s timeout"
