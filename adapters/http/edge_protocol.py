@@ -9,7 +9,10 @@ for installations without httptools) add, without parsing HTTP themselves:
   are counted as they arrive (before the parser buffers them), and the request line
   and headers the parser reports are counted exactly; past `max_header_bytes` the
   answer is 431 (414 for a request line alone over `max_request_line`), at most one
-  read (64 KiB) after the limit, never after buffering a huge header;
+  read (64 KiB) after the limit, never after buffering a huge header. That holds for a
+  pipelined request too, whose head arrives while the previous one is in flight: its
+  bytes are counted from the end of that previous request, and past the limit reading
+  stops until the previous answer is written, then the 431 follows it;
 - a header deadline: a request's headers must be complete `header_timeout` seconds
   after the connection opened or the previous response ended (slowloris); then the
   answer is 408 and the connection closes (an idle connection just closes);
@@ -296,8 +299,9 @@ class _Edge:
             self._admitted = None
 
     def _await_headers(self) -> None:
+        """Start the header deadline. `_received` is not reset here but when headers
+        arrive: bytes of a pipelined head, received before this, are counted."""
         self._awaiting_headers = True
-        self._received = 0
         self._started = time.perf_counter()
 
     def enforce_deadlines(self, now: float) -> None:
@@ -430,6 +434,11 @@ def _plain_method(method: str) -> str:
 
 
 class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
+    _in_head = True
+    """Whether the parser is between requests or in a request's head: from the end of
+    the previous request (not of its response: a pipelined head may follow at once) to
+    the end of this one's headers. Raw bytes are counted against the limit meanwhile."""
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._started = time.perf_counter()
@@ -445,7 +454,7 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
             self._linger(data)
             return
         self._unset_keepalive_if_required()
-        if self._awaiting_headers:  # counted before the parser buffers anything
+        if self._in_head:  # counted before the parser buffers anything
             self._received += len(data)
         try:
             self.parser.feed_data(data)
@@ -473,8 +482,9 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
                 EdgeRefusalError("invalid_request", "Protocol upgrades are not supported.")
             )
             return
-        if self._awaiting_headers and self._received > self.max_header_bytes:
-            self._refuse(self._too_large())
+        if self._in_head and self._received > self.max_header_bytes:
+            # After the answer to a request in flight, if any (reading stops meanwhile).
+            self._refuse_after_response(self._too_large())
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(EdgeRefusalError("invalid_request", msg))
@@ -503,7 +513,7 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
 
     def _scope_of_refusal(self) -> dict[str, Any]:
         scope = super()._scope_of_refusal()
-        if self._awaiting_headers or self.scope is None or "path" not in self.scope:
+        if self._in_head or self.scope is None or "path" not in self.scope:
             return scope
         # The refused request's headers were complete: name its method and path.
         scope["method"] = _plain_method(str(self.scope.get("method", "-")))
@@ -532,13 +542,14 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
         version = self.parser.get_http_version()
         if version not in SUPPORTED_VERSIONS:
             raise _version_refusal(version)
-        self._awaiting_headers = False
-        self._head_size = self._url_size = 0
+        self._awaiting_headers = self._in_head = False
+        self._head_size = self._url_size = self._received = 0
         self._body_due = time.perf_counter() + self.body_timeout
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._body_due = math.inf
+        self._in_head = True
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -603,6 +614,7 @@ def _h11_protocol() -> type[Any]:
             super().data_received(data)
             if self._awaiting_headers and self.conn.their_state is not h11.IDLE:
                 self._awaiting_headers = False
+                self._received = 0
                 if self.conn.their_state is h11.SEND_BODY:
                     self._body_due = time.perf_counter() + self.body_timeout
             if self._body_due != math.inf and self.conn.their_state is not h11.SEND_BODY:
