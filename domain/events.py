@@ -77,7 +77,9 @@ class LifecycleEvent(DomainEvent):
 
     @property
     def name(self) -> str:
-        return self.kind.value.capitalize() + self.suffix
+        # `kind` is a StrEnum member, so it is its string: no `.value` (a Python-level
+        # descriptor on 3.11) on the path of every event.
+        return self.kind.capitalize() + self.suffix
 
 
 @dataclass(slots=True, kw_only=True)
