@@ -24,6 +24,7 @@ from .operator_view import OperatorView
 from .permission_first import permission_first
 from .request_limits import MAX_BODY_BYTES
 from .request_pipeline import RequestPipeline
+from .route_table import RouteTable
 
 log = logging.getLogger("bdbexport.http")
 
@@ -53,6 +54,7 @@ def create_app(
         return JSONResponse(document)
 
     routes = operation_routes()
+    api_routes = tuple(routes)  # first in the router: the route table compiles them
     routes.append(Route("/v1/openapi.json", openapi, methods=["GET"], name="openapi"))
     routes.extend(operator.routes())
 
@@ -75,13 +77,9 @@ def create_app(
                 readiness_bound=operator.readiness_bound,
                 max_body=max_body,
             ),
+            Middleware(RouteTable, routes=api_routes, handlers=ERROR_HANDLERS),
         ],
-        exception_handlers={
-            DomainError: _domain_error,
-            ProtocolError: _protocol_error,
-            HTTPException: _http_error,
-            Exception: _unexpected_error,
-        },
+        exception_handlers={**ERROR_HANDLERS, Exception: _unexpected_error},
         lifespan=lifespan,
     )
     # A trailing slash is a 404, not a redirect: Starlette would build the redirect's
@@ -154,6 +152,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         )
     # Any other protocol error Starlette raises keeps its status; the code is generic.
     return error_response("invalid_request", exc.detail, status=exc.status_code)
+
+
+ERROR_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+    DomainError: _domain_error,
+    ProtocolError: _protocol_error,
+    HTTPException: _http_error,
+}
+"""The answers to the errors a route raises, for Starlette's handlers and the route
+table alike (an unexpected error is `_unexpected_error`'s, at the outermost layer)."""
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
