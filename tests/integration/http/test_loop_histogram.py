@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
@@ -20,6 +20,7 @@ def exposition(registry: CollectorRegistry) -> list[str]:
     ]
 
 
+@settings(deadline=None)  # a busy machine stalls an example now and then
 @given(
     st.lists(
         st.tuples(
