@@ -227,7 +227,7 @@ class AsyncActionService(Shell):
 
     async def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
         """The seed: back to idle unless exporting."""
-        return await self.reset_status(principal, uid, ActionKind.EXPORT)
+        return await self.reset_status(principal, uid, _EXPORT)
 
     async def reset_import_status(self, principal: Principal | None, uid: int) -> Bdb:
         return await self.reset_status(principal, uid, ActionKind.IMPORT)

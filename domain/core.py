@@ -12,7 +12,6 @@ style, as h11 does for HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,7 +20,7 @@ from typing import Final
 from . import moves
 from .actions import Action, cancel_action, reset_action, start_action
 from .bdb import Bdb
-from .capability_rule import CatalogSnapshot
+from .capability_rule import NO_MODULES, CatalogSnapshot
 from .decision import Decision
 from .errors import ActionMismatchError, BdbNotFoundError, DomainError, InvalidTransitionError
 from .events import (
@@ -141,26 +140,22 @@ def evaluate(
     return settings.rules.decide(principal, action, uid, bdb, catalog)
 
 
-def _principal_move(
+def _permitted(
     settings: CoreSettings,
     principal: Principal | None,
     action: Action,
     uid: int,
     bdb: Bdb | None,
     catalog: CatalogSnapshot,
-    now: datetime,
-    move: Callable[[Bdb], Bdb | None],
-) -> Bdb | Refusal | None:
-    """A principal's request: the rules in their order, then the move (which may still
-    refuse, e.g. a guard); the successor, None for nothing to store, or the refusal."""
+) -> Bdb:
+    """The bdb a principal's request may move: the rules in their order, raising the
+    first refusal. Each `decide_*` then makes its move (which may still refuse, e.g. a
+    guard) in the same `try`, so every refusal is recorded by one `except`."""
     error = settings.rules.first_refusal(principal, action, uid, bdb, catalog)
-    if error is None:
-        assert bdb is not None  # the exists check passed
-        try:
-            return move(bdb)
-        except DomainError as refused:
-            error = refused
-    return refuse(actor_of(principal), action, uid, error, now, bdb)
+    if error is not None:
+        raise error
+    assert bdb is not None  # the exists check passed
+    return bdb
 
 
 def decide_reset(
@@ -174,31 +169,22 @@ def decide_reset(
 ) -> Change | Refusal:
     """Back to idle unless that lifecycle's action runs; an idle status is left as it is."""
     action = reset_action(lifecycle)
-    moved = _principal_move(
-        settings,
-        principal,
-        action,
-        uid,
-        bdb,
-        catalog,
-        now,
-        lambda current: moves.reset(lifecycle, current),
-    )
-    if isinstance(moved, Refusal):
-        return moved
-    after = moved
-    assert bdb is not None  # the exists check passed
+    try:
+        current = _permitted(settings, principal, action, uid, bdb, catalog)
+        after = moves.reset(lifecycle, current)
+    except DomainError as error:
+        return refuse(actor_of(principal), action, uid, error, now, bdb)
     event = StatusReset(
         actor=actor_of(principal),
         uid=uid,
         at=now,
         kind=lifecycle.kind,
-        previous_status=lifecycle.status_of(bdb),
-        cleared_reason=lifecycle.reason_of(bdb),
+        previous_status=lifecycle.status_of(current),
+        cleared_reason=lifecycle.reason_of(current),
         changed=after is not None,
         revision=None if after is None else after.revision,
     )
-    return Change(bdb, after, [event])
+    return Change(current, after, [event])
 
 
 def decide_start(
@@ -215,33 +201,22 @@ def decide_start(
 ) -> Change | Refusal:
     """Begin an action owned by `action_uid`, leased until `now + lease_ttl`."""
     action = start_action(lifecycle)
-    until = now + settings.lease_ttl
-    moved = _principal_move(
-        settings,
-        principal,
-        action,
-        uid,
-        bdb,
-        catalog,
-        now,
-        lambda current: moves.start(lifecycle, current, action_uid, until),
-    )
-    if isinstance(moved, Refusal):
-        return moved
-    after = moved
-    assert bdb is not None  # the exists check passed
-    assert after is not None  # a start always moves
+    try:
+        current = _permitted(settings, principal, action, uid, bdb, catalog)
+        after = moves.start(lifecycle, current, action_uid, now + settings.lease_ttl)
+    except DomainError as error:
+        return refuse(actor_of(principal), action, uid, error, now, bdb)
     event = ActionStarted(
         actor=actor_of(principal),
         uid=uid,
         at=now,
         kind=lifecycle.kind,
         action_uid=action_uid,
-        previous_status=lifecycle.status_of(bdb),
+        previous_status=lifecycle.status_of(current),
         location_type=location_type,
         revision=after.revision,
     )
-    return Change(bdb, after, [event])
+    return Change(current, after, [event])
 
 
 def decide_cancel(
@@ -257,22 +232,12 @@ def decide_cancel(
     """End the running action `action_uid` at a principal's request: only a principal
     allowed to start that member may; the member ends `failed` (`general-error`,
     detail `cancelled by <principal>`), and its worker stops at its next report."""
-    actor = actor_of(principal)
-    moved = _principal_move(
-        settings,
-        principal,
-        cancel_action(lifecycle),
-        uid,
-        bdb,
-        {},
-        now,
-        lambda current: _cancel_move(lifecycle, current, action_uid, actor),
-    )
-    if isinstance(moved, Refusal):
-        return moved
-    after = moved
-    assert bdb is not None  # the exists check passed
-    assert after is not None  # a cancel always moves
+    actor, action = actor_of(principal), cancel_action(lifecycle)
+    try:
+        current = _permitted(settings, principal, action, uid, bdb, NO_MODULES)
+        after = _cancel_move(lifecycle, current, action_uid, actor)
+    except DomainError as error:
+        return refuse(actor, action, uid, error, now, bdb)
     event = ActionCancelled(
         actor=actor,
         uid=uid,
@@ -282,7 +247,7 @@ def decide_cancel(
         reason=str(lifecycle.reason_of(after)),
         revision=after.revision,
     )
-    return Change(bdb, after, [event])
+    return Change(current, after, [event])
 
 
 def _cancel_move(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, actor: str) -> Bdb:

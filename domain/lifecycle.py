@@ -220,7 +220,7 @@ class Lifecycle:
             raise InvalidTransitionError(bdb.uid, trigger, status, self.name)
         first_failed: Guard | None = None
         for move in moves:
-            failed = _first_failing(move.guards, self, bdb, report)
+            failed = _first_failing(move.guards, self, bdb, report) if move.guards else None
             if failed is None:
                 return move.dest
             first_failed = first_failed or failed

@@ -184,26 +184,27 @@ class _PassTable:
     readable checks then decide, as they do for every refusal (which needs its details).
     """
 
+    permission: str
     roles: frozenset[str] | None
     """The roles permitted the action; None: ask the policy."""
+    all_passed: tuple[Check, ...]
+    """What `decide` reports when they all pass."""
     needs_bdb: bool
     moves_lifecycle: bool
     status_field: str
     allowed_from: frozenset[StrEnum]
 
     def passes(
-        self,
-        policy: PermissionPolicy,
-        permission: str,
-        principal: Principal | None,
-        bdb: Bdb | None,
+        self, policy: PermissionPolicy, principal: Principal | None, bdb: Bdb | None
     ) -> bool:
         """True only if every check would pass; False means "run the checks"."""
         if principal is None:
             return False
         roles = self.roles
         if not (
-            principal.role in roles if roles is not None else policy.permits(principal, permission)
+            principal.role in roles
+            if roles is not None
+            else policy.permits(principal, self.permission)
         ):
             return False
         if not self.needs_bdb:
@@ -233,7 +234,9 @@ def _pass_table(action: Action, policy: PermissionPolicy) -> _PassTable | None:
     roles = roles_granting(rule.permission) if callable(roles_granting) else None
     lifecycle = rule.lifecycle
     return _PassTable(
+        permission=rule.permission,
         roles=roles,
+        all_passed=compiled.all_passed,
         needs_bdb=exists in compiled.checks,
         moves_lifecycle=transition_allowed in compiled.checks,
         status_field=lifecycle.status_field if lifecycle is not None else "",
@@ -275,11 +278,11 @@ class RulesEngine:
         catalog: CatalogSnapshot = NO_MODULES,
     ) -> DomainError | None:
         """The error the request fails with, or None when every check passes."""
+        table = self._pass_tables[action]
+        if table is not None and table.passes(self._policy, principal, bdb):
+            return None
         compiled = _COMPILED[action]
         rule, policy = compiled.rule, self._policy
-        table = self._pass_tables[action]
-        if table is not None and table.passes(policy, rule.permission, principal, bdb):
-            return None
         for check in compiled.checks:
             error = check(rule, policy, principal, uid, bdb, catalog)
             if error is not None:
@@ -312,25 +315,18 @@ class RulesEngine:
         catalog: CatalogSnapshot = NO_MODULES,
     ) -> Decision:
         """A decision listing every check's outcome; changes nothing."""
-        compiled = _COMPILED[action]
         table = self._pass_tables[action]
-        if (
-            table is not None
-            and table.passes(self._policy, compiled.rule.permission, principal, bdb)
-        ) or self.first_refusal(principal, action, uid, bdb, catalog) is None:
-            return _allowed(action, uid, principal, compiled.all_passed)
+        if table is not None and table.passes(self._policy, principal, bdb):
+            # Built as the tuple it is: `Decision(...)` goes through the named tuple's
+            # Python-level `__new__`, which costs as much as the whole pass table.
+            return tuple.__new__(Decision, (action, uid, principal, table.all_passed, None))
+        compiled = _COMPILED[action]
+        if self.sequential_refusal(principal, action, uid, bdb, catalog) is None:
+            return tuple.__new__(Decision, (action, uid, principal, compiled.all_passed, None))
         rule, policy = compiled.rule, self._policy
         checks = _explain(CHECK_ORDER[action], rule, policy, principal, uid, bdb, catalog)
         error = next(check.error for check in checks if check.error is not None)
         return Decision(action, uid, principal, checks, error)
-
-
-def _allowed(
-    action: Action, uid: int | None, principal: Principal | None, checks: tuple[Check, ...]
-) -> Decision:
-    """An allowed decision, built as the tuple it is: `Decision(...)` goes through the
-    named tuple's Python-level `__new__`, which costs as much as the whole pass table."""
-    return tuple.__new__(Decision, (action, uid, principal, checks, None))
 
 
 def _explain(

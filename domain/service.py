@@ -218,7 +218,7 @@ class ActionService(Shell):
 
     def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
         """The seed: back to idle unless exporting."""
-        return self.reset_status(principal, uid, ActionKind.EXPORT)
+        return self.reset_status(principal, uid, _EXPORT)
 
     def reset_import_status(self, principal: Principal | None, uid: int) -> Bdb:
         return self.reset_status(principal, uid, ActionKind.IMPORT)
