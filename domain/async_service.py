@@ -145,9 +145,11 @@ class AsyncActionService(Shell):
         catalog = NO_MODULES
         if bdb is not None and bdb.module_list and rule.moves_a_lifecycle:
             catalog = await self._snapshot(bdb.module_names)
-        leased = bdb is not None and bdb.action_lease_expires is not None
-        now = self._clock.now() if leased else None
-        return core.evaluate(self.settings, principal, action, uid, bdb, catalog, now)
+        if bdb is not None and bdb.action_lease_expires is not None:
+            # Only a leased bdb needs the core's view of a lapsed lease, and the clock.
+            now = self._clock.now()
+            return core.evaluate(self.settings, principal, action, uid, bdb, catalog, now)
+        return self.rules.decide(principal, action, uid, bdb, catalog)
 
     # --- reads -----------------------------------------------------------------------
 
