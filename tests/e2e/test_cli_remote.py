@@ -40,7 +40,7 @@ def bdbexport(
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     bootstrap = tmp_path / "bootstrap.json"
     bootstrap.write_text(json.dumps(BOOTSTRAP))
-    args = ["--bootstrap", str(bootstrap), "--exporter", "simulated", "--simulated-duration", "1.5"]
+    args = ["--bootstrap", str(bootstrap), "--exporter", "simulated", "--simulated-duration", "4"]
     with ServerProcess(f"sqlite://{tmp_path / 's.sqlite3'}", args=args, workdir=tmp_path) as s:
         yield s.start()
 
@@ -79,7 +79,8 @@ def test_retry_busy_waits_for_the_export_to_end(server: ServerProcess) -> None:
     refused = bdbexport(server.url, "export", "reset", "4")  # busy with another action
     assert refused.returncode == 6
     assert "hint:" in refused.stderr
-    # Started over HTTP (no CLI start-up time), so the retry surely meets the export.
+    # Started over HTTP (no CLI start-up time) and 4 s long, so the retry surely meets the
+    # export even when a loaded machine takes seconds to start the CLI.
     mount = {"export_location": {"type": "mount_point", "path": "/mnt"}}
     assert httpx.post(f"{server.url}/v1/bdbs/1/actions/export", json=mount, auth=ADMIN).is_success
     retried = bdbexport(server.url, "--retry-busy", "8", "export", "reset", "1")
