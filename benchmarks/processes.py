@@ -184,6 +184,7 @@ def wrk(
     authorization: str | None = None,
     random_uid_up_to: int | None = None,
     connections: int = 32,
+    threads: int = 1,
     workdir: Path,
 ) -> WrkResult:
     binary = shutil.which("wrk")
@@ -211,7 +212,7 @@ def wrk(
             # One load thread, as the performance issue measured its figures (wrk, 32
             # connections, 1 thread): on two cores a second wrk thread competes with the
             # server under test for the cores (docs/performance.md: both, compared).
-            "-t1",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{max(int(seconds), 1)}s",
             "--latency",
