@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.support.server_process import ServerProcess
+from tests.support.threaded_uvicorn import read_until_closed as read_socket_until_closed
 
 pytestmark = pytest.mark.slow
 
@@ -64,18 +65,7 @@ def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
 
 
 def read_until_closed(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    """Everything the server sends until it closes (bounded: a timeout, 1000 reads)."""
-    sock.settimeout(timeout)
-    received = b""
-    for _ in range(1000):
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, TimeoutError):
-            break
-        if not chunk:
-            break
-        received += chunk
-    return received
+    return read_socket_until_closed(sock, timeout)
 
 
 def responses(raw: bytes) -> list[tuple[int, dict[str, str], Any]]:

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bdbexport.adapters.http.edge_protocol import EdgeObservers, edge_protocol
 from tests.support.server_process import free_port
+from tests.support.threaded_uvicorn import read_until_closed, uvicorn_in_thread
 
 CAP = 2
 
@@ -55,30 +54,15 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
     observers = EdgeObservers(
         access_log=_ListSink(result.lines), count_refusal=result.counted.append
     )
-    config = uvicorn.Config(
-        reading_app,
-        host="127.0.0.1",
-        port=result.port,
-        http=edge_protocol(
-            request.param,
-            header_timeout=5,
-            body_timeout=0.5,
-            max_connections_per_address=CAP,
-            observers=observers,
-        ),
-        log_level="error",
-        lifespan="off",
+    protocol = edge_protocol(
+        request.param,
+        header_timeout=5,
+        body_timeout=0.5,
+        max_connections_per_address=CAP,
+        observers=observers,
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):  # ready within 10 s
-        if server.started:
-            break
-        time.sleep(0.1)
-    yield result
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_in_thread(reading_app, result.port, protocol):
+        yield result
 
 
 class _ListSink:
@@ -90,16 +74,7 @@ class _ListSink:
 
 
 def receive_all(sock: socket.socket) -> bytes:
-    received = b""
-    for _ in range(100):
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, TimeoutError):
-            break
-        if not chunk:
-            break
-        received += chunk
-    return received
+    return read_until_closed(sock)
 
 
 def statuses(raw: bytes) -> list[tuple[int, Any]]:

@@ -6,7 +6,6 @@ protocol flavours, under a real uvicorn."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bdbexport.adapters.http.edge_protocol import (
@@ -24,6 +22,7 @@ from bdbexport.adapters.http.edge_protocol import (
     sweep_interval,
 )
 from tests.support.server_process import free_port
+from tests.support.threaded_uvicorn import read_until_closed, uvicorn_in_thread
 
 HEADER_TIMEOUT = 0.5
 
@@ -46,26 +45,9 @@ class Served:
 @contextmanager
 def serving(protocol: Any) -> Iterator[Served]:
     result = Served(free_port(), protocol)
-    config = uvicorn.Config(
-        tiny_app,
-        host="127.0.0.1",
-        port=result.port,
-        http=protocol,
-        log_level="critical",  # the failing sweep below is reported, on purpose
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):  # ready within 10 s
-        if server.started:
-            break
-        time.sleep(0.1)
-    try:
+    # log_level critical: the failing sweep below is reported, on purpose.
+    with uvicorn_in_thread(tiny_app, result.port, protocol, log_level="critical"):
         yield result
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture(params=["httptools", "h11"])
@@ -80,19 +62,6 @@ def sweep_becomes(served: Served, active: bool) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def read_until_closed(sock: socket.socket) -> bytes:
-    received = b""
-    for _ in range(100):
-        try:
-            chunk = sock.recv(65536)
-        except (TimeoutError, ConnectionResetError):
-            break
-        if not chunk:
-            break
-        received += chunk
-    return received
 
 
 def test_the_interval_is_a_tenth_of_the_smaller_timeout_within_bounds() -> None:

@@ -11,16 +11,15 @@ import asyncio
 import select
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bdbexport.adapters.http.edge_protocol import edge_protocol
 from tests.support.server_process import free_port
+from tests.support.threaded_uvicorn import read_until_closed, uvicorn_in_thread
 
 CHUNK = b"a" * 65536
 MAX_SENT = 32 * 1024 * 1024
@@ -51,39 +50,10 @@ def held_app(release: threading.Event) -> ASGIApp:
 @pytest.fixture
 def held() -> Iterator[Held]:
     result = Held(free_port())
-    config = uvicorn.Config(
-        held_app(result.release),
-        host="127.0.0.1",
-        port=result.port,
-        http=edge_protocol("httptools", max_header_bytes=16384),
-        log_level="error",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):  # ready within 10 s
-        if server.started:
-            break
-        time.sleep(0.1)
-    yield result
-    result.release.set()
-    server.should_exit = True
-    thread.join(10)
-
-
-def read_until_closed(sock: socket.socket) -> bytes:
-    sock.settimeout(10)
-    received = b""
-    for _ in range(100):
-        try:
-            chunk = sock.recv(65536)
-        except (TimeoutError, ConnectionResetError):
-            break
-        if not chunk:
-            break
-        received += chunk
-    return received
+    protocol = edge_protocol("httptools", max_header_bytes=16384)
+    with uvicorn_in_thread(held_app(result.release), result.port, protocol):
+        yield result
+        result.release.set()
 
 
 def test_a_pipelined_head_over_the_limit_stops_reading_and_gets_431_after_the_first_answer(

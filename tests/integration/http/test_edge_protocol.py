@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bdbexport.adapters.http.edge_protocol import edge_protocol
 from tests.support.server_process import free_port
+from tests.support.threaded_uvicorn import uvicorn_in_thread
 
 
 async def tiny_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -31,24 +29,9 @@ async def tiny_app(scope: Scope, receive: Receive, send: Send) -> None:
 @pytest.fixture(params=["httptools", "h11"])
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
     chosen = free_port()
-    config = uvicorn.Config(
-        tiny_app,
-        host="127.0.0.1",
-        port=chosen,
-        http=edge_protocol(request.param, header_timeout=0.5, max_header_bytes=4096),
-        log_level="error",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):  # ready within 10 s
-        if server.started:
-            break
-        time.sleep(0.1)
-    yield chosen
-    server.should_exit = True
-    thread.join(10)
+    protocol = edge_protocol(request.param, header_timeout=0.5, max_header_bytes=4096)
+    with uvicorn_in_thread(tiny_app, chosen, protocol):
+        yield chosen
 
 
 def exchange(port: int, data: bytes) -> tuple[int, Any]:
