@@ -55,12 +55,13 @@ import re
 import time
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import Any
+from typing import Any, cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .access_log import AccessLogMiddleware, LineSink
+from .coalesced_writes import CoalescedWrites
 from .errors import status_of
 
 DEFAULT_MAX_HEADER_BYTES = 16 * 1024
@@ -429,6 +430,11 @@ class _Edge:
             self.transport.close()
 
 
+def coalesced(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> asyncio.Transport:
+    """The connection's transport with one `send` a loop turn (`CoalescedWrites`)."""
+    return cast(asyncio.Transport, CoalescedWrites(transport, loop))
+
+
 def _plain_method(method: str) -> str:
     return method if _PLAIN_METHOD.match(method) else "-"
 
@@ -441,6 +447,7 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = coalesced(transport, self.loop)
         self._started = time.perf_counter()
         if self._admit():
             self._await_headers()
@@ -575,6 +582,7 @@ def _h11_protocol() -> type[Any]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            self.transport = coalesced(transport, self.loop)
             self._started = time.perf_counter()
             self._check_versions()
             if self._admit():
