@@ -11,13 +11,17 @@ Nothing is held for long or without bound: at most one loop turn, and never more
 `HOLD_LIMIT` bytes (a larger write, or one that would pass the limit, sends what is
 held at once, so a streamed body meets the transport's flow control as before). Ending
 the connection (`close`, `write_eof`) sends what is held first; `abort` drops it, as it
-drops the transport's own buffer. Order is kept: every write of the connection, the
-app's and the edge's refusals alike, goes through here.
+drops the transport's own buffer. A transport also closes itself, when the protocol's
+`eof_received` returns (the peer's FIN, which may follow the request at once): the
+protocol calls `flush` there first, so the answer written before it is still sent (the
+edge protocols do). Order is kept: every write of the connection, the app's and the
+edge's refusals alike, goes through here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 HOLD_LIMIT = 64 * 1024
@@ -34,7 +38,9 @@ class CoalescedWrites:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         size = len(data)
-        if self._held_bytes + size > HOLD_LIMIT:
+        if self._held_bytes + size > HOLD_LIMIT or self._transport.is_closing():
+            # Past the limit, or once the transport is closing (holding would only
+            # delay what the transport decides): what is held and this write go now.
             self.flush()
             self._transport.write(data)
             return
@@ -48,13 +54,14 @@ class CoalescedWrites:
             self.write(chunk)
 
     def flush(self) -> None:
-        """Send what is held (nothing to a transport already closing)."""
+        """Send what is held, as the straight writes would have been sent (a transport
+        that closed meanwhile still sends it; one already gone drops it)."""
         if not self._held:
             return
         held = self._held[0] if len(self._held) == 1 else b"".join(self._held)
         self._held = []
         self._held_bytes = 0
-        if not self._transport.is_closing():
+        with contextlib.suppress(RuntimeError):  # uvloop: gone (asyncio drops it silently)
             self._transport.write(held)
 
     def close(self) -> None:

@@ -276,6 +276,7 @@ class _Edge:
     _body_due = math.inf
     """When the body of the request in flight must be complete (inf: no body awaited)."""
     _pending: EdgeRefusalError | None = None
+    _writes: CoalescedWrites
 
     def _admit(self) -> bool:
         """Count this connection against its address; False (and a 429) past the cap."""
@@ -430,11 +431,6 @@ class _Edge:
             self.transport.close()
 
 
-def coalesced(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> asyncio.Transport:
-    """The connection's transport with one `send` a loop turn (`CoalescedWrites`)."""
-    return cast(asyncio.Transport, CoalescedWrites(transport, loop))
-
-
 def _plain_method(method: str) -> str:
     return method if _PLAIN_METHOD.match(method) else "-"
 
@@ -447,10 +443,16 @@ class EdgeHttpToolsProtocol(_Edge, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.transport = coalesced(transport, self.loop)
+        self._writes = CoalescedWrites(transport, self.loop)
+        self.transport = cast(asyncio.Transport, self._writes)
         self._started = time.perf_counter()
         if self._admit():
             self._await_headers()
+
+    def eof_received(self) -> None:
+        # The transport closes itself when this returns: what is held goes first.
+        self._writes.flush()
+        super().eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._release()
@@ -582,11 +584,17 @@ def _h11_protocol() -> type[Any]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self.transport = coalesced(transport, self.loop)
+            self._writes = CoalescedWrites(transport, self.loop)
+            self.transport = cast(asyncio.Transport, self._writes)
             self._started = time.perf_counter()
             self._check_versions()
             if self._admit():
                 self._await_headers()
+
+        def eof_received(self) -> None:
+            # The transport closes itself when this returns: what is held goes first.
+            self._writes.flush()
+            super().eof_received()
 
         def _check_versions(self) -> None:
             """h11 takes any `HTTP/d.d` and uvicorn would serve it: its requests pass

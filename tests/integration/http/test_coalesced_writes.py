@@ -7,8 +7,15 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable
+from typing import cast
+
+import pytest
+from starlette.types import Receive, Scope, Send
 
 from bdbexport.adapters.http.coalesced_writes import HOLD_LIMIT, CoalescedWrites
+from bdbexport.adapters.http.edge_protocol import edge_protocol
+from tests.support.server_process import free_port
+from tests.support.threaded_uvicorn import read_until_closed, uvicorn_in_thread
 
 
 def with_transport(
@@ -121,3 +128,68 @@ def test_nothing_is_written_to_a_transport_closed_meanwhile() -> None:
         assert await read_until_eof(peer) == b""
 
     with_transport(body)
+
+
+async def answer_at_once(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+    )
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+@pytest.mark.parametrize("flavour", ["httptools", "h11"])
+def test_a_request_then_a_half_close_still_gets_its_answer(flavour: str) -> None:
+    # `printf 'GET / HTTP/1.0\r\n\r\n' | nc -N`: the request and the client's FIN arrive
+    # in one read; the transport closes on the EOF before the app's answer is written.
+    port = free_port()
+    with uvicorn_in_thread(answer_at_once, port, edge_protocol(flavour)):
+        for _ in range(5):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+                sock.shutdown(socket.SHUT_WR)
+                answer = read_until_closed(sock)
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+            assert answer.endswith(b"\r\n\r\n{}")
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_an_answer_written_after_the_peers_eof_closed_the_transport_is_still_sent(
+    loop_kind: str,
+) -> None:
+    """The peer sends its request and its FIN at once: the app's answer is written (and
+    held) before the EOF is read, and the transport closes itself when `eof_received`
+    returns. Written straight to the transport the answer was sent; held, it must be
+    flushed from `eof_received` (without that flush this test fails: b'' arrives)."""
+    import uvloop
+
+    async def run() -> bytes:
+        ours, peer = socket.socketpair()
+        with peer:
+            peer.sendall(b"request")
+            peer.shutdown(socket.SHUT_WR)  # before the loop reads: data and EOF together
+            loop = asyncio.get_running_loop()
+            holder: list[CoalescedWrites] = []
+
+            class Answering(asyncio.Protocol):
+                def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                    # (uvloop's transports are not asyncio.Transport subclasses)
+                    holder.append(CoalescedWrites(cast(asyncio.Transport, transport), loop))
+
+                def data_received(self, data: bytes) -> None:
+                    # The app answers in a later turn (its task), as uvicorn's does.
+                    loop.call_soon(holder[0].write, b"answer")
+
+                def eof_received(self) -> None:
+                    holder[0].flush()  # as the edge protocols do: then the transport closes
+
+            transport, _ = await loop.create_connection(Answering, sock=ours)
+            peer.setblocking(False)
+            try:
+                return await read_until_eof(peer)
+            finally:
+                transport.close()
+
+    runner = uvloop.run if loop_kind == "uvloop" else asyncio.run
+    assert runner(run()) == b"answer"
