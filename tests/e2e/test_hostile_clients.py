@@ -26,6 +26,7 @@ import jwt
 import pytest
 
 from tests.support.server_process import ServerProcess, bdbexport_command
+from tests.support.threaded_uvicorn import read_until_closed
 
 pytestmark = pytest.mark.slow
 
@@ -141,17 +142,7 @@ def parse_response(raw: bytes) -> tuple[int, dict[str, str], Any]:
 
 
 def read_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    sock.settimeout(timeout)
-    received = b""
-    for _ in range(1000):
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, TimeoutError):
-            break
-        if not chunk:
-            break
-        received += chunk
-    return received
+    return read_until_closed(sock, timeout)
 
 
 def read_response(sock: socket.socket, timeout: float = 30.0) -> bytes:

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from bdbexport.adapters.http.edge_protocol import edge_protocol
 from tests.support.server_process import free_port
-from tests.support.threaded_uvicorn import uvicorn_in_thread
+from tests.support.threaded_uvicorn import read_until_closed, uvicorn_in_thread
 
 
 async def tiny_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,15 +37,7 @@ def port(request: pytest.FixtureRequest) -> Iterator[int]:
 def exchange(port: int, data: bytes) -> tuple[int, Any]:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
-        received = b""
-        for _ in range(100):
-            try:
-                chunk = sock.recv(65536)
-            except (TimeoutError, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            received += chunk
+        received = read_until_closed(sock)
     head, _, body = received.partition(b"\r\n\r\n")
     return int(head.split()[1]), json.loads(body) if body else None
 
