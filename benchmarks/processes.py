@@ -105,12 +105,20 @@ def start_bare(workdir: Path) -> tuple[Process, str]:
     return process, url
 
 
-def start_bdbexport(workdir: Path, store: str, *args: str) -> tuple[Process, str]:
+def start_bdbexport(
+    workdir: Path, store: str, *args: str, pythonpath: str | None = None
+) -> tuple[Process, str]:
+    """`bdbexport serve` on a free port, logs in `workdir`; with `pythonpath`, the
+    `bdbexport` package found first on it (another source tree: benchmarks.trees)."""
     port = free_port()
-    script = shutil.which("bdbexport")
-    assert script, "install bdbexport first (README)"
+    if pythonpath is None:
+        script = shutil.which("bdbexport")
+        assert script, "install bdbexport first (README)"
+        launcher = [script]
+    else:
+        launcher = [sys.executable, "-c", "from bdbexport.entrypoints.console import run; run()"]
     command = [
-        script,
+        *launcher,
         "serve",
         "--port",
         str(port),
@@ -122,7 +130,8 @@ def start_bdbexport(workdir: Path, store: str, *args: str) -> tuple[Process, str
         str(workdir / "audit.log"),
         *args,
     ]
-    process = Process(command, log=workdir / f"serve-{port}.log")
+    env = None if pythonpath is None else {"PYTHONPATH": pythonpath}
+    process = Process(command, log=workdir / f"serve-{port}.log", env=env)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/v1/openapi.json", process.popen)
     return process, url

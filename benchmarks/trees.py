@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from .http_and_stores import ADMIN, memory_bootstrap
-from .processes import Process, basic, free_port, start_bare, start_redis, wait_http, wrk
+from .processes import Process, basic, start_bare, start_bdbexport, start_redis, wrk
 
 
 def _store_of(kind: str, workdir: Path, name: str, redis_port: int | None) -> tuple[str, list[str]]:
@@ -66,28 +66,9 @@ def main() -> None:
             env = {**os.environ, "PYTHONPATH": tree} if tree else dict(os.environ)
             if options.store != "memory":
                 _seed(store, env)
-            port = free_port()
-            command = [
-                sys.executable,
-                "-c",
-                "from bdbexport.entrypoints.console import run; run()",
-                "serve",
-                "--port",
-                str(port),
-                "--store",
-                store,
-                "--access-log",
-                str(workdir / "access.log"),
-                "--audit-log",
-                str(workdir / "audit.log"),
-                "--exporter",
-                "simulated",
-                *extra,
-            ]
-            server = Process(command, log=workdir / "serve.log", env=env)
-            url = f"http://127.0.0.1:{port}"
-            servers[name] = (server, url)
-            wait_http(f"{url}/v1/openapi.json", server.popen)
+            servers[name] = start_bdbexport(
+                workdir, store, "--exporter", "simulated", *extra, pythonpath=tree or None
+            )
         rates: dict[str, list[float]] = {name: [] for name in servers}
         p99s: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(options.rounds):
