@@ -13,6 +13,7 @@ from bdbexport.adapters.exporting.ftp_sink import FtpSink
 from bdbexport.domain.export_outcome import ExportFailedError
 from bdbexport.domain.locations import UrlLocation
 from bdbexport.domain.statuses import ExportFailureReason
+from tests.support.bounded import within
 from tests.support.scripted_ftp import (
     ScriptedFtpServer,
     endless_multiline,
@@ -25,22 +26,6 @@ BOUND = 20.0
 
 class CancelledError(Exception):
     """What the worker's progress raises once the export is cancelled."""
-
-
-def within(seconds: float, call: Callable[[], object]) -> BaseException | None:
-    raised: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as error:  # handed to the test
-            raised.append(error)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still blocked after {seconds}s"
-    return raised[0] if raised else None
 
 
 def unless(cancelled: threading.Event) -> None:

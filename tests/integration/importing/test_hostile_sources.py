@@ -22,6 +22,7 @@ from bdbexport.domain.bdb import Bdb, Endpoint
 from bdbexport.domain.export_outcome import ImportFailedError
 from bdbexport.domain.locations import MountPointLocation, UrlLocation
 from bdbexport.domain.statuses import ImportFailureReason
+from tests.support.bounded import within
 from tests.support.ftp_server import FtpServer
 from tests.support.redis_server import RedisServer
 from tests.support.scripted_ftp import (
@@ -37,24 +38,6 @@ BOUND = 20.0
 
 class CancelledError(Exception):
     """What the worker's progress raises once the action is cancelled."""
-
-
-def within(seconds: float, call: Callable[[], None]) -> BaseException | None:
-    """Run `call` in a thread; what it raised (None if nothing). Fails the test if it
-    has not returned after `seconds`."""
-    raised: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as error:  # handed to the test
-            raised.append(error)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still blocked after {seconds}s"
-    return raised[0] if raised else None
 
 
 def failure(raised: BaseException | None) -> ImportFailedError:
