@@ -10,10 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bdbexport.domain import (
+    ACTIONS,
+    CHECK_ORDER,
     Action,
     BackupStatus,
     Bdb,
     CatalogModule,
+    Check,
+    CheckOutcome,
     ExportStatus,
     ImportStatus,
     ModuleRef,
@@ -120,9 +124,32 @@ def test_the_tables_refuse_exactly_as_the_checks_do(
         decision = engine.decide(principal, action, 7, bdb, CATALOG)
         assert _same(decision.error, checked)
         assert decision.allowed == (checked is None)
-        assert [check.name for check in decision.checks] == [
-            check.name for check in engine.decide(principal, action, 7, bdb, CATALOG).checks
+        assert [_seen(check) for check in decision.checks] == [
+            _seen(check) for check in _explained(engine, principal, action, bdb)
         ]
+
+
+def _seen(check: Check) -> tuple[str, CheckOutcome, str | None]:
+    return check.name, check.outcome, None if check.error is None else check.error.code
+
+
+def _explained(
+    engine: RulesEngine, principal: Principal | None, action: Action, bdb: Bdb | None
+) -> list[Check]:
+    """What `decide` must list, worked out from the documented order: each check of
+    `CHECK_ORDER` run by hand, and everything after a failed gate skipped."""
+    checks: list[Check] = []
+    blocked = False
+    for name, check, is_gate in CHECK_ORDER[action]:
+        if blocked:
+            checks.append(Check(name, CheckOutcome.SKIPPED))
+            continue
+        error = check(ACTIONS[action], engine.policy, principal, 7, bdb, CATALOG)
+        checks.append(
+            Check(name, CheckOutcome.PASSED if error is None else CheckOutcome.FAILED, error)
+        )
+        blocked = error is not None and is_gate
+    return checks
 
 
 def test_a_new_policy_recompiles_the_tables() -> None:

@@ -93,5 +93,11 @@ def test_fuzz_without_credentials_finds_no_contract_breach(case: schemathesis.Ca
     assert response.headers["content-type"][0] == "application/json"
 
 
-def test_httpx_is_the_client_the_fuzzer_does_not_need() -> None:
-    assert httpx.__version__
+async def test_the_fuzzer_reads_the_document_the_app_serves() -> None:
+    """The fuzz tests above judge the app against the schema schemathesis loaded: it
+    must be the very document a client reads over HTTP, not a copy made elsewhere."""
+    transport = httpx.ASGITransport(app=make_http_world().app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        response = await client.get("/v1/openapi.json")
+    assert response.status_code == 200
+    assert SCHEMA.raw_schema == response.json()
