@@ -24,6 +24,7 @@ from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.partials import KEEP_ALIVE_EVERY, PartialSweeper
 from bdbexport.adapters.memory import SystemClock, UuidIds
 from bdbexport.adapters.notify import NotificationHandler
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT
 from bdbexport.domain.async_service import AsyncActionService
 from bdbexport.domain.bdb import Bdb
@@ -31,7 +32,7 @@ from bdbexport.domain.core import DEFAULT_LEASE_TTL
 from bdbexport.domain.errors import BdbNotFoundError, NoBackupLocationError
 from bdbexport.domain.event_bus import EventBus
 from bdbexport.domain.events import ActionFailed, ActionSucceeded, DomainEvent
-from bdbexport.domain.lifecycle import LIFECYCLES, ActionKind
+from bdbexport.domain.family import LIFECYCLES
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import (

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
-from bdbexport.domain.lifecycle import running_lifecycle
+from bdbexport.domain.family import running_lifecycle
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.passwords import hash_password, is_password_hash
 from bdbexport.domain.permissions import Role

@@ -13,8 +13,8 @@ from pathlib import Path
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.rdb_exporter import RdbExporter
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.bdb import Bdb
-from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, LoginAttempts, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService

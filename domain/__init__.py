@@ -7,6 +7,7 @@ its asynchronous twin `AsyncActionService`, or `RulesEngine` (decisions on a bdb
 already hold). `core` holds the same decisions as pure functions (sans-I/O).
 """
 
+from .action_kind import ActionKind, Trigger
 from .actions import ACTIONS, REQUIRED_PERMISSION, Action, ActionRule
 from .async_service import AsyncActionService
 from .bdb import MAX_UID, Bdb, Endpoint, ModuleRef
@@ -58,7 +59,8 @@ from .events import (
     StatusReset,
 )
 from .export_outcome import ExportFailedError
-from .lifecycle import BACKUP, EXPORT, IMPORT, LIFECYCLES, ActionKind, Lifecycle, Trigger
+from .family import BACKUP, EXPORT, IMPORT, LIFECYCLES
+from .lifecycle import Lifecycle
 from .locations import (
     AbsLocation,
     ExportLocation,

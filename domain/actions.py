@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from .lifecycle import BACKUP, EXPORT, IMPORT, Lifecycle, Trigger
+from .action_kind import Trigger
+from .family import BACKUP, EXPORT, IMPORT
+from .lifecycle import Lifecycle
 from .permissions import Permission
 
 

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .lifecycle import LIFECYCLES
+from .family import LIFECYCLES
 from .locations import ExportLocation
 from .statuses import (
     BackupStatus,

@@ -9,10 +9,10 @@ action runs is `busy`. All of them are temporary: the same request may succeed l
 
 from __future__ import annotations
 
+from .action_kind import Trigger
 from .actions import ACTIONS, Action, ActionRule
 from .bdb import Bdb
 from .errors import IN_PROGRESS_ERRORS, BusyError, DomainError
-from .lifecycle import Trigger
 
 
 def busy_refusal(bdb: Bdb, action: Action | ActionRule) -> DomainError | None:

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Final
 
 from . import moves
+from .action_kind import Trigger
 from .actions import Action, cancel_action, reset_action, start_action
 from .bdb import Bdb
 from .capability_rule import NO_MODULES, CatalogSnapshot
@@ -36,7 +37,7 @@ from .events import (
     DomainEvent,
     StatusReset,
 )
-from .lifecycle import Lifecycle, Trigger
+from .lifecycle import Lifecycle
 from .principal import Principal
 from .rules_engine import RulesEngine
 

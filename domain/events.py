@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from .lifecycle import ActionKind
+from .action_kind import ActionKind
 
 WORKER_ACTOR = "export-worker"
 """The actor recorded for reports that come from a worker, not a principal."""

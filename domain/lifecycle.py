@@ -1,9 +1,10 @@
-"""One action-status lifecycle, defined once as data and instantiated for the family.
+"""One action-status lifecycle: its machine, and the table compiled from it.
 
 Redis Software keeps three sibling lifecycles on a bdb: export (`export_status`),
-import (`import_status`) and backup (`backup_status`). Each is declared here as a
-table of `transitions` dicts — states, triggers, destinations and *named guards* — so
-the machine definition is the whole truth about which move is legal when.
+import (`import_status`) and backup (`backup_status`). Each is declared (in `family`)
+as a table of `transitions` dicts — states, triggers, destinations and *named guards*
+(`guards`) — so the machine definition is the whole truth about which move is legal
+when.
 
 For each lifecycle one `transitions.Machine` is built once (`model=None`,
 `auto_transitions=False`: no `to_<state>` back doors). Deciding a move on a request path
@@ -12,131 +13,23 @@ table is compiled once into a frozen `(status, trigger) -> moves` lookup, each m
 with its destination and the guards it needs. A test fires every (status, trigger,
 guard outcome) through a real bound model and checks the compiled table agrees.
 
-Guards are pure functions of the bdb and the worker's `Report`; each names the refusal
-it gives. The effects on the bdb's other fields live in `moves`.
+The lifecycle reads a bdb through `guards.ActionHolder` and its status fields by name:
+it knows no aggregate, so `bdb` can build its invariants on the lifecycles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from transitions import Machine
 
-from .errors import (
-    ActionMismatchError,
-    DomainError,
-    InvalidProgressError,
-    InvalidTransitionError,
-    LeaseNotExpiredError,
-)
-from .statuses import (
-    BackupStatus,
-    ExportFailureReason,
-    ExportStatus,
-    ImportFailureReason,
-    ImportStatus,
-)
-
-if TYPE_CHECKING:
-    from .bdb import Bdb
-
-
-class ActionKind(StrEnum):
-    """The members of the family: each is one lifecycle on the bdb."""
-
-    EXPORT = "export"
-    IMPORT = "import"
-    BACKUP = "backup"
-
-
-class Trigger(StrEnum):
-    """The events that move a lifecycle; their values name the machine's triggers."""
-
-    START = "start"
-    PROGRESS = "progress"
-    SUCCEED = "succeed"
-    FAIL = "fail"
-    EXPIRE = "expire"
-    """A running action's lease ran out: its worker is gone."""
-    RESET = "reset"
-    CANCEL = "cancel"
-    """A principal stopped the running action (`DELETE /v1/actions/{uid}`)."""
-
-
-class Guard(StrEnum):
-    """Named conditions of the machines' transitions (the model's method names)."""
-
-    HOLDS_CURRENT_ACTION = "holds_current_action"
-    PROGRESS_NOT_BACKWARDS = "progress_not_backwards"
-    REPORTS_PROGRESS = "reports_progress"
-    LEASE_LAPSED = "lease_lapsed"
-
-
-@dataclass(slots=True)
-class Report:
-    """What a trigger carries besides the bdb: the worker's action, its progress
-    (None for a heartbeat) and the time of the decision."""
-
-    action_uid: str | None = None
-    progress: int | None = None
-    now: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GuardRule:
-    check: Callable[[Lifecycle, Bdb, Report], bool]
-    refusal: Callable[[Lifecycle, Bdb, Report], DomainError]
-
-
-def _holds_current_action(lifecycle: Lifecycle, bdb: Bdb, report: Report) -> bool:
-    return bdb.action_uid == report.action_uid
-
-
-def _progress_not_backwards(lifecycle: Lifecycle, bdb: Bdb, report: Report) -> bool:
-    current = lifecycle.progress_of(bdb)
-    return report.progress is None or current <= report.progress <= 100
-
-
-def _reports_progress(lifecycle: Lifecycle, bdb: Bdb, report: Report) -> bool:
-    return report.progress is not None and report.progress > 0
-
-
-def _lease_lapsed(lifecycle: Lifecycle, bdb: Bdb, report: Report) -> bool:
-    expires = bdb.action_lease_expires
-    return expires is not None and report.now is not None and expires <= report.now
-
-
-GUARDS: Mapping[Guard, GuardRule] = MappingProxyType(
-    {
-        Guard.HOLDS_CURRENT_ACTION: GuardRule(
-            _holds_current_action,
-            lambda lc, bdb, report: ActionMismatchError(
-                bdb.uid, report.action_uid or "", bdb.action_uid
-            ),
-        ),
-        Guard.PROGRESS_NOT_BACKWARDS: GuardRule(
-            _progress_not_backwards,
-            lambda lc, bdb, report: InvalidProgressError(
-                bdb.uid, report.progress or 0, lc.progress_of(bdb), lc.name
-            ),
-        ),
-        Guard.REPORTS_PROGRESS: GuardRule(
-            _reports_progress,
-            lambda lc, bdb, report: InvalidProgressError(
-                bdb.uid, report.progress or 0, lc.progress_of(bdb), lc.name
-            ),
-        ),
-        Guard.LEASE_LAPSED: GuardRule(
-            _lease_lapsed, lambda lc, bdb, report: LeaseNotExpiredError(bdb.uid)
-        ),
-    }
-)
-"""Every guard's check and the refusal it gives when no transition's guards all pass."""
+from .action_kind import ActionKind, Trigger
+from .errors import InvalidTransitionError
+from .guards import GUARDS, ActionHolder, Guard, Report
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,26 +85,26 @@ class Lifecycle:
         object.__setattr__(self, "machine", machine)
         object.__setattr__(self, "table", _compile(self, machine))
 
-    def status_of(self, bdb: Bdb) -> StrEnum:
+    def status_of(self, bdb: ActionHolder) -> StrEnum:
         status: StrEnum = getattr(bdb, self.status_field)
         return status
 
-    def progress_of(self, bdb: Bdb) -> int:
+    def progress_of(self, bdb: ActionHolder) -> int:
         progress: int = getattr(bdb, self.progress_field)
         return progress
 
-    def reason_of(self, bdb: Bdb) -> StrEnum | None:
+    def reason_of(self, bdb: ActionHolder) -> StrEnum | None:
         reason: StrEnum | None = getattr(bdb, self.reason_field)
         return reason
 
-    def is_running(self, bdb: Bdb) -> bool:
+    def is_running(self, bdb: ActionHolder) -> bool:
         return self.status_of(bdb) in self.running
 
     def allows(self, status: StrEnum, trigger: Trigger) -> bool:
         """Whether some transition leaves `status` on `trigger` (guards aside)."""
         return (status, trigger) in self.table
 
-    def next_status(self, bdb: Bdb, trigger: Trigger, report: Report) -> StrEnum:
+    def next_status(self, bdb: ActionHolder, trigger: Trigger, report: Report) -> StrEnum:
         """The status `trigger` leads to from the bdb's, after the guards; raises the
         refusal when the move is illegal or no transition's guards all pass."""
         status = self.status_of(bdb)
@@ -233,7 +126,7 @@ class Lifecycle:
 
 
 def _first_failing(
-    guards: tuple[Guard, ...], lifecycle: Lifecycle, bdb: Bdb, report: Report
+    guards: tuple[Guard, ...], lifecycle: Lifecycle, bdb: ActionHolder, report: Report
 ) -> Guard | None:
     for guard in guards:
         if not GUARDS[guard].check(lifecycle, bdb, report):
@@ -293,121 +186,3 @@ def _compile(
                 for move in transitions
             )
     return MappingProxyType(table)
-
-
-_WORKER = [Guard.HOLDS_CURRENT_ACTION]
-_REPORT = [Guard.HOLDS_CURRENT_ACTION, Guard.PROGRESS_NOT_BACKWARDS]
-_LAPSED = [Guard.LEASE_LAPSED]
-
-
-def _export_like(
-    statuses: type[ExportStatus] | type[BackupStatus],
-) -> tuple[Mapping[str, Any], ...]:
-    idle, running = statuses("idle"), statuses("exporting")
-    succeeded, failed = statuses("succeeded"), statuses("failed")
-    return (
-        {"trigger": Trigger.START, "source": [idle, succeeded, failed], "dest": running},
-        # dest None is an internal transition: the status stays, the progress moves.
-        {"trigger": Trigger.PROGRESS, "source": running, "dest": None, "conditions": _REPORT},
-        {"trigger": Trigger.SUCCEED, "source": running, "dest": succeeded, "conditions": _WORKER},
-        {"trigger": Trigger.FAIL, "source": running, "dest": failed, "conditions": _WORKER},
-        {"trigger": Trigger.EXPIRE, "source": running, "dest": failed, "conditions": _LAPSED},
-        # A cancelled action ends failed: the member's vocabulary has no "cancelled".
-        {"trigger": Trigger.CANCEL, "source": running, "dest": failed, "conditions": _WORKER},
-        {"trigger": Trigger.RESET, "source": [succeeded, failed], "dest": idle},
-        # Resetting an idle status is accepted and changes nothing.
-        {"trigger": Trigger.RESET, "source": idle, "dest": None},
-    )
-
-
-_I = ImportStatus
-IMPORT_TRANSITIONS: tuple[Mapping[str, Any], ...] = (
-    {
-        "trigger": Trigger.START,
-        "source": [_I.IDLE, _I.SUCCEEDED, _I.FAILED],
-        "dest": _I.INITIALIZING,
-    },
-    # The first report of real progress means data is being loaded; a heartbeat
-    # (no progress) while the source is still being fetched keeps `initializing`.
-    {
-        "trigger": Trigger.PROGRESS,
-        "source": _I.INITIALIZING,
-        "dest": _I.IMPORTING,
-        "conditions": [*_REPORT, Guard.REPORTS_PROGRESS],
-    },
-    {"trigger": Trigger.PROGRESS, "source": _I.INITIALIZING, "dest": None, "conditions": _REPORT},
-    {"trigger": Trigger.PROGRESS, "source": _I.IMPORTING, "dest": None, "conditions": _REPORT},
-    {
-        "trigger": Trigger.SUCCEED,
-        "source": [_I.INITIALIZING, _I.IMPORTING],
-        "dest": _I.SUCCEEDED,
-        "conditions": _WORKER,
-    },
-    {
-        "trigger": Trigger.FAIL,
-        "source": [_I.INITIALIZING, _I.IMPORTING],
-        "dest": _I.FAILED,
-        "conditions": _WORKER,
-    },
-    {
-        "trigger": Trigger.EXPIRE,
-        "source": [_I.INITIALIZING, _I.IMPORTING],
-        "dest": _I.FAILED,
-        "conditions": _LAPSED,
-    },
-    {
-        "trigger": Trigger.CANCEL,
-        "source": [_I.INITIALIZING, _I.IMPORTING],
-        "dest": _I.FAILED,
-        "conditions": _WORKER,
-    },
-    {"trigger": Trigger.RESET, "source": [_I.SUCCEEDED, _I.FAILED], "dest": _I.IDLE},
-    {"trigger": Trigger.RESET, "source": _I.IDLE, "dest": None},
-)
-
-EXPORT = Lifecycle(
-    kind=ActionKind.EXPORT,
-    statuses=ExportStatus,
-    reasons=ExportFailureReason,
-    idle=ExportStatus.IDLE,
-    running=frozenset({ExportStatus.EXPORTING}),
-    succeeded=ExportStatus.SUCCEEDED,
-    failed=ExportStatus.FAILED,
-    transitions=_export_like(ExportStatus),
-    last_time_field="last_export_time",
-)
-IMPORT = Lifecycle(
-    kind=ActionKind.IMPORT,
-    statuses=ImportStatus,
-    reasons=ImportFailureReason,
-    idle=ImportStatus.IDLE,
-    running=frozenset({ImportStatus.INITIALIZING, ImportStatus.IMPORTING}),
-    succeeded=ImportStatus.SUCCEEDED,
-    failed=ImportStatus.FAILED,
-    transitions=IMPORT_TRANSITIONS,
-    last_time_field=None,
-)
-BACKUP = Lifecycle(
-    kind=ActionKind.BACKUP,
-    statuses=BackupStatus,
-    reasons=ExportFailureReason,
-    idle=BackupStatus.IDLE,
-    running=frozenset({BackupStatus.EXPORTING}),
-    succeeded=BackupStatus.SUCCEEDED,
-    failed=BackupStatus.FAILED,
-    transitions=_export_like(BackupStatus),
-    last_time_field="last_backup_time",
-)
-
-LIFECYCLES: Mapping[ActionKind, Lifecycle] = MappingProxyType(
-    {lifecycle.kind: lifecycle for lifecycle in (EXPORT, IMPORT, BACKUP)}
-)
-"""The family, by kind: the three machines, each built once at import."""
-
-
-def running_lifecycle(bdb: Bdb) -> Lifecycle | None:
-    """The lifecycle whose action runs on the bdb now, if any (at most one can)."""
-    for lifecycle in LIFECYCLES.values():
-        if lifecycle.is_running(bdb):
-            return lifecycle
-    return None

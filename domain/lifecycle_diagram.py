@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from transitions.extensions.diagrams import GraphMachine
 
-from .lifecycle import EXPORT, Lifecycle, build_machine
+from .family import EXPORT
+from .lifecycle import Lifecycle, build_machine
 
 
 class _Sketch:

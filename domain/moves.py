@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from .action_kind import Trigger
 from .bdb import MAX_DETAIL, Bdb
 from .errors import InvalidFailureReasonError
-from .lifecycle import Lifecycle, Report, Trigger, running_lifecycle
+from .family import running_lifecycle
+from .guards import Report
+from .lifecycle import Lifecycle
 
 NO_REPORT = Report()
 """What a trigger without guards carries: nothing (a principal's reset)."""

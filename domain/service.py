@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from . import core, plans
+from .action_kind import ActionKind, Trigger
 from .action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT, ActionRecord, updated_record
 from .actions import ACTIONS, Action
 from .bdb import MAX_UID, Bdb
@@ -19,7 +20,6 @@ from .capability_rule import NO_MODULES, CatalogSnapshot
 from .decision import Decision
 from .errors import BdbNotFoundError
 from .events import DomainEvent
-from .lifecycle import ActionKind, Trigger
 from .locations import ExportLocation
 from .modules import CatalogModule
 from .ports import (

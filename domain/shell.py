@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from . import core, plans
+from .action_kind import ActionKind, Trigger
 from .action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT
 from .actions import Action, cancel_action, reset_action, start_action
 from .bdb import Bdb
 from .errors import ActionNotFoundError
 from .events import WORKER_ACTOR, ActionStarted, DomainEvent, LifecycleEvent
-from .lifecycle import LIFECYCLES, ActionKind, Trigger
+from .family import LIFECYCLES
 from .locations import ExportLocation
 from .ports import Clock, EventPublisher, IdGenerator, PermissionPolicy
 from .principal import Principal

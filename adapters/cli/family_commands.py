@@ -18,7 +18,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-from bdbexport.domain.lifecycle import LIFECYCLES, ActionKind
+from bdbexport.domain.action_kind import ActionKind
+from bdbexport.domain.family import LIFECYCLES
 
 from .errors import CliError
 from .exit_codes import ExitCode

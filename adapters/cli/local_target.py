@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.actions import Action
 from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
 from bdbexport.domain.errors import DomainError, NoBackupLocationError
-from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.lockout import user_subject
 from bdbexport.domain.modules import CatalogModule

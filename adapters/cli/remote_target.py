@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.actions import Action
-from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 
 from .errors import CliError

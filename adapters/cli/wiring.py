@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.bdb import Bdb
-from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, LoginAttempts, ModuleRegistry, UserDirectory
 from bdbexport.domain.service import ActionService

@@ -31,10 +31,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.export_outcome import ExportFailedError, ImportFailedError
-from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import Exporter, Importer
 from bdbexport.domain.service import ActionService

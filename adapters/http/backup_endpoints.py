@@ -11,9 +11,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.actions import Action
 from bdbexport.domain.errors import NoBackupLocationError
-from bdbexport.domain.lifecycle import ActionKind
 
 from .bdb_endpoints import bdb_response
 from .context import context_of, json_object_body, parse_uid, principal_of

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 from starlette.requests import ClientDisconnect, Request
 
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.async_service import AsyncActionService
 from bdbexport.domain.bdb import MAX_UID, Bdb
-from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.principal import Principal
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.events import (
     LEASE_EXPIRY_ACTOR,
     WORKER_ACTOR,
@@ -27,7 +28,6 @@ from bdbexport.domain.events import (
     DomainEvent,
     LifecycleEvent,
 )
-from bdbexport.domain.lifecycle import ActionKind
 
 from .loop_histogram import LoopHistogram
 

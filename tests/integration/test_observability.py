@@ -20,8 +20,8 @@ from bdbexport.composition.observability import (
 )
 from bdbexport.composition.stores import open_store
 from bdbexport.domain import Bdb, DomainError, ExportFailureReason, MountPointLocation
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.events import ActionSucceeded, LifecycleEvent
-from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.entrypoints.server import ServerConfig, ServerConfigError
 from tests.support.world import ADMIN
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 import pytest
 from transitions import Machine, MachineError
 
+from bdbexport.domain.action_kind import Trigger
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import (
     ActionMismatchError,
@@ -17,17 +18,9 @@ from bdbexport.domain.errors import (
     InvalidProgressError,
     LeaseNotExpiredError,
 )
-from bdbexport.domain.lifecycle import (
-    EXPORT,
-    GUARDS,
-    IMPORT,
-    LIFECYCLES,
-    Guard,
-    Lifecycle,
-    Report,
-    Trigger,
-    build_machine,
-)
+from bdbexport.domain.family import EXPORT, IMPORT, LIFECYCLES
+from bdbexport.domain.guards import GUARDS, Guard, Report
+from bdbexport.domain.lifecycle import Lifecycle, build_machine
 from bdbexport.domain.statuses import (
     BackupStatus,
     ExportFailureReason,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bdbexport.domain.lifecycle import EXPORT, LIFECYCLES, Lifecycle
+from bdbexport.domain.family import EXPORT, LIFECYCLES
+from bdbexport.domain.lifecycle import Lifecycle
 from bdbexport.domain.lifecycle_diagram import mermaid_diagram
 
 DOMAIN_DOC = Path(__file__).parents[2] / "docs" / "domain.md"
