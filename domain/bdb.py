@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     SerializationInfo,
+    TypeAdapter,
     field_serializer,
     model_validator,
 )
@@ -199,7 +200,7 @@ class Bdb(BaseModel):
 
     def to_wire_json(self) -> bytes:
         """`to_wire()` encoded, in one step: what a JSON API sends."""
-        return self.__pydantic_serializer__.to_json(self, exclude=_NOT_ON_THE_WIRE)
+        return _WIRE_JSON.dump_json(self, exclude=_NOT_ON_THE_WIRE)
 
     def to_storage_json(self) -> str:
         """Everything, secrets included: only for stores."""
@@ -213,3 +214,6 @@ _STATUS_FIELDS = tuple(
 
 _NOT_ON_THE_WIRE: set[str] = {"revision", "authentication_redis_pass", "action_lease_expires"}
 _REVEAL = {"reveal_secrets": True}
+_WIRE_JSON: TypeAdapter[Bdb] = TypeAdapter(Bdb)
+"""Encodes a bdb straight to JSON bytes (`to_wire_json`), as fast as the model's own
+serializer and through pydantic's public API."""

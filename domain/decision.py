@@ -39,22 +39,51 @@ class Check(NamedTuple):
         }
 
 
-class Decision(NamedTuple):
+class Decision(tuple[Action, int | None, Principal | None, tuple[Check, ...], DomainError | None]):
     """Whether `principal` may do `action` to bdb `uid`, and every reason why (not).
 
     `error` is exactly the refusal the matching use case would raise now: the first
     failed check in the documented order.
+
+    A decision is the tuple of its five fields, built from it:
+    `Decision((action, uid, principal, checks, error))`. A plain tuple subclass rather
+    than a named tuple because building one then costs what building the tuple costs
+    (a named tuple's constructor is a Python function, a third of `evaluate`'s time on
+    its fast path); the fields are read through the properties below.
     """
 
-    action: Action
-    uid: int | None
-    principal: Principal | None
-    checks: tuple[Check, ...]
-    error: DomainError | None
+    __slots__ = ()
+
+    @property
+    def action(self) -> Action:
+        return self[0]
+
+    @property
+    def uid(self) -> int | None:
+        return self[1]
+
+    @property
+    def principal(self) -> Principal | None:
+        return self[2]
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return self[3]
+
+    @property
+    def error(self) -> DomainError | None:
+        return self[4]
 
     @property
     def allowed(self) -> bool:
-        return self.error is None
+        return self[4] is None
+
+    def __repr__(self) -> str:
+        action, uid, principal, checks, error = self
+        return (
+            f"Decision(action={action!r}, uid={uid!r}, principal={principal!r}, "
+            f"checks={checks!r}, error={error!r})"
+        )
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -317,16 +317,14 @@ class RulesEngine:
         """A decision listing every check's outcome; changes nothing."""
         table = self._pass_tables[action]
         if table is not None and table.passes(self._policy, principal, bdb):
-            # Built as the tuple it is: `Decision(...)` goes through the named tuple's
-            # Python-level `__new__`, which costs as much as the whole pass table.
-            return tuple.__new__(Decision, (action, uid, principal, table.all_passed, None))
+            return Decision((action, uid, principal, table.all_passed, None))
         compiled = _COMPILED[action]
         if self.sequential_refusal(principal, action, uid, bdb, catalog) is None:
-            return tuple.__new__(Decision, (action, uid, principal, compiled.all_passed, None))
+            return Decision((action, uid, principal, compiled.all_passed, None))
         rule, policy = compiled.rule, self._policy
         checks = _explain(CHECK_ORDER[action], rule, policy, principal, uid, bdb, catalog)
         error = next(check.error for check in checks if check.error is not None)
-        return Decision(action, uid, principal, checks, error)
+        return Decision((action, uid, principal, checks, error))
 
 
 def _explain(
