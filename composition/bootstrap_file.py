@@ -19,13 +19,13 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from bdbexport.domain.auth.passwords import hash_password, is_password_hash
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
 from bdbexport.domain.family import running_lifecycle
 from bdbexport.domain.modules import CatalogModule
-from bdbexport.domain.passwords import hash_password, is_password_hash
 from bdbexport.domain.permissions import Role
-from bdbexport.domain.users import User
 
 from .stores import Store
 

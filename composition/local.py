@@ -14,9 +14,10 @@ from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.rdb_exporter import RdbExporter
 from bdbexport.domain.action_kind import ActionKind
+from bdbexport.domain.auth.ports import LoginAttempts, UserDirectory
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.locations import ExportLocation
-from bdbexport.domain.ports import BdbRepository, LoginAttempts, ModuleRegistry, UserDirectory
+from bdbexport.domain.ports import BdbRepository, ModuleRegistry
 from bdbexport.domain.service import ActionService
 
 from .application import Application, bootstrap, choose_exporter

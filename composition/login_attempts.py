@@ -15,7 +15,7 @@ from bdbexport.adapters.memory.login_attempts import (
     AsyncInMemoryLoginAttempts,
     InMemoryLoginAttempts,
 )
-from bdbexport.domain.ports import AsyncLoginAttempts, LoginAttempts
+from bdbexport.domain.auth.ports import AsyncLoginAttempts, LoginAttempts
 
 from .stores import StoreUrlError, _sqlite_path
 

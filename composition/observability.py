@@ -18,19 +18,15 @@ from typing import Any, TypeVar
 
 from bdbexport.adapters.http.metrics import ServerMetrics, StoreCallTimer
 from bdbexport.adapters.http.operator_view import MetricsAccess, OperatorView
+from bdbexport.domain.auth.ports import AsyncUserDirectory
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.event_bus import EventBus
 from bdbexport.domain.events import DomainEvent
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.permissions import RoleTablePolicy
-from bdbexport.domain.ports import (
-    AsyncBdbRepository,
-    AsyncModuleCatalog,
-    AsyncUserDirectory,
-    PermissionPolicy,
-)
-from bdbexport.domain.users import User
+from bdbexport.domain.ports import AsyncBdbRepository, AsyncModuleCatalog, PermissionPolicy
 
 from .stores import AsyncStore, Store
 

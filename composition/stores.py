@@ -30,13 +30,12 @@ from bdbexport.adapters.memory import (
     InMemoryModuleCatalog,
     InMemoryUserDirectory,
 )
+from bdbexport.domain.auth.ports import AsyncUserDirectory, UserDirectory
 from bdbexport.domain.ports import (
     AsyncBdbRepository,
     AsyncModuleCatalog,
-    AsyncUserDirectory,
     BdbRepository,
     ModuleRegistry,
-    UserDirectory,
 )
 
 STORE_ENV = "BDBEXPORT_STORE"

@@ -5,11 +5,14 @@ Pure rules and use cases behind ports; imports only the standard library, pydant
 and transitions. Start with `ActionService` (the use cases, including `evaluate`),
 its asynchronous twin `AsyncActionService`, or `RulesEngine` (decisions on a bdb you
 already hold). `core` holds the same decisions as pure functions (sans-I/O).
+Authentication is a bounded context of its own, `bdbexport.domain.auth`; its `User`
+and user-directory ports are re-exported here for embedders that seed users.
 """
 
 from .action_kind import ActionKind, Trigger
 from .actions import ACTIONS, REQUIRED_PERMISSION, Action, ActionRule
 from .async_service import AsyncActionService
+from .auth import AsyncUserDirectory, User, UserDirectory
 from .bdb import MAX_UID, Bdb, Endpoint, ModuleRef
 from .capability_rule import CatalogSnapshot
 from .core import DEFAULT_LEASE_TTL, DEFAULT_MAX_ATTEMPTS, Change, CoreSettings, Refusal
@@ -75,7 +78,6 @@ from .permissions import BUILTIN_ROLE_PERMISSIONS, Permission, Role, RoleTablePo
 from .ports import (
     AsyncBdbRepository,
     AsyncModuleCatalog,
-    AsyncUserDirectory,
     BdbRepository,
     Clock,
     EventPublisher,
@@ -85,7 +87,6 @@ from .ports import (
     ModuleRegistry,
     Notifier,
     PermissionPolicy,
-    UserDirectory,
 )
 from .principal import Principal
 from .rules_engine import CHECK_ORDER, RulesEngine
@@ -99,7 +100,6 @@ from .statuses import (
     ImportFailureReason,
     ImportStatus,
 )
-from .users import User
 
 __all__ = [
     "ACTIONS",

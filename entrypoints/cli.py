@@ -26,8 +26,8 @@ from bdbexport.adapters.http.edge_protocol import (
 from bdbexport.composition.bootstrap_file import BootstrapError
 from bdbexport.composition.local import MissingStoreError, open_local_runtime
 from bdbexport.composition.stores import StoreUrlError, default_store_url
+from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT
 from bdbexport.domain.errors import DomainError
-from bdbexport.domain.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT
 
 from .server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, ServerConfigError, serve
 

@@ -57,7 +57,7 @@ from bdbexport.composition.observability import (
 )
 from bdbexport.composition.scheduling import start_backup_scheduler
 from bdbexport.composition.stores import Store, open_store
-from bdbexport.domain.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
+from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import Notifier
 

@@ -20,15 +20,15 @@ from pydantic import TypeAdapter, ValidationError
 
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.actions import Action
+from bdbexport.domain.auth.lockout import user_subject
+from bdbexport.domain.auth.passwords import hash_password
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
 from bdbexport.domain.errors import DomainError, NoBackupLocationError
 from bdbexport.domain.locations import ExportLocation
-from bdbexport.domain.lockout import user_subject
 from bdbexport.domain.modules import CatalogModule
-from bdbexport.domain.passwords import hash_password
 from bdbexport.domain.permissions import Role
 from bdbexport.domain.principal import Principal
-from bdbexport.domain.users import User
 
 from .errors import CliError
 from .wiring import LocalRuntime

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Protocol
 
 from bdbexport.domain.action_kind import ActionKind
+from bdbexport.domain.auth.ports import LoginAttempts, UserDirectory
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.locations import ExportLocation
-from bdbexport.domain.ports import BdbRepository, LoginAttempts, ModuleRegistry, UserDirectory
+from bdbexport.domain.ports import BdbRepository, ModuleRegistry
 from bdbexport.domain.service import ActionService
 
 

@@ -50,16 +50,14 @@ from datetime import UTC, datetime
 
 import jwt
 
-from bdbexport.domain.auth_events import (
+from bdbexport.domain.auth.events import (
     AccountLocked,
     AccountUnlocked,
     AuthenticationEvent,
     LoginFailed,
     TokenIssued,
 )
-from bdbexport.domain.errors import AccountLockedError, TooManyAttemptsError, UnauthenticatedError
-from bdbexport.domain.events import DomainEvent
-from bdbexport.domain.lockout import (
+from bdbexport.domain.auth.lockout import (
     DEFAULT_ADDRESS_THROTTLE,
     DEFAULT_LOCKOUT,
     LockoutPolicy,
@@ -68,10 +66,12 @@ from bdbexport.domain.lockout import (
     is_locked,
     user_subject,
 )
-from bdbexport.domain.passwords import prepare_dummy, verify_dummy, verify_password
-from bdbexport.domain.ports import AsyncLoginAttempts, AsyncUserDirectory
+from bdbexport.domain.auth.passwords import prepare_dummy, verify_dummy, verify_password
+from bdbexport.domain.auth.ports import AsyncLoginAttempts, AsyncUserDirectory
+from bdbexport.domain.auth.users import User
+from bdbexport.domain.errors import AccountLockedError, TooManyAttemptsError, UnauthenticatedError
+from bdbexport.domain.events import DomainEvent
 from bdbexport.domain.principal import Principal
-from bdbexport.domain.users import User
 
 from .kdf_queue import FairKdfQueue
 from .proofs import Authenticated, Proof, ProvenHeaders

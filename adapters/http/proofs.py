@@ -20,8 +20,8 @@ import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.principal import Principal
-from bdbexport.domain.users import User
 
 
 @dataclass(frozen=True, slots=True)

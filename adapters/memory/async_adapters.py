@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.modules import CatalogModule
-from bdbexport.domain.users import User
 
 from .bdb_repository import InMemoryBdbRepository
 from .module_catalog import InMemoryModuleCatalog

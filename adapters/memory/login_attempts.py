@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import threading
 
-from bdbexport.domain.lockout import LockoutPolicy, LoginRecord, after_failure, is_current
+from bdbexport.domain.auth.lockout import (
+    LockoutPolicy,
+    LoginRecord,
+    LoginSubject,
+    after_failure,
+    is_current,
+)
 
 
 class InMemoryLoginAttempts:
     def __init__(self) -> None:
-        self._records: dict[str, LoginRecord] = {}
+        self._records: dict[LoginSubject, LoginRecord] = {}
         self._lock = threading.Lock()
 
-    def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None:
+    def get(self, subject: LoginSubject, now: float, policy: LockoutPolicy) -> LoginRecord | None:
         record = self._records.get(subject)
         return record if is_current(record, now, policy) else None
 
-    def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord:
+    def record_failure(
+        self, subject: LoginSubject, now: float, policy: LockoutPolicy
+    ) -> LoginRecord:
         with self._lock:
             record = after_failure(self._records.get(subject), now, policy)
             self._records[subject] = record
@@ -27,7 +35,7 @@ class InMemoryLoginAttempts:
                         del self._records[key]
             return record
 
-    def clear(self, subject: str, now: float) -> bool:
+    def clear(self, subject: LoginSubject, now: float) -> bool:
         with self._lock:
             record = self._records.pop(subject, None)
         return (
@@ -43,11 +51,15 @@ class AsyncInMemoryLoginAttempts:
     def __init__(self, attempts: InMemoryLoginAttempts | None = None) -> None:
         self.attempts = attempts if attempts is not None else InMemoryLoginAttempts()
 
-    async def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None:
+    async def get(
+        self, subject: LoginSubject, now: float, policy: LockoutPolicy
+    ) -> LoginRecord | None:
         return self.attempts.get(subject, now, policy)
 
-    async def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord:
+    async def record_failure(
+        self, subject: LoginSubject, now: float, policy: LockoutPolicy
+    ) -> LoginRecord:
         return self.attempts.record_failure(subject, now, policy)
 
-    async def clear(self, subject: str, now: float) -> bool:
+    async def clear(self, subject: LoginSubject, now: float) -> bool:
         return self.attempts.clear(subject, now)

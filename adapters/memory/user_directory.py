@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.errors import UserAlreadyExistsError
-from bdbexport.domain.users import User
 
 
 class InMemoryUserDirectory:

@@ -17,10 +17,10 @@ from typing import cast
 
 from redis.commands.core import AsyncScript
 
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
 from bdbexport.domain.modules import CatalogModule
-from bdbexport.domain.users import User
 
 from .async_connection import AsyncRedisConnection
 from .repositories import LIST_PAGE

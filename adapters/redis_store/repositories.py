@@ -20,10 +20,10 @@ from collections.abc import Iterable, Iterator
 
 from redis.commands.core import Script
 
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
 from bdbexport.domain.modules import CatalogModule
-from bdbexport.domain.users import User
 
 from .connection import RedisConnection
 from .schedule_index import ScheduleIndexBuilder

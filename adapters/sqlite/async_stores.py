@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
 from bdbexport.domain.modules import CatalogModule
-from bdbexport.domain.users import User
 
 from .async_database import AsyncSqliteDatabase
 from .stores import LIST_PAGE

@@ -3,16 +3,24 @@
 A failure is counted in one write transaction (read, `after_failure`, write), so
 processes sharing the file never lose one. Rows that no longer matter are pruned
 now and then by the writes themselves (each row's document carries its `expires`).
+
+The encoding is this store's: a row's key is `user:<email>` or `addr:<address>`, its
+`doc` a JSON object of the record's fields and `expires` (as every earlier version
+wrote them, so an upgraded file keeps its locks).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
+from typing import Any
 
-from bdbexport.domain.lockout import (
+from bdbexport.domain.auth.lockout import (
     LockoutPolicy,
     LoginRecord,
+    LoginSubject,
+    SubjectKind,
     after_failure,
     expires_at,
     is_current,
@@ -35,25 +43,58 @@ _PRUNE = (
     " AND json_extract(doc, '$.expires') < ?"
 )
 
+_PREFIX = {SubjectKind.USER: "user:", SubjectKind.ADDRESS: "addr:"}
+
+
+def subject_key(subject: LoginSubject) -> str:
+    """The row key of a subject."""
+    return _PREFIX[subject.kind] + subject.name
+
+
+def record_doc(record: LoginRecord, expires: float | None) -> str:
+    """The JSON document a row keeps; `expires` (when the row may be pruned) rides along."""
+    return json.dumps(
+        {
+            "failures": record.failures,
+            "last_failure": record.last_failure,
+            "locked": record.locked,
+            "locked_until": record.locked_until,
+            "expires": expires,
+        },
+        separators=(",", ":"),
+    )
+
+
+def record_of(doc: str) -> LoginRecord:
+    """The record a row's document holds."""
+    data: dict[str, Any] = json.loads(doc)
+    until = data.get("locked_until")
+    return LoginRecord(
+        failures=int(data.get("failures", 0)),
+        last_failure=float(data.get("last_failure", 0.0)),
+        locked=bool(data.get("locked", False)),
+        locked_until=None if until is None else float(until),
+    )
+
 
 def _count_failure(
-    cursor: sqlite3.Cursor, subject: str, now: float, policy: LockoutPolicy, prune: bool
+    cursor: sqlite3.Cursor, key: str, now: float, policy: LockoutPolicy, prune: bool
 ) -> LoginRecord:
-    row = cursor.execute(_SELECT, (subject,)).fetchone()
-    previous = None if row is None else LoginRecord.from_doc(row[0])
+    row = cursor.execute(_SELECT, (key,)).fetchone()
+    previous = None if row is None else record_of(row[0])
     record = after_failure(previous, now, policy)
-    cursor.execute(_UPSERT, (subject, record.to_doc(expires_at(record, policy))))
+    cursor.execute(_UPSERT, (key, record_doc(record, expires_at(record, policy))))
     if prune:
         cursor.execute(_PRUNE, (now,))
     return record
 
 
-def _clear(cursor: sqlite3.Cursor, subject: str, now: float) -> bool:
-    row = cursor.execute(_SELECT, (subject,)).fetchone()
+def _clear(cursor: sqlite3.Cursor, key: str, now: float) -> bool:
+    row = cursor.execute(_SELECT, (key,)).fetchone()
     if row is None:
         return False
-    cursor.execute("DELETE FROM login_attempts WHERE subject = ?", (subject,))
-    return is_locked(LoginRecord.from_doc(row[0]), now)
+    cursor.execute("DELETE FROM login_attempts WHERE subject = ?", (key,))
+    return is_locked(record_of(row[0]), now)
 
 
 class SqliteLoginAttempts:
@@ -61,19 +102,21 @@ class SqliteLoginAttempts:
         self._db = database
         self._writes = itertools.count(1)
 
-    def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None:
-        row = self._db.read_one(_SELECT, (subject,))
-        record = None if row is None else LoginRecord.from_doc(row[0])
+    def get(self, subject: LoginSubject, now: float, policy: LockoutPolicy) -> LoginRecord | None:
+        row = self._db.read_one(_SELECT, (subject_key(subject),))
+        record = None if row is None else record_of(row[0])
         return record if is_current(record, now, policy) else None
 
-    def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord:
+    def record_failure(
+        self, subject: LoginSubject, now: float, policy: LockoutPolicy
+    ) -> LoginRecord:
         prune = next(self._writes) % PRUNE_EVERY == 0
         with self._db.write() as cursor:
-            return _count_failure(cursor, subject, now, policy, prune)
+            return _count_failure(cursor, subject_key(subject), now, policy, prune)
 
-    def clear(self, subject: str, now: float) -> bool:
+    def clear(self, subject: LoginSubject, now: float) -> bool:
         with self._db.write() as cursor:
-            return _clear(cursor, subject, now)
+            return _clear(cursor, subject_key(subject), now)
 
 
 class AsyncSqliteLoginAttempts:
@@ -81,16 +124,20 @@ class AsyncSqliteLoginAttempts:
         self._db = database
         self._writes = itertools.count(1)
 
-    async def get(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord | None:
-        row = await self._db.read_one(_SELECT, (subject,))
-        record = None if row is None else LoginRecord.from_doc(row[0])
+    async def get(
+        self, subject: LoginSubject, now: float, policy: LockoutPolicy
+    ) -> LoginRecord | None:
+        row = await self._db.read_one(_SELECT, (subject_key(subject),))
+        record = None if row is None else record_of(row[0])
         return record if is_current(record, now, policy) else None
 
-    async def record_failure(self, subject: str, now: float, policy: LockoutPolicy) -> LoginRecord:
+    async def record_failure(
+        self, subject: LoginSubject, now: float, policy: LockoutPolicy
+    ) -> LoginRecord:
         prune = next(self._writes) % PRUNE_EVERY == 0
-        return await self._db.write(
-            lambda cursor: _count_failure(cursor, subject, now, policy, prune)
-        )
+        key = subject_key(subject)
+        return await self._db.write(lambda cursor: _count_failure(cursor, key, now, policy, prune))
 
-    async def clear(self, subject: str, now: float) -> bool:
-        return await self._db.write(lambda cursor: _clear(cursor, subject, now))
+    async def clear(self, subject: LoginSubject, now: float) -> bool:
+        key = subject_key(subject)
+        return await self._db.write(lambda cursor: _clear(cursor, key, now))

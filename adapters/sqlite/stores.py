@@ -12,10 +12,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import BdbAlreadyExistsError, UserAlreadyExistsError
 from bdbexport.domain.modules import CatalogModule
-from bdbexport.domain.users import User
 
 from .database import SqliteDatabase
 

@@ -16,7 +16,7 @@ from bdbexport.composition.bootstrap_file import (
 )
 from bdbexport.composition.stores import open_store
 from bdbexport.domain import ExportStatus
-from bdbexport.domain.passwords import hash_password, verify_password
+from bdbexport.domain.auth.passwords import hash_password, verify_password
 
 HASH = hash_password("known")
 

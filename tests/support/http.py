@@ -18,7 +18,7 @@ from bdbexport.composition.bootstrap_file import BootstrapDocument, BootstrapUse
 from bdbexport.composition.demo_data import demo_document
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import AsyncActionService, Bdb, ExportLocation, Role
-from bdbexport.domain.passwords import hash_password
+from bdbexport.domain.auth.passwords import hash_password
 from bdbexport.domain.permissions import RoleTablePolicy
 
 PASSWORDS: Mapping[Role, str] = {role: f"{role.value}-password" for role in Role}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bdbexport.adapters.audit import JsonLinesEventLog
 from bdbexport.adapters.audit.json_lines import json_line
 from bdbexport.domain import ActionKind, ExportFailureReason, ExportStatus, Trigger
-from bdbexport.domain.auth_events import AccountLocked, AccountUnlocked, LoginFailed, TokenIssued
+from bdbexport.domain.auth.events import AccountLocked, AccountUnlocked, LoginFailed, TokenIssued
 from bdbexport.domain.events import (
     ActionCancelled,
     ActionFailed,

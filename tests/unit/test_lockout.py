@@ -6,16 +6,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bdbexport.domain.errors import AccountLockedError
-from bdbexport.domain.lockout import (
+from bdbexport.domain.auth.lockout import (
     DEFAULT_LOCKOUT,
     LockoutPolicy,
     LoginRecord,
+    LoginSubject,
+    SubjectKind,
+    address_subject,
     after_failure,
     expires_at,
     is_current,
     is_locked,
+    user_subject,
 )
+from bdbexport.domain.errors import AccountLockedError
 
 POLICY = LockoutPolicy(threshold=3, duration=100.0, reset_after=10.0)
 
@@ -83,9 +87,10 @@ def test_the_refusal_says_until_when() -> None:
     assert "until an admin unlocks it" in AccountLockedError(None).description
 
 
-def test_a_record_round_trips_through_its_document() -> None:
-    record = LoginRecord(failures=2, last_failure=12.5, locked=True, locked_until=99.25)
-    assert LoginRecord.from_doc(record.to_doc(expires=99.25)) == record
+def test_an_account_and_an_address_of_the_same_name_are_two_subjects() -> None:
+    assert user_subject("10.0.0.1") != address_subject("10.0.0.1")
+    assert user_subject("a@b") == LoginSubject(SubjectKind.USER, "a@b")
+    assert address_subject("::1") == LoginSubject(SubjectKind.ADDRESS, "::1")
 
 
 policies = st.builds(

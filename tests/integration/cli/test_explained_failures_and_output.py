@@ -16,7 +16,7 @@ from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.cli.local_target import parse_endpoint
 from bdbexport.adapters.cli.output import plain_table
 from bdbexport.composition.stores import open_store
-from bdbexport.domain.passwords import verify_password
+from bdbexport.domain.auth.passwords import verify_password
 from bdbexport.entrypoints.cli import app
 from tests.support.server_process import free_port
 

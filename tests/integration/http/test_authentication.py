@@ -16,15 +16,15 @@ from bdbexport.adapters.http import Authenticator
 from bdbexport.adapters.http.authentication import AuthSettings
 from bdbexport.adapters.memory.login_attempts import AsyncInMemoryLoginAttempts
 from bdbexport.domain import Role, User
-from bdbexport.domain.auth_events import (
+from bdbexport.domain.auth.events import (
     AccountLocked,
     AccountUnlocked,
     AuthenticationEvent,
     LoginFailed,
     TokenIssued,
 )
-from bdbexport.domain.lockout import LockoutPolicy
-from bdbexport.domain.passwords import hash_password
+from bdbexport.domain.auth.lockout import LockoutPolicy
+from bdbexport.domain.auth.passwords import hash_password
 from tests.integration.http.test_reset_endpoint import assert_error
 from tests.support.http import ADMIN, MEMBER, PASSWORDS, VIEWER, HttpWorld, basic, email
 

@@ -19,10 +19,10 @@ from bdbexport.adapters.http.proofs import ProvenHeaders
 from bdbexport.adapters.memory import InMemoryUserDirectory
 from bdbexport.adapters.memory.async_adapters import AsyncInMemoryUserDirectory
 from bdbexport.adapters.memory.login_attempts import AsyncInMemoryLoginAttempts
+from bdbexport.domain.auth.passwords import hash_password
+from bdbexport.domain.auth.users import User
 from bdbexport.domain.errors import AccountLockedError, UnauthenticatedError
-from bdbexport.domain.passwords import hash_password
 from bdbexport.domain.principal import Principal
-from bdbexport.domain.users import User
 
 pytestmark = pytest.mark.anyio
 ADA = "ada@example.com"

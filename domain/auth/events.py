@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .events import DomainEvent
+from bdbexport.domain.events import DomainEvent
 
 
 @dataclass(slots=True, kw_only=True)

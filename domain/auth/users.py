@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .principal import Principal
+from bdbexport.domain.principal import Principal
 
 
 class User(BaseModel):

@@ -6,29 +6,44 @@ seconds (0: until an admin unlocks it), and the failure counter starts again fro
 zero when `login_lockout_counter_reset_after` seconds pass without a failure. The
 same rule, with its own settings, throttles failed sign-ins per client address.
 
-Stores keep one `LoginRecord` per subject and apply `after_failure` atomically (a
-SQLite write transaction, a Redis Lua script that mirrors it), so every replica
-counts the same failures. Times are seconds since the epoch: replicas share them.
+Stores keep one `LoginRecord` per `LoginSubject` and apply `after_failure` atomically
+(a SQLite write transaction, a Redis Lua script that mirrors it), so every replica
+counts the same failures. Times are seconds since the epoch: replicas share them. How
+a store names a subject and writes a record (its keys, its JSON) is the store's own
+business: it lives in the adapter (`adapters/*/login_attempts.py`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
-
-USER_SUBJECT = "user:"
-ADDRESS_SUBJECT = "addr:"
+from enum import StrEnum
 
 
-def user_subject(email: str) -> str:
+class SubjectKind(StrEnum):
+    """What a subject's failures are counted against."""
+
+    USER = "user"
+    """An account, by its email: failures lock the account."""
+    ADDRESS = "address"
+    """A client address: failures make the address wait."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSubject:
+    """Whose failures a record counts: an account or a client address."""
+
+    kind: SubjectKind
+    name: str
+
+
+def user_subject(email: str) -> LoginSubject:
     """The subject an account's failures are counted under."""
-    return USER_SUBJECT + email
+    return LoginSubject(SubjectKind.USER, email)
 
 
-def address_subject(address: str) -> str:
+def address_subject(address: str) -> LoginSubject:
     """The subject a client address's failures are counted under."""
-    return ADDRESS_SUBJECT + address
+    return LoginSubject(SubjectKind.ADDRESS, address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,31 +80,6 @@ class LoginRecord:
     last_failure: float = 0.0
     locked: bool = False
     locked_until: float | None = None
-
-    def to_doc(self, expires: float | None = None) -> str:
-        """The JSON document stores keep; `expires` (when a store may drop it) rides
-        along for stores that prune by it."""
-        return json.dumps(
-            {
-                "failures": self.failures,
-                "last_failure": self.last_failure,
-                "locked": self.locked,
-                "locked_until": self.locked_until,
-                "expires": expires,
-            },
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_doc(cls, doc: str | bytes) -> LoginRecord:
-        data: dict[str, Any] = json.loads(doc)
-        until = data.get("locked_until")
-        return cls(
-            failures=int(data.get("failures", 0)),
-            last_failure=float(data.get("last_failure", 0.0)),
-            locked=bool(data.get("locked", False)),
-            locked_until=None if until is None else float(until),
-        )
 
 
 def is_locked(record: LoginRecord | None, now: float) -> bool:
