@@ -92,7 +92,6 @@ from .principal import Principal
 from .rules_engine import CHECK_ORDER, RulesEngine
 from .service import ActionService, ExportService
 from .statuses import (
-    BackupFailureReason,
     BackupStatus,
     BdbStatus,
     ExportFailureReason,
@@ -131,7 +130,6 @@ __all__ = [
     "AsyncBdbRepository",
     "AsyncModuleCatalog",
     "AsyncUserDirectory",
-    "BackupFailureReason",
     "BackupInProgressError",
     "BackupStatus",
     "Bdb",

@@ -41,15 +41,14 @@ class BackupStatus(StrEnum):
 
 
 class ExportFailureReason(StrEnum):
-    """Why the last export (or backup) failed; the detail of the cause goes to logs."""
+    """Why the last export or backup failed; the detail of the cause goes to logs.
+
+    Backups fail for the same reasons as exports, in the same words: the backup
+    lifecycle's `reasons` is this enum itself (no alias names it twice)."""
 
     NO_PERMISSION = "no-permission"
     WRONG_FILE_PATH = "wrong-file-path"
     GENERAL_ERROR = "general-error"
-
-
-BackupFailureReason = ExportFailureReason
-"""Backups fail for the same reasons as exports, in the same words."""
 
 
 class ImportFailureReason(StrEnum):
