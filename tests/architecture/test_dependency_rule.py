@@ -56,7 +56,7 @@ def test_the_import_contracts_hold() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", python_files("domain"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", python_files("domain"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_domain_imports_only_the_stdlib_pydantic_and_transitions(path: Path) -> None:
     for line, module in imported_modules(path):
         top = module.split(".")[0]
