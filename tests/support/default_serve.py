@@ -60,6 +60,11 @@ class DefaultServe:
         return self.server.url
 
     @property
+    def store_url(self) -> str:
+        """The store the server opened: `$BDBEXPORT_HOME/bdbexport.sqlite3`."""
+        return f"sqlite://{self.home / STORE_FILE}"
+
+    @property
     def export_root(self) -> Path:
         """The default export root: the `exports` folder next to the store's file."""
         return self.home / "exports"
