@@ -98,21 +98,27 @@ def reader_env(home: Path) -> dict[str, str]:
 
 @contextmanager
 def default_serve(
-    home: Path, bootstrap: dict[str, Any], *, args: Sequence[str] = ()
+    home: Path,
+    bootstrap: dict[str, Any] | None,
+    *,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[DefaultServe]:
-    """`bdbexport serve --bootstrap FILE` in `home` (its `$BDBEXPORT_HOME`): the real
-    exporter and the default export root. `args` adds options a test needs that leave
-    both alone (`--access-log off`, ...)."""
+    """`bdbexport serve [--bootstrap FILE]` in `home` (its `$BDBEXPORT_HOME`): the real
+    exporter and the default export root; without `bootstrap`, the demo cluster the
+    README's first start seeds. `args` adds options a test needs that leave both alone
+    (`--access-log off`, ...); `env` adds variables (`BDBEXPORT_ADMIN_PASSWORD`, ...)."""
     home.mkdir(parents=True, exist_ok=True)
-    bootstrap_file = home / "bootstrap.json"
-    bootstrap_file.write_text(json.dumps(bootstrap))
-    environment = reader_env(home)
+    options = list(args)
+    if bootstrap is not None:
+        bootstrap_file = home / "bootstrap.json"
+        bootstrap_file.write_text(json.dumps(bootstrap))
+        options = ["--bootstrap", str(bootstrap_file), *options]
+    environment = {**reader_env(home), **(env or {})}
     # The store the README's server opens by itself (`$BDBEXPORT_HOME/bdbexport.sqlite3`),
     # named because ServerProcess always passes --store; the startup line is checked.
     store = f"sqlite://{home / STORE_FILE}"
-    process = ServerProcess(
-        store, args=["--bootstrap", str(bootstrap_file), *args], env=environment, workdir=home
-    )
+    process = ServerProcess(store, args=options, env=environment, workdir=home)
     with process:
         process.start()
         assert f"(store {store}, exporter rdb)" in process.stdout(), process.stdout()
