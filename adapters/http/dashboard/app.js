@@ -9,7 +9,9 @@
 // A start is asked with no body (permission and rules only), and, once a directory is
 // typed, with the very body Start export sends, which the server judges in full
 // (permission, then the location, then the rules). Nothing is asked with a made-up
-// location, so a page left open costs one GET a second and no refusal. Cancel
+// location, and the 30 s re-ask is only for rows whose every answer was a yes (to
+// notice a revoked permission): a refusal is asked again when something changes, so a
+// page left open costs one GET a second and no 4xx. Cancel
 // (DELETE /v1/actions/{uid}) has no dry run: it is offered to whoever the rules engine
 // lets start an export (its "permitted" check), the rule the API applies to cancels.
 // Text from the server is only ever textContent.
@@ -165,7 +167,7 @@ function rowFor(bdb) {
     backup: element("td", "backup"),
     actions: element("td", "actions"),
   };
-  row = { tr, cells, signature: null, decidedAt: 0, asked: 0, bdb };
+  row = { tr, cells, signature: null, decidedAt: 0, asked: 0, refused: false, bdb };
   row.buttons = {
     reset: button("Reset export", "reset", bdb.uid, () => act(row, "reset")),
     start: button("Start export", "start", bdb.uid, () => act(row, "start")),
@@ -278,16 +280,18 @@ function setAllowed(node, decision) {
 async function decide(method, path, body) {
   const result = await api(method, path, body);
   const answer = result.body || {};
+  const status = result.status;
   if (answer.dry_run === true) {
     return {
       allowed: answer.allowed === true,
       reason: (answer.error && answer.error.description) || "",
       principal: answer.principal,
       checks: answer.checks,
+      status,
     };
   }
-  if (answer.description) return { allowed: false, reason: answer.description };
-  return { allowed: false, reason: "This server does not offer this action." };
+  if (answer.description) return { allowed: false, reason: answer.description, status };
+  return { allowed: false, reason: "This server does not offer this action.", status };
 }
 
 function typedPath() {
@@ -303,14 +307,17 @@ function mountPoint(path) {
 async function startDecision(base, rules) {
   const path = typedPath();
   if (!rules.allowed) return rules;
-  if (!path) return { allowed: false, reason: "Type the directory to export to first." };
+  if (!path) {
+    return { allowed: false, reason: "Type the directory to export to first.", status: 0 };
+  }
   return decide("POST", `${base}/export?dry_run=true`, mountPoint(path));
 }
 
 async function refreshDecisions(row, { force = false } = {}) {
   const bdb = row.bdb;
   const signature = signatureOf(bdb);
-  const fresh = Date.now() - row.decidedAt < DECISIONS_MAX_AGE_MS;
+  // A refusal stands until a status (or the directory typed) changes; only yeses age.
+  const fresh = row.refused || Date.now() - row.decidedAt < DECISIONS_MAX_AGE_MS;
   if (!force && signature === row.signature && fresh) return;
   row.signature = signature;
   row.decidedAt = Date.now();
@@ -323,6 +330,7 @@ async function refreshDecisions(row, { force = false } = {}) {
   ]);
   const start = await startDecision(base, rules);
   if (asked !== row.asked) return;
+  row.refused = [reset, rules, start].some((decision) => decision.status >= 400);
   setAllowed(row.buttons.reset, reset);
   setAllowed(row.buttons.start, start);
   setAllowed(row.buttons.cancel, cancelDecision(bdb, rules));
