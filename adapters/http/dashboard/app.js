@@ -11,10 +11,10 @@
 // (permission, then the location, then the rules). Nothing is asked with a made-up
 // location, and the 30 s re-ask is only for rows whose every answer was a yes (to
 // notice a revoked permission): a refusal is asked again when something changes, so a
-// page left open costs one GET a second and no 4xx. Cancel
-// (DELETE /v1/actions/{uid}) has no dry run: it is offered to whoever the rules engine
-// lets start an export (its "permitted" check), the rule the API applies to cancels.
-// Text from the server is only ever textContent.
+// page left open costs one GET a second and no 4xx. Cancel (DELETE /v1/actions/{uid})
+// has no dry run: it is offered on a running export to whoever the rules engine lets
+// start one (the "permitted" check of the no-body dry run), the rule the API applies
+// to cancels. Text from the server is only ever textContent.
 "use strict";
 
 const TOKEN_KEY = "bdbexport.token";
@@ -31,7 +31,7 @@ const FIELDS = ["uid", "name", "action_uid"].concat(
   ]),
 );
 
-const rows = new Map(); // uid -> {cells, buttons, signature, decidedAt}
+const rows = new Map(); // uid -> {cells, buttons, signature, decidedAt, asked, refused}
 let pollTimer = null;
 let polling = false;
 let pathTimer = null;
@@ -116,6 +116,8 @@ function signOut(text = "", isError = true) {
   sessionStorage.removeItem(USER_KEY);
   if (pollTimer !== null) clearInterval(pollTimer);
   pollTimer = null;
+  if (pathTimer !== null) clearTimeout(pathTimer);
+  pathTimer = null;
   rows.clear();
   document.querySelector("#bdbs tbody").replaceChildren();
   $("failures").replaceChildren();
