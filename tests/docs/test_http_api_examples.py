@@ -1,4 +1,6 @@
-"""The curl examples of docs/http-api.md, run in order against a live demo server.
+"""The curl examples of docs/http-api.md, run in order against a live demo server started
+as the README starts it (`bdbexport serve` in a throwaway `BDBEXPORT_HOME`: the demo
+cluster, the real exporter, the default export root).
 
 Each ```sh block runs in bash; the ```json block right after it is the expected output:
 objects match when every key they name has the same value ("..." matches anything);
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.server_process import ServerProcess
+from tests.support.default_serve import default_serve
 
 pytestmark = pytest.mark.slow
 PAGE = Path(__file__).parents[2] / "docs" / "http-api.md"
@@ -43,11 +45,10 @@ def test_every_curl_example_gives_the_documented_answer(tmp_path: Path) -> None:
     examples = EXAMPLE.findall(PAGE.read_text(encoding="utf-8"))
     assert len(examples) >= 12
     env = {"BDBEXPORT_ADMIN_PASSWORD": "docs-admin-password"}
-    store = f"sqlite://{tmp_path / 'docs.sqlite3'}"
-    with ServerProcess(store, env=env, workdir=tmp_path).start() as server:
+    with default_serve(tmp_path / "home", None, env=env) as server:
         viewer = next(
             line.split()[-1]
-            for line in server.stdout().splitlines()
+            for line in server.server.stdout().splitlines()
             if "db-viewer@example.com" in line
         )
         shell_env = {

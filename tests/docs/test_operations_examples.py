@@ -1,6 +1,7 @@
-"""docs/operations.md: its ```sh blocks run as a reader would (a real server, its health
-and metrics over curl), every metric the server exposes is in its table, and the
-Prometheus examples are valid YAML naming only metrics that exist."""
+"""docs/operations.md: its ```sh blocks run as a reader would (`bdbexport serve` as the
+README starts it, a real Redis, one real export, health and metrics over curl), every
+metric the server exposes is in its table, and the Prometheus examples are valid YAML
+naming only metrics that exist."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML (schemathesis brings it) ships no types
 
 from bdbexport.adapters.http.metrics import ServerMetrics
+from tests.docs.test_readme_walkthrough import stop_redis
 from tests.support.doc_session import require_tools, run_session, wait_closed
 from tests.support.server_process import free_port
 
@@ -61,22 +63,27 @@ def test_the_prometheus_examples_are_yaml_naming_real_metrics() -> None:
 
 @pytest.mark.slow
 def test_the_walkthrough_shows_health_and_an_exports_metrics(tmp_path: Path) -> None:
-    require_tools("curl")
+    require_tools("curl", "redis-server", "redis-cli")
     text = PAGE.read_text(encoding="utf-8")
     script = "".join(SH.findall(text))
     assert "$API_PORT" in script
-    port = free_port()
+    assert "$REDIS_PORT" in script
+    assert "--exporter" not in script  # the real exporter, as the README starts the server
+    assert "--export-root" not in script  # and its default export root
+    port, redis_port = free_port(), free_port()
 
-    def finished_and_stopped_its_server(code: int, output: str) -> None:
+    def finished_and_stopped_its_servers(code: int, output: str) -> None:
         assert code == 0, output
         assert wait_closed(port), f"the server still answers\n{output}"
+        assert wait_closed(redis_port), f"redis still answers\n{output}"
 
     _, output = run_session(
         script,
         tmp_path=tmp_path,
-        drop=("BDBEXPORT_", "XDG_", "API_"),
-        variables={"API_PORT": str(port)},
-        check=finished_and_stopped_its_server,
+        drop=("BDBEXPORT_", "XDG_", "API_", "REDIS_"),
+        variables={"API_PORT": str(port), "REDIS_PORT": str(redis_port)},
+        check=finished_and_stopped_its_servers,
+        cleanup=lambda: stop_redis(redis_port),
     )
     expected = TEXT_AFTER_SH.findall(text)
     assert len(expected) == 2

@@ -1,4 +1,7 @@
-"""The installed `bdbexport` script in remote mode, against a real `bdbexport serve`."""
+"""The installed `bdbexport` script in remote mode, against `bdbexport serve` as the
+README starts it: the real exporter, the default export root, and database 1 pointed at
+a real `redis-server` whose snapshot is slowed (`rdb-key-save-delay`) to last a few
+seconds, so a running export can be watched and waited for."""
 
 from __future__ import annotations
 
@@ -15,9 +18,14 @@ import pytest
 import trustme
 
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP, VIEWER
+from tests.support.default_serve import DefaultServe, default_serve, filled_redis
+from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess, bdbexport_command, free_port
 
 pytestmark = pytest.mark.slow
+EXPORT_KEYS = 1000
+KEY_SAVE_DELAY_US = 4000
+"""1000 keys at 4 ms each: a real export of about 4 s, as the simulated one was."""
 
 
 def bdbexport(
@@ -36,20 +44,31 @@ def bdbexport(
     )
 
 
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """Database 1's data: a real Redis whose snapshot takes about 4 s."""
+    redis = filled_redis(
+        tmp_path_factory.mktemp("cli-remote-redis"),
+        keys=EXPORT_KEYS,
+        key_save_delay_us=KEY_SAVE_DELAY_US,
+    )
+    yield redis
+    redis.stop()
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(BOOTSTRAP))
-    args = ["--bootstrap", str(bootstrap), "--exporter", "simulated", "--simulated-duration", "4"]
-    with ServerProcess(f"sqlite://{tmp_path / 's.sqlite3'}", args=args, workdir=tmp_path) as s:
-        yield s.start()
+def server(tmp_path: Path, source: RedisServer) -> Iterator[DefaultServe]:
+    with default_serve(tmp_path, BOOTSTRAP) as serve:
+        serve.point(1, source)
+        yield serve
 
 
-def test_a_full_session_start_watch_reset_and_errors(server: ServerProcess) -> None:
+def test_a_full_session_start_watch_reset_and_errors(server: DefaultServe) -> None:
     listed = bdbexport(server.url, "db", "list")
     assert listed.returncode == 0, listed.stderr
     assert "orders" in listed.stdout
-    started = bdbexport(server.url, "export", "start", "1", "--path", "/mnt/backups", "--watch")
+    root = str(server.export_root)
+    started = bdbexport(server.url, "export", "start", "1", "--path", root, "--watch")
     assert started.returncode == 0, started.stderr
     assert "export succeeded" in started.stdout
     shown = json.loads(bdbexport(server.url, "--json", "db", "show", "1").stdout)
@@ -63,8 +82,9 @@ def test_a_full_session_start_watch_reset_and_errors(server: ServerProcess) -> N
     assert bdbexport(server.url, "export", "reset", "2", user=VIEWER).returncode == 3
 
 
-def test_status_watch_follows_a_running_export_to_its_end(server: ServerProcess) -> None:
-    started = bdbexport(server.url, "--json", "export", "start", "1", "--path", "/mnt")
+def test_status_watch_follows_a_running_export_to_its_end(server: DefaultServe) -> None:
+    root = str(server.export_root)
+    started = bdbexport(server.url, "--json", "export", "start", "1", "--path", root)
     assert json.loads(started.stdout)["export_status"] == "exporting"
     watched = bdbexport(
         server.url, "--json", "export", "status", "1", "--watch", "--interval", "0.1"
@@ -75,21 +95,21 @@ def test_status_watch_follows_a_running_export_to_its_end(server: ServerProcess)
     assert final["export_progress"] == 100
 
 
-def test_retry_busy_waits_for_the_export_to_end(server: ServerProcess) -> None:
+def test_retry_busy_waits_for_the_export_to_end(server: DefaultServe) -> None:
     refused = bdbexport(server.url, "export", "reset", "4")  # busy with another action
     assert refused.returncode == 6
     assert "hint:" in refused.stderr
-    # Started over HTTP (no CLI start-up time) and 4 s long, so the retry surely meets the
-    # export even when a loaded machine takes seconds to start the CLI.
-    mount = {"export_location": {"type": "mount_point", "path": "/mnt"}}
+    # Started over HTTP (no CLI start-up time) and about 4 s long, so the retry surely
+    # meets the export even when a loaded machine takes seconds to start the CLI.
+    mount = {"export_location": {"type": "mount_point", "path": str(server.export_root)}}
     assert httpx.post(f"{server.url}/v1/bdbs/1/actions/export", json=mount, auth=ADMIN).is_success
     retried = bdbexport(server.url, "--retry-busy", "8", "export", "reset", "1")
     assert retried.returncode == 0, retried.stderr
     assert "retrying in" in retried.stderr
 
 
-def test_remote_and_local_mode_agree_on_exit_codes(server: ServerProcess, tmp_path: Path) -> None:
-    local_store = f"sqlite://{tmp_path / 's.sqlite3'}"
+def test_remote_and_local_mode_agree_on_exit_codes(server: DefaultServe) -> None:
+    local_store = server.store_url
     for args in (["export", "reset", "3"], ["export", "reset", "999"], ["db", "show", "999"]):
         remote = bdbexport(server.url, *args)
         local = subprocess.run(
@@ -103,7 +123,7 @@ def test_remote_and_local_mode_agree_on_exit_codes(server: ServerProcess, tmp_pa
         assert remote.stderr.split(":")[1] == local.stderr.split(":")[1]
 
 
-def test_a_wrong_password_and_an_unreachable_server(server: ServerProcess) -> None:
+def test_a_wrong_password_and_an_unreachable_server(server: DefaultServe) -> None:
     wrong = bdbexport(server.url, "db", "list", user=(ADMIN[0], "nope"))
     assert wrong.returncode == 3
     assert wrong.stderr.startswith("error: unauthenticated: ")
@@ -131,10 +151,8 @@ def local(store: str, *args: str, stdin: str | None = None) -> subprocess.Comple
 EXPLAINED = [("1", "reset"), ("3", "reset"), ("4", "reset"), ("999", "reset"), ("3", "start")]
 
 
-def test_remote_explain_prints_the_decision_local_explain_prints(
-    server: ServerProcess, tmp_path: Path
-) -> None:
-    store = f"sqlite://{tmp_path / 's.sqlite3'}"
+def test_remote_explain_prints_the_decision_local_explain_prints(server: DefaultServe) -> None:
+    store = server.store_url
     as_admin = ("--as", ADMIN[0])
     codes = set()
     for uid, action in EXPLAINED:
@@ -155,7 +173,7 @@ def test_remote_explain_prints_the_decision_local_explain_prints(
     )  # a dry run changes nothing
 
 
-def test_remote_explain_refusals_and_errors(server: ServerProcess) -> None:
+def test_remote_explain_refusals_and_errors(server: DefaultServe) -> None:
     allowed = bdbexport(server.url, "explain", "2")
     assert allowed.returncode == 0, allowed.stderr
     assert allowed.stdout.startswith(f"reset on database 2 as {ADMIN[0]} (admin): allowed")
@@ -176,10 +194,8 @@ def test_remote_explain_refusals_and_errors(server: ServerProcess) -> None:
     assert view.stderr.startswith("error: invalid_argument: only reset and start can be explained")
 
 
-def test_set_password_on_the_store_of_a_running_server(
-    server: ServerProcess, tmp_path: Path
-) -> None:
-    store = f"sqlite://{tmp_path / 's.sqlite3'}"
+def test_set_password_on_the_store_of_a_running_server(server: DefaultServe) -> None:
+    store = server.store_url
     changed = local(store, "user", "set-password", ADMIN[0], "--password-stdin", stdin="renewed\n")
     assert changed.returncode == 0, changed.stderr
     deadline = time.monotonic() + 5.0
@@ -195,13 +211,7 @@ def test_set_password_on_the_store_of_a_running_server(
 
 
 def test_a_followed_remote_export_that_fails_says_why(tmp_path: Path) -> None:
-    bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(BOOTSTRAP))
-    with ServerProcess(
-        f"sqlite://{tmp_path / 'rdb.sqlite3'}",
-        args=["--bootstrap", str(bootstrap), "--exporter", "rdb"],
-        workdir=tmp_path,
-    ).start() as server:
+    with default_serve(tmp_path, BOOTSTRAP) as server:  # database 1 has no data endpoint
         why = (
             "export of database 1 failed: general-error: no data endpoint"
             " (hint: set one with: bdbexport db set 1 --endpoint HOST:PORT)\n"
@@ -212,7 +222,7 @@ def test_a_followed_remote_export_that_fails_says_why(tmp_path: Path) -> None:
             "start",
             "1",
             "--path",
-            str(tmp_path / "exports"),  # the server's default export root, next to its store
+            str(server.export_root),  # the server's default export root, next to its store
             "--watch",
             "--interval",
             "0.1",
@@ -251,7 +261,7 @@ def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
         assert pinned.returncode == 0, pinned.stderr
 
 
-def test_acting_as_another_user_is_refused_against_a_server(server: ServerProcess) -> None:
+def test_acting_as_another_user_is_refused_against_a_server(server: DefaultServe) -> None:
     """A server knows you by your credentials only: `--as` there would silently run the
     command with the --user's rights."""
     result = bdbexport(server.url, "export", "reset", "2", "--as", VIEWER[0])

@@ -2,12 +2,19 @@
 //
 // It signs in with POST /v1/users/authorize and keeps the JWT in this tab's
 // sessionStorage (gone when the tab closes; never in the page, the URL or a cookie).
-// Every second it reads GET /v1/bdbs; whenever a database's statuses change it asks
-// the rules engine, through ?dry_run=true on the very endpoints the buttons call,
-// which actions this user may take now: a button is enabled exactly when the real
-// call would be accepted. Cancel (DELETE /v1/actions/{uid}) has no dry run: it is
-// offered to whoever the rules engine lets start an export (its "permitted" check),
-// the rule the API applies to cancels. Text from the server is only ever textContent.
+// Every second it reads GET /v1/bdbs; whenever a database's statuses change (or the
+// directory typed at the top changes, or 30 s have passed) it asks the rules engine,
+// through ?dry_run=true on the very endpoints the buttons call, which actions this
+// user may take now: a button is enabled exactly when the real call would be accepted.
+// A start is asked with no body (permission and rules only), and, once a directory is
+// typed, with the very body Start export sends, which the server judges in full
+// (permission, then the location, then the rules). Nothing is asked with a made-up
+// location, and the 30 s re-ask is only for rows whose every answer was a yes (to
+// notice a revoked permission): a refusal is asked again when something changes, so a
+// page left open costs one GET a second and no 4xx. Cancel (DELETE /v1/actions/{uid})
+// has no dry run: it is offered on a running export to whoever the rules engine lets
+// start one (the "permitted" check of the no-body dry run), the rule the API applies
+// to cancels. Text from the server is only ever textContent.
 "use strict";
 
 const TOKEN_KEY = "bdbexport.token";
@@ -17,16 +24,17 @@ const POLL_MS = 1000;
 const DECISIONS_MAX_AGE_MS = 30000;
 const FAMILY = ["export", "import", "backup"];
 const RUNNING = new Set(["exporting", "importing", "initializing"]);
-const PROBE_LOCATION = { type: "mount_point", path: "/" };
+const PATH_SETTLE_MS = 400;
 const FIELDS = ["uid", "name", "action_uid"].concat(
   ...FAMILY.map((kind) => [
     `${kind}_status`, `${kind}_progress`, `${kind}_failure_reason`, `${kind}_failure_detail`,
   ]),
 );
 
-const rows = new Map(); // uid -> {cells, buttons, signature, decidedAt}
+const rows = new Map(); // uid -> {cells, buttons, signature, decidedAt, asked, refused}
 let pollTimer = null;
 let polling = false;
+let pathTimer = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -108,6 +116,8 @@ function signOut(text = "", isError = true) {
   sessionStorage.removeItem(USER_KEY);
   if (pollTimer !== null) clearInterval(pollTimer);
   pollTimer = null;
+  if (pathTimer !== null) clearTimeout(pathTimer);
+  pathTimer = null;
   rows.clear();
   document.querySelector("#bdbs tbody").replaceChildren();
   $("failures").replaceChildren();
@@ -159,7 +169,7 @@ function rowFor(bdb) {
     backup: element("td", "backup"),
     actions: element("td", "actions"),
   };
-  row = { tr, cells, signature: null, decidedAt: 0, bdb };
+  row = { tr, cells, signature: null, decidedAt: 0, asked: 0, refused: false, bdb };
   row.buttons = {
     reset: button("Reset export", "reset", bdb.uid, () => act(row, "reset")),
     start: button("Start export", "start", bdb.uid, () => act(row, "start")),
@@ -266,40 +276,90 @@ function setAllowed(node, decision) {
   node.title = decision.allowed ? "" : decision.reason;
 }
 
+// A dry run's answer: the decision (200, or the 4xx of its first failed check), or an
+// error object when the request itself was refused before the rules were asked (a
+// location outside the export roots: 400 export_path_not_allowed, ...).
 async function decide(method, path, body) {
   const result = await api(method, path, body);
   const answer = result.body || {};
-  if (answer.dry_run !== true) {
-    return { allowed: false, reason: "This server does not offer this action." };
+  const status = result.status;
+  if (answer.dry_run === true) {
+    return {
+      allowed: answer.allowed === true,
+      reason: (answer.error && answer.error.description) || "",
+      principal: answer.principal,
+      checks: answer.checks,
+      status,
+    };
   }
-  return {
-    allowed: answer.allowed === true,
-    reason: (answer.error && answer.error.description) || "",
-    principal: answer.principal,
-    checks: answer.checks,
-  };
+  if (answer.description) return { allowed: false, reason: answer.description, status };
+  return { allowed: false, reason: "This server does not offer this action.", status };
 }
 
-async function refreshDecisions(row) {
+function typedPath() {
+  return $("export-path").value.trim();
+}
+
+function mountPoint(path) {
+  return { export_location: { type: "mount_point", path } };
+}
+
+// Start export: the rules' answer (no body) while no directory is typed, else the
+// answer for the directory typed, exactly as the button would send it.
+async function startDecision(base, rules) {
+  const path = typedPath();
+  if (!rules.allowed) return rules;
+  if (!path) {
+    return { allowed: false, reason: "Type the directory to export to first.", status: 0 };
+  }
+  return decide("POST", `${base}/export?dry_run=true`, mountPoint(path));
+}
+
+async function refreshDecisions(row, { force = false } = {}) {
   const bdb = row.bdb;
   const signature = signatureOf(bdb);
-  const fresh = Date.now() - row.decidedAt < DECISIONS_MAX_AGE_MS;
-  if (signature === row.signature && fresh) return;
+  // A refusal stands until a status (or the directory typed) changes; only yeses age.
+  const fresh = row.refused || Date.now() - row.decidedAt < DECISIONS_MAX_AGE_MS;
+  if (!force && signature === row.signature && fresh) return;
   row.signature = signature;
   row.decidedAt = Date.now();
+  const asked = ++row.asked; // a later question (a newer path, status) wins over this one
+  const path = typedPath();
   const base = `/v1/bdbs/${bdb.uid}/actions`;
-  const [reset, start] = await Promise.all([
+  const [reset, rules] = await Promise.all([
     decide("PUT", `${base}/export_reset_status?dry_run=true`),
-    decide("POST", `${base}/export?dry_run=true`, { export_location: PROBE_LOCATION }),
+    decide("POST", `${base}/export?dry_run=true`),
   ]);
+  const start = await startDecision(base, rules);
+  if (asked !== row.asked) return;
+  row.refused = [reset, rules, start].some((decision) => decision.status >= 400);
   setAllowed(row.buttons.reset, reset);
   setAllowed(row.buttons.start, start);
-  setAllowed(row.buttons.cancel, cancelDecision(bdb, start));
-  const principal = reset.principal || start.principal;
+  setAllowed(row.buttons.cancel, cancelDecision(bdb, rules));
+  const principal = reset.principal || rules.principal;
   if (principal && principal.role) {
     $("principal").textContent = `${principal.name} (${principal.role})`;
   }
   row.tr.dataset.decided = signature;
+  row.tr.dataset.decidedPath = path;
+}
+
+// A directory typed (or changed): once typing settles, ask again for every row.
+function pathChanged() {
+  if (pathTimer !== null) clearTimeout(pathTimer);
+  for (const row of rows.values()) {
+    row.asked += 1; // answers about the previous path are dropped
+    row.buttons.start.disabled = true;
+    row.buttons.start.title = "Checking the directory…";
+    delete row.tr.dataset.decidedPath;
+  }
+  pathTimer = setTimeout(() => {
+    pathTimer = null;
+    if (!token()) return;
+    Promise.all([...rows.values()].map((row) => refreshDecisions(row, { force: true }))).catch(
+      () => {},
+    );
+  }, PATH_SETTLE_MS);
 }
 
 // --- the buttons ------------------------------------------------------------------------
@@ -312,14 +372,12 @@ async function act(row, action) {
     if (action === "reset") {
       result = await api("PUT", `${base}/export_reset_status`);
     } else if (action === "start") {
-      const path = $("export-path").value.trim();
+      const path = typedPath();
       if (!path) {
-        say("Enter the directory to export to first.", true);
+        say("Type the directory to export to first.", true);
         return;
       }
-      result = await api("POST", `${base}/export`, {
-        export_location: { type: "mount_point", path },
-      });
+      result = await api("POST", `${base}/export`, mountPoint(path));
     } else {
       if (!bdb.action_uid) return;
       result = await api("DELETE", `/v1/actions/${encodeURIComponent(bdb.action_uid)}`);
@@ -362,6 +420,7 @@ async function poll() {
 document.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut("Signed out.", false));
+  $("export-path").addEventListener("input", pathChanged);
   if (token()) showDashboard();
   else $("login-panel").hidden = false;
 });
