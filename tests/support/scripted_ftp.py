@@ -39,6 +39,25 @@ def endless_multiline(pause: float = 0.2) -> Behaviour:
     return run
 
 
+def flood(line: int = 1000) -> Behaviour:
+    """`220-AAA...` lines of `line` bytes as fast as the client reads them, never the
+    last line of the reply (issue 22, finding 3)."""
+
+    def run(client: socket.socket, stop: threading.Event) -> None:
+        chunk = b"220-" + b"A" * (line - 6) + b"\r\n"
+        client.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                client.sendall(chunk * 64)
+            except TimeoutError:
+                if peer_closed(client):
+                    return
+            except OSError:
+                return
+
+    return run
+
+
 def trickle(pause: float = 0.5) -> Behaviour:
     """A banner that never ends: one byte every `pause` seconds."""
 
