@@ -9,30 +9,32 @@ waits for the limit, and a cancel, a shutdown or a kill within seconds otherwise
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import redis
 
 from bdbexport.adapters.importing.cage import started_at
-from tests.e2e.test_serve import ADMIN
 from tests.support.crafted_rdb import SPINNING, compressed_strings, hungry
+from tests.support.importing_server import (
+    ADMIN,
+    MIB,
+    ended,
+    serve,
+    start_import,
+    work_directories,
+)
 from tests.support.redis_server import RedisServer, redis_binary
-from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
 
-IMPORTING = 2
 GRACE = 10.0
-MIB = 1024 * 1024
 
 
 @pytest.fixture
@@ -40,53 +42,6 @@ def target(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path / "target").start()
     yield server
     server.stop()
-
-
-def serve(tmp_path: Path, target: RedisServer, *extra: str) -> ServerProcess:
-    """Bdb 2 imports into `target`; files go in `exports` (the default export root next
-    to the store) and work directories in `tmp`, where the test can see them."""
-    document = {
-        "users": [{"email": ADMIN[0], "password": ADMIN[1], "role": "admin"}],
-        "bdbs": [
-            {
-                "uid": IMPORTING,
-                "name": "target",
-                "endpoints": [{"addr": ["127.0.0.1"], "port": target.port}],
-            }
-        ],
-    }
-    (tmp_path / "bootstrap.json").write_text(json.dumps(document))
-    for name in ("tmp", "exports"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    return ServerProcess(
-        f"sqlite://{tmp_path / 'store.sqlite3'}",
-        args=["--bootstrap", str(tmp_path / "bootstrap.json"), *extra],
-        workdir=tmp_path,
-        env={"TMPDIR": str(tmp_path / "tmp")},
-    )
-
-
-def start_import(server: ServerProcess, tmp_path: Path, name: str, content: bytes) -> str:
-    path = tmp_path / "exports" / name
-    path.write_bytes(content)
-    started = httpx.post(
-        f"{server.url}/v1/bdbs/{IMPORTING}/actions/import",
-        json={"dataset_import_sources": [{"type": "mount_point", "path": str(path)}]},
-        auth=ADMIN,
-    )
-    assert started.status_code == 200, started.text
-    action: str = started.json()["action_uid"]
-    return action
-
-
-def ended(server: ServerProcess, within: float) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        bdb: dict[str, Any] = httpx.get(f"{server.url}/v1/bdbs/{IMPORTING}", auth=ADMIN).json()
-        if bdb["import_status"] not in {"importing", "initializing"}:
-            return bdb
-        assert time.monotonic() < deadline, f"the import still runs after {within}s: {bdb}"
-        time.sleep(0.2)
 
 
 def loaders(tmp_path: Path) -> list[int]:
@@ -110,10 +65,6 @@ def eventually(condition: Callable[[], bool], within: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, what
         time.sleep(0.1)
-
-
-def work_directories(tmp_path: Path) -> list[Path]:
-    return list((tmp_path / "tmp").glob("bdbexport-import-*"))
 
 
 def test_functions_that_spin_fail_the_import_once_the_loader_used_its_cpu_time(
