@@ -62,6 +62,8 @@ def caged(*, memory: int, cpu_seconds: int) -> Callable[[], None]:
     address_space = memory + ADDRESS_SPACE_HEADROOM
     parent = os.getpid()
     prctl = _prctl()
+    # prctl's arguments are unsigned longs: passed as such, not as C ints.
+    arguments = [ctypes.c_ulong(value) for value in (signal.SIGKILL, 0, 0, 0)]
     wanted = (
         (resource.RLIMIT_AS, address_space, address_space),
         (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + CPU_HARD_GRACE),
@@ -73,7 +75,7 @@ def caged(*, memory: int, cpu_seconds: int) -> Callable[[], None]:
         for kind, soft, hard in limits:
             resource.setrlimit(kind, (soft, hard))
         if prctl is not None:
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            prctl(PR_SET_PDEATHSIG, *arguments)
         if os.getppid() != parent:
             os._exit(1)
 
