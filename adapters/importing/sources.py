@@ -17,6 +17,10 @@ refused before anything more is copied.
 - an FTP server that cannot be reached, breaks off or is late: `download-error`;
 - anything else: `general-error`.
 
+Every copy is within a `SizeCap` (`size_cap.py`): the size a source announces and the
+bytes it sends are held against the server's `--import-max-bytes`, the target's memory
+limit and the disk's free space, before and while copying.
+
 Failure details name a path as the client wrote it, never where it resolved to on
 this server, and never quote the file's content.
 
