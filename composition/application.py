@@ -22,6 +22,7 @@ from bdbexport.adapters.exporting import ExportWorkerPool, RdbExporter, Simulate
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.partials import KEEP_ALIVE_EVERY, PartialSweeper
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.memory import SystemClock, UuidIds
 from bdbexport.adapters.notify import NotificationHandler
 from bdbexport.domain.action_kind import ActionKind
@@ -220,6 +221,7 @@ def bootstrap(
     export_roots: Sequence[str | Path] = (),
     allow_egress: Sequence[str] = (),
     export_timeout: float = 30.0,
+    import_limits: ImportLimits | None = None,
 ) -> Application:
     """The application over `store` (a `Store`, or a URL to open).
 
@@ -229,7 +231,8 @@ def bootstrap(
     cases over the store's async ports, for a server's event loop. `export_roots`
     (default: `exports` next to the store, docs/exports.md) bound where `mount_point`
     exports may write; `allow_egress` lists hosts and networks remote exports may reach
-    despite the default refusals; `export_timeout` bounds every network step of an export.
+    despite the default refusals; `export_timeout` bounds every network step of an export;
+    `import_limits` what one import may take from the machine (docs/security.md).
     """
     opened = open_store(store) if isinstance(store, str) else store
     clock = clock if clock is not None else SystemClock()
@@ -298,7 +301,9 @@ def bootstrap(
         sweeper = PartialSweeper(roots, opened.bdbs.get, actions=action_logs.sync)
         bus.subscribe(ActionFailed, sweeper.on_failed)
     chosen_importer = (
-        choose_importer(importer, roots=roots, egress=egress, timeout=export_timeout)
+        choose_importer(
+            importer, roots=roots, egress=egress, timeout=export_timeout, limits=import_limits
+        )
         if isinstance(importer, str)
         else importer
     )

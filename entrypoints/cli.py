@@ -23,6 +23,7 @@ from bdbexport.adapters.http.edge_protocol import (
     DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
 )
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.composition.bootstrap_file import BootstrapError
 from bdbexport.composition.local import MissingStoreError, open_local_runtime
 from bdbexport.composition.stores import StoreUrlError, default_store_url
@@ -205,6 +206,22 @@ def serve_command(
         int,
         typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
     ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    import_max_bytes: Annotated[
+        int,
+        typer.Option(help="Bytes an import may copy: a larger source file fails the import."),
+    ] = ImportLimits.max_bytes,
+    import_max_memory: Annotated[
+        int,
+        typer.Option(help="Bytes of memory the loader of an import file may use (its cage)."),
+    ] = ImportLimits.max_memory,
+    import_cpu_limit: Annotated[
+        int,
+        typer.Option(help="Seconds of CPU time the loader of an import file may use."),
+    ] = ImportLimits.cpu_seconds,
+    import_load_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds the loader of an import file may take to load it."),
+    ] = ImportLimits.load_timeout,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -244,6 +261,10 @@ def serve_command(
             max_header_bytes=max_header_bytes,
             body_timeout=body_timeout,
             max_connections_per_address=max_connections_per_address,
+            import_max_bytes=import_max_bytes,
+            import_max_memory=import_max_memory,
+            import_cpu_limit=import_cpu_limit,
+            import_load_timeout=import_load_timeout,
         )
         try:
             serve(config)

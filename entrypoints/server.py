@@ -38,6 +38,7 @@ from bdbexport.adapters.http.edge_protocol import (
 )
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.notify import SmtpNotifier
 from bdbexport.composition import EXPORTERS, Application, bootstrap
 from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
@@ -111,6 +112,26 @@ class ServerConfig:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+    # What one import may take from the machine (issue 22, docs/security.md "Imports").
+    import_max_bytes: int = ImportLimits.max_bytes
+    import_max_memory: int = ImportLimits.max_memory
+    import_cpu_limit: int = ImportLimits.cpu_seconds
+    import_load_timeout: float = ImportLimits.load_timeout
+
+    def import_limits(self) -> ImportLimits:
+        """The import limits these settings give (`ServerConfigError` when not positive)."""
+        try:
+            return ImportLimits(
+                max_bytes=self.import_max_bytes,
+                max_memory=self.import_max_memory,
+                cpu_seconds=self.import_cpu_limit,
+                load_timeout=self.import_load_timeout,
+            )
+        except ValueError:
+            raise ServerConfigError(
+                "--import-max-bytes, --import-max-memory, --import-cpu-limit and"
+                " --import-load-timeout must be positive."
+            ) from None
 
     def auth_settings(self) -> AuthSettings:
         """The sign-in rules these settings give (`ValueError` when out of range)."""
@@ -139,6 +160,7 @@ class ServerConfig:
         return self.certfile is not None
 
     def _check_importer(self) -> None:
+        self.import_limits()
         if self.importer not in IMPORTERS:
             raise ServerConfigError(
                 f"Unknown importer {self.importer!r}; choose one of: {', '.join(IMPORTERS)}."
@@ -314,6 +336,7 @@ def build_server(config: ServerConfig) -> Server:
         export_roots=config.export_roots,
         allow_egress=config.allow_egress,
         export_timeout=config.export_timeout,
+        import_limits=config.import_limits(),
     )
     application.prepare_exports()
     if application.action_logs is not None:  # the demo's running export has its record
