@@ -205,6 +205,16 @@ def serve_command(
         int,
         typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
     ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "Browser origin (https://host[:port]) whose cross-site requests may change"
+                " things; others are refused (403). Repeatable."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -244,6 +254,7 @@ def serve_command(
             max_header_bytes=max_header_bytes,
             body_timeout=body_timeout,
             max_connections_per_address=max_connections_per_address,
+            allowed_origins=tuple(allowed_origin or ()),
         )
         try:
             serve(config)

@@ -28,6 +28,7 @@ from bdbexport.adapters.http.authentication import (
     AuthSettings,
     default_kdf_concurrency,
 )
+from bdbexport.adapters.http.cross_site import normalize_origin
 from bdbexport.adapters.http.edge_protocol import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -111,6 +112,8 @@ class ServerConfig:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins whose cross-site requests may change things (`--allowed-origin`)."""
 
     def auth_settings(self) -> AuthSettings:
         """The sign-in rules these settings give (`ValueError` when out of range)."""
@@ -178,6 +181,14 @@ class ServerConfig:
         if self.token_lifetime < 1 or self.kdf_concurrency < 1:
             raise ServerConfigError("--token-lifetime and --kdf-concurrency must be at least 1.")
         self._check_edge()
+        self._check_origins()
+
+    def _check_origins(self) -> None:
+        for origin in self.allowed_origins:
+            try:
+                normalize_origin(origin)
+            except ValueError as error:
+                raise ServerConfigError(f"{error}.") from error
 
     def _check_edge(self) -> None:
         if self.header_timeout <= 0 or self.max_header_bytes < 1024:
@@ -366,6 +377,7 @@ def build_server(config: ServerConfig) -> Server:
             async_store=application.async_store,
             access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
         ),
+        allowed_origins=config.allowed_origins,
     )
     edge = EdgeObservers(access_sink, metrics.record_edge_refusal)
     return Server(
