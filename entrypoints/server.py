@@ -9,6 +9,7 @@ Nothing here runs at import time.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import socket
@@ -56,6 +57,7 @@ from bdbexport.composition.observability import (
     operator_view,
     subscribe_metrics,
 )
+from bdbexport.composition.readiness import open_readiness_probe
 from bdbexport.composition.scheduling import start_backup_scheduler
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
@@ -366,17 +368,21 @@ def build_server(config: ServerConfig) -> Server:
         close_access()
         close_audit()
 
+    operator = operator_view(
+        metrics,
+        async_store=application.async_store,
+        access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
+    )
+    # /readyz checks what serving needs: the schema or data present, a write going through.
+    readiness, close_readiness = open_readiness_probe(config.store_url, reads=operator.readiness)
+    operator = dataclasses.replace(operator, readiness=readiness)
     app = create_app(
         context,
         access_log=access_sink,
         version=version(),
         on_shutdown=[close],
-        on_shutdown_async=[application.aclose, close_attempts],
-        operator=operator_view(
-            metrics,
-            async_store=application.async_store,
-            access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
-        ),
+        on_shutdown_async=[application.aclose, close_attempts, close_readiness],
+        operator=operator,
         allowed_origins=config.allowed_origins,
     )
     edge = EdgeObservers(access_sink, metrics.record_edge_refusal)
