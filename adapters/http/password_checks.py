@@ -209,6 +209,7 @@ class PasswordChecks:
                 self._audit(AccountLocked, email, caller, locked_until=iso(counted.locked_until))
                 raise AccountLockedError(counted.locked_until)
             return None
+        self.kdf.succeeded(caller.address)
         if lock is not None:
             await self._attempts.clear(user_subject(email), self._clock())
         proof = Proof(
