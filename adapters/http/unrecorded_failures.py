@@ -17,6 +17,8 @@ all answered 503, never "right" or "wrong" beyond the first).
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -30,12 +32,18 @@ refuse can add one, so a few are held in practice; beyond this the oldest go."""
 
 REFUSED = "failed sign-ins cannot be recorded now, so no password is checked until they can"
 
+RETRY_AFTER = 1.0
+"""Seconds after a refused write before the held failures are tried again: meanwhile a
+sign-in is refused at once instead of waiting out the store's own bound (a SQLite
+lock is waited for up to 2 s) each time."""
+
 
 class UnrecordedFailures:
     def __init__(self, attempts: AsyncLoginAttempts, clock: Callable[[], float]) -> None:
         self._attempts = attempts
         self._clock = clock
         self._held: deque[tuple[str, LockoutPolicy]] = deque(maxlen=MAX_HELD)
+        self._next_try = -math.inf
 
     def __len__(self) -> int:
         return len(self._held)
@@ -49,16 +57,21 @@ class UnrecordedFailures:
                 records.append(await self._attempts.record_failure(subject, self._clock(), policy))
             except StoreUnavailableError:
                 self._held.extend(failures[index:])
+                self._next_try = time.monotonic() + RETRY_AFTER
                 raise
         return records
 
     async def write_held(self) -> None:
         """Write every held failure (each counted now, so a lock it causes lasts its
-        whole duration); `StoreUnavailableError` while the store still refuses."""
+        whole duration); `StoreUnavailableError` while the store still refuses (at
+        once, without asking it, within `RETRY_AFTER` of its last refusal)."""
+        if self._held and time.monotonic() < self._next_try:
+            raise StoreUnavailableError(REFUSED)
         while self._held:
             subject, policy = self._held[0]
             try:
                 await self._attempts.record_failure(subject, self._clock(), policy)
             except StoreUnavailableError as error:
+                self._next_try = time.monotonic() + RETRY_AFTER
                 raise StoreUnavailableError(REFUSED) from error
             self._held.popleft()
