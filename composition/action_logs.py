@@ -55,10 +55,8 @@ def open_action_logs(url: str) -> ActionLogs:
         return ActionLogs(SqliteActionLog(database), open_sqlite, database.close)
     if scheme in {"redis", "rediss"}:
         from bdbexport.adapters.redis_store import AsyncRedisConnection, RedisConnection
-        from bdbexport.adapters.redis_store.action_log import (
-            AsyncRedisActionLog,
-            RedisActionLog,
-        )
+        from bdbexport.adapters.redis_store.action_log import RedisActionLog
+        from bdbexport.adapters.redis_store.async_action_log import AsyncRedisActionLog
 
         connection = RedisConnection(url)
 

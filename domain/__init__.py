@@ -87,7 +87,7 @@ from .ports import (
 )
 from .principal import Principal
 from .rules_engine import CHECK_ORDER, RulesEngine
-from .service import ActionService, ExportService
+from .service import ActionService
 from .statuses import (
     BackupFailureReason,
     BackupStatus,
@@ -98,6 +98,9 @@ from .statuses import (
     ImportStatus,
 )
 from .users import User
+
+ExportService = ActionService
+"""The name the service had when export was the family's only member."""
 
 __all__ = [
     "ACTIONS",
