@@ -32,6 +32,11 @@ Item = TypeVar("Item")
 
 def checked(owner: str, given: Iterable[Item], item: type[Item]) -> list[Item]:
     """The items of `given`, each an `item`, or a TypeError that shows the right call."""
+    if isinstance(given, item):  # one model (pydantic models iterate over their fields)
+        raise TypeError(
+            f"{owner}() takes an iterable of {item.__name__}, e.g."
+            f" {owner}([{item.__name__}(...)]), not one {item.__name__}"
+        )
     if isinstance(given, str | bytes) or not isinstance(given, Iterable):
         raise TypeError(
             f"{owner}() takes an iterable of {item.__name__} (as its sync twin does) or the"
