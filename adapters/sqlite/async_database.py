@@ -17,7 +17,9 @@ elsewhere (another process, or the export workers' `SqliteDatabase` in this one)
 thread retries with a growing backoff until the caller's deadline, `lock_wait` seconds
 after the loop asked, then answers `StoreUnavailableError` (503 with Retry-After). A
 write that waited its turn behind a locked one has had its deadline running meanwhile,
-so no request waits longer than `lock_wait` plus one statement, however many queue.
+so no request waits longer than `lock_wait` plus one statement, however many queue; a
+write stuck longer (a stalled disk) ends its request `STALL_GRACE` later, and the calls
+queued behind it are dropped once their callers have given up.
 
 It does not create or migrate the schema: the sync `SqliteDatabase` does, and the
 server opens it first. Messages never name the file: unauthenticated callers see them.
@@ -43,6 +45,11 @@ from .faults import FileWatch
 T = TypeVar("T")
 
 LOCK_WAIT = 2.0
+
+STALL_GRACE = 1.0
+"""Seconds past `lock_wait` a caller waits for the thread at all: a write stuck on the
+disk (a stalled file system) ends the request in 503 then, and a call still queued is
+dropped instead of run."""
 
 _Job = tuple[Callable[[], Any], float, asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 
@@ -78,11 +85,16 @@ class AsyncSqliteDatabase:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._jobs.put((work, time.monotonic() + self.lock_wait, loop, future))
-        return await future
+        try:
+            return await asyncio.wait_for(future, self.lock_wait + STALL_GRACE)
+        except TimeoutError:
+            raise StoreUnavailableError("the SQLite store did not answer in time") from None
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
             work, deadline, loop, future = job
+            if future.done():  # its caller gave up (or was cancelled) while it queued
+                continue
             self.sync.deadline = deadline
             try:
                 result = work()
