@@ -56,4 +56,5 @@ class AsyncInMemoryActionLog(AsyncActionLogOver[InMemoryActionLog]):
     """The async view of an `InMemoryActionLog` (a new one by default), run inline."""
 
     def __init__(self, shared: InMemoryActionLog | None = None) -> None:
-        super().__init__(shared if shared is not None else InMemoryActionLog())
+        log = shared if shared is not None else InMemoryActionLog()
+        super().__init__(log, reads=log)

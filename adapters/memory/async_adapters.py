@@ -4,9 +4,9 @@ Each takes what its sync twin takes (`AsyncInMemoryBdbRepository([Bdb(...)])`, l
 `InMemoryBdbRepository([Bdb(...)])`), or the sync store itself, whose data it then
 shares: an application can hold a sync and an async view of the same data, as our
 server does (requests on the event loop use the async view, export workers in threads
-the sync one). A dict lookup never blocks, so each call runs inline
-(`bdbexport.domain.async_ports`): these are real implementations of the contracts, not
-stand-ins. Anything else is refused at construction, with the form that works.
+the sync one). A dict lookup never blocks, so each call runs inline, reads with no
+runner at all (`bdbexport.domain.async_ports`): these are real implementations of the
+contracts, not stand-ins. Anything else is refused at construction, with the form that works.
 """
 
 from __future__ import annotations
@@ -56,18 +56,18 @@ class AsyncInMemoryBdbRepository(AsyncBdbRepositoryOver[InMemoryBdbRepository]):
     def __init__(self, bdbs: Iterable[Bdb] | InMemoryBdbRepository = ()) -> None:
         if not isinstance(bdbs, InMemoryBdbRepository):
             bdbs = InMemoryBdbRepository(checked(type(self).__name__, bdbs, Bdb))
-        super().__init__(bdbs)
+        super().__init__(bdbs, reads=bdbs)
 
 
 class AsyncInMemoryModuleCatalog(AsyncModuleCatalogOver[InMemoryModuleCatalog]):
     def __init__(self, modules: Iterable[CatalogModule] | InMemoryModuleCatalog = ()) -> None:
         if not isinstance(modules, InMemoryModuleCatalog):
             modules = InMemoryModuleCatalog(checked(type(self).__name__, modules, CatalogModule))
-        super().__init__(modules)
+        super().__init__(modules, reads=modules)
 
 
 class AsyncInMemoryUserDirectory(AsyncUserDirectoryOver[InMemoryUserDirectory]):
     def __init__(self, users: Iterable[User] | InMemoryUserDirectory = ()) -> None:
         if not isinstance(users, InMemoryUserDirectory):
             users = InMemoryUserDirectory(checked(type(self).__name__, users, User))
-        super().__init__(users)
+        super().__init__(users, reads=users)
