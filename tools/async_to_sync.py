@@ -33,8 +33,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
+
+T = TypeVar("T", bound=ast.AST)
 
 PAIRS: dict[str, str] = {
     "domain/async_service.py": "domain/service.py",
@@ -72,22 +75,17 @@ def sync_module(module: str) -> str:
     return ".".join(part.removeprefix("async_") for part in module.split("."))
 
 
+def _as(node: ast.AST, kind: type[T]) -> T:
+    """`node` as the sync statement `kind` (`AsyncFor` -> `For`, ...): same fields."""
+    fields = {name: getattr(node, name) for name in kind._fields if hasattr(node, name)}
+    return ast.copy_location(kind(**fields), node)
+
+
 class Unasync(ast.NodeTransformer):
     """The rewriting, node by node."""
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.FunctionDef:
-        self.generic_visit(node)
-        return ast.copy_location(
-            ast.FunctionDef(
-                name=sync_name(node.name),
-                args=node.args,
-                body=node.body,
-                decorator_list=node.decorator_list,
-                returns=node.returns,
-                type_comment=node.type_comment,
-            ),
-            node,
-        )
+        return self.visit_FunctionDef(_as(node, ast.FunctionDef))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
         self.generic_visit(node)
@@ -104,23 +102,18 @@ class Unasync(ast.NodeTransformer):
         return value
 
     def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.For:
+        return self.visit_For(_as(node, ast.For))
+
+    def visit_For(self, node: ast.For) -> ast.For:
         self.generic_visit(node)
-        return ast.copy_location(
-            ast.For(
-                target=node.target,
-                iter=node.iter,
-                body=node.body,
-                orelse=node.orelse,
-                type_comment=node.type_comment,
-            ),
-            node,
-        )
+        return node
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> ast.With:
+        return self.visit_With(_as(node, ast.With))
+
+    def visit_With(self, node: ast.With) -> ast.With:
         self.generic_visit(node)
-        return ast.copy_location(
-            ast.With(items=node.items, body=node.body, type_comment=node.type_comment), node
-        )
+        return node
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.comprehension:
         self.generic_visit(node)
