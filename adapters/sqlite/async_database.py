@@ -103,6 +103,7 @@ class AsyncSqliteDatabase:
             else:
                 _answer(loop, future, result, None)
             finally:
+                self.sync.deadline = None
                 del job, work, future
 
     async def read_one(self, sql: str, params: Sequence[Any]) -> Any:
