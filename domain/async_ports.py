@@ -16,51 +16,24 @@ listing crosses once per page (`PAGE` items), never once per item.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from .action_records import ActionRecord
-from .auth.ports import UserDirectory
-from .auth.users import User
+from .async_over import PAGE, Over, Runner, inline
 from .bdb import Bdb
 from .modules import CatalogModule
 from .ports import ActionLog, BdbRepository, ModuleRegistry
 
-T = TypeVar("T")
-
-PAGE = 500
-"""Items a listing carries per crossing."""
-
-
-class Runner(Protocol):
-    """Runs a synchronous call where the store wants it, and awaits its result."""
-
-    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
-
-
-async def inline(work: Callable[[], T]) -> T:
-    """Run `work` at once, here: for stores whose calls never block."""
-    return work()
-
-
-async def paged(run: Runner, listing: Callable[[], Iterator[T]], page: int) -> AsyncIterator[T]:
-    """The items of the sync `listing`, `page` of them per call of `run`. The iterator
-    is made and advanced only inside `run` (on the store's thread, for SQLite)."""
-    items: list[Iterator[T]] = []
-
-    def next_page() -> list[T]:
-        if not items:
-            items.append(listing())
-        return list(itertools.islice(items[0], page))
-
-    while True:
-        batch = await run(next_page)
-        for item in batch:
-            yield item
-        if len(batch) < page:
-            return
+__all__ = [
+    "AsyncActionLogOver",
+    "AsyncBdbRepositoryOver",
+    "AsyncModuleCatalogOver",
+    "BulkBdbRepository",
+    "Runner",
+    "inline",
+]
 
 
 class BulkBdbRepository(BdbRepository, Protocol):
@@ -72,33 +45,10 @@ class BulkBdbRepository(BdbRepository, Protocol):
 S = TypeVar("S")
 B = TypeVar("B", bound=BulkBdbRepository)
 M = TypeVar("M", bound=ModuleRegistry)
-U = TypeVar("U", bound=UserDirectory)
 A = TypeVar("A", bound=ActionLog)
 
 
-class _Over(Generic[S]):
-    """Where a view's calls run: writes (and, without `reads`, reads too) on `sync`
-    through `run`; reads on `reads`, at once, when given (a store whose reads never
-    wait: SQLite's reads in WAL mode, on the loop's own read connection)."""
-
-    def __init__(self, sync: S, run: Runner = inline, *, reads: S | None = None) -> None:
-        self.sync = sync
-        self._run = run
-        self._reads = reads
-
-    async def _read(self, work: Callable[[S], T]) -> T:
-        if self._reads is not None:
-            return work(self._reads)
-        return await self._run(lambda: work(self.sync))
-
-    def _listed(self, listing: Callable[[S], Iterator[T]], page: int = PAGE) -> AsyncIterator[T]:
-        if self._reads is not None:
-            reads = self._reads
-            return paged(inline, lambda: listing(reads), page)
-        return paged(self._run, lambda: listing(self.sync), page)
-
-
-class AsyncBdbRepositoryOver(_Over[B]):
+class AsyncBdbRepositoryOver(Over[B]):
     """`AsyncBdbRepository` over the sync repository `sync`."""
 
     def __init__(
@@ -126,7 +76,7 @@ class AsyncBdbRepositoryOver(_Over[B]):
         return await self._run(lambda: self.sync.save(bdb, expected_revision=expected_revision))
 
 
-class AsyncModuleCatalogOver(_Over[M]):
+class AsyncModuleCatalogOver(Over[M]):
     """The async module catalog (with `add`) over the sync registry `sync`."""
 
     async def get(self, module_name: str) -> CatalogModule | None:
@@ -139,23 +89,7 @@ class AsyncModuleCatalogOver(_Over[M]):
         await self._run(lambda: self.sync.add(module))
 
 
-class AsyncUserDirectoryOver(_Over[U]):
-    """`AsyncUserDirectory` (with `replace`) over the sync directory `sync`."""
-
-    async def get(self, email: str) -> User | None:
-        return await self._read(lambda store: store.get(email))
-
-    async def add(self, user: User) -> None:
-        await self._run(lambda: self.sync.add(user))
-
-    async def replace(self, user: User) -> bool:
-        return await self._run(lambda: self.sync.replace(user))
-
-    def list(self) -> AsyncIterator[User]:
-        return self._listed(lambda store: store.list())
-
-
-class AsyncActionLogOver(_Over[A]):
+class AsyncActionLogOver(Over[A]):
     """`AsyncActionLog` over the sync action log `sync`."""
 
     async def get(self, action_uid: str) -> ActionRecord | None:

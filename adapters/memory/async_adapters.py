@@ -17,8 +17,8 @@ from typing import TypeVar
 from bdbexport.domain.async_ports import (
     AsyncBdbRepositoryOver,
     AsyncModuleCatalogOver,
-    AsyncUserDirectoryOver,
 )
+from bdbexport.domain.auth.async_ports import AsyncUserDirectoryOver
 from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.modules import CatalogModule

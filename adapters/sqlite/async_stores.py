@@ -11,8 +11,8 @@ from __future__ import annotations
 from bdbexport.domain.async_ports import (
     AsyncBdbRepositoryOver,
     AsyncModuleCatalogOver,
-    AsyncUserDirectoryOver,
 )
+from bdbexport.domain.auth.async_ports import AsyncUserDirectoryOver
 
 from .async_database import AsyncSqliteDatabase
 from .stores import SqliteBdbRepository, SqliteModuleCatalog, SqliteUserDirectory
