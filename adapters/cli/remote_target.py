@@ -145,21 +145,20 @@ class RemoteTarget:
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
         """The server's decision (`?dry_run=true` on the action's endpoint), in the shape
         of `Decision.to_dict()`. A refusal is a decision too, answered with the real call's
-        4xx: any answer whose body says `"dry_run": true` is the decision."""
-        body: dict[str, Any] = {}
+        4xx: any answer whose body says `"dry_run": true` is the decision. Asked without
+        a body: a dry run with none judges no location, only the permission and the
+        rules (docs/domain.md, the order of checks)."""
         if action is Action.RESET:
             method, path = "PUT", f"/v1/bdbs/{uid}/actions/export_reset_status"
         elif action is Action.START:
-            # A placeholder: the decision does not depend on where the export would go.
             method, path = "POST", f"/v1/bdbs/{uid}/actions/export"
-            body = {"export_location": {"type": "mount_point", "path": "/"}}
         else:
             raise CliError(
                 "invalid_argument",
                 f"only reset and start can be explained against a server, not {action.value}"
                 " (explain --action view needs a local store: --store)",
             )
-        response = self._send(method, path, params={"dry_run": "true"}, json=body)
+        response = self._send(method, path, params={"dry_run": "true"})
         try:
             answer = response.json()
         except ValueError:
