@@ -146,24 +146,11 @@ class LocalTarget:
             for module in modules
         ]
 
-    def reset(self, uid: int) -> dict[str, Any]:
-        return self._call(lambda: self.service.reset_export_status(self.principal, uid)).to_wire()
-
-    def start_export(
-        self,
-        uid: int,
-        location: ExportLocation,
-        on_progress: Callable[[int], None],
-        exporter: str = "rdb",
-    ) -> dict[str, Any]:
-        """Start and run the export here; returns the bdb when it has ended."""
-        return self.start_action(ActionKind.EXPORT, uid, location, on_progress, exporter)
-
     def start_action(
         self,
         kind: ActionKind,
         uid: int,
-        location: ExportLocation,
+        location: ExportLocation | None,
         on_progress: Callable[[int], None],
         worker: str = "rdb",
         *,
@@ -173,17 +160,19 @@ class LocalTarget:
         returns the bdb when it has ended. Judged in the one order (docs/domain.md): the
         permission first, so a principal without it learns nothing about locations;
         then the location as a server judges it at the start (type, roots, egress),
-        before anything is recorded; then the rules, by the use case."""
+        before anything is recorded; then the rules, by the use case. A backup with no
+        `location` goes to the bdb's `backup_location`."""
         self._permitted(START_ACTIONS[kind])
+        where = location if location is not None else self._backup_location(uid)
         self._call(
             lambda: self.runtime.check_location(
-                location, kind=kind, worker=worker, export_roots=self.export_roots
+                where, kind=kind, worker=worker, export_roots=self.export_roots
             )
         )
-        started = self._call(lambda: self.service.start_action(self.principal, uid, location, kind))
+        started = self._call(lambda: self.service.start_action(self.principal, uid, where, kind))
         self.runtime.run_action(
             started,
-            location,
+            where,
             kind=kind,
             flush=flush,
             worker=worker,
@@ -206,33 +195,12 @@ class LocalTarget:
     def reset_kind(self, uid: int, kind: ActionKind) -> dict[str, Any]:
         return self._call(lambda: self.service.reset_status(self.principal, uid, kind)).to_wire()
 
-    def start_import(
-        self,
-        uid: int,
-        source: ExportLocation,
-        flush: bool,
-        on_progress: Callable[[int], None],
-        importer: str = "rdb",
-    ) -> dict[str, Any]:
-        """Start and run the import here; returns the bdb when it has ended."""
-        return self.start_action(ActionKind.IMPORT, uid, source, on_progress, importer, flush=flush)
-
-    def start_backup(
-        self,
-        uid: int,
-        location: ExportLocation | None,
-        on_progress: Callable[[int], None],
-        exporter: str = "rdb",
-    ) -> dict[str, Any]:
-        """Back up now, here, to `location` or the bdb's `backup_location`; returns the bdb
-        when the backup has ended."""
-        if location is None:
-            self._permitted(Action.START_BACKUP)
-            bdb = self._call(lambda: self.service.get_bdb(self.principal, uid))
-            if bdb.backup_location is None:
-                raise CliError(NoBackupLocationError.code, NoBackupLocationError(uid).description)
-            location = bdb.backup_location
-        return self.start_action(ActionKind.BACKUP, uid, location, on_progress, exporter)
+    def _backup_location(self, uid: int) -> ExportLocation:
+        """The bdb's `backup_location` (a backup asked without one)."""
+        bdb = self._call(lambda: self.service.get_bdb(self.principal, uid))
+        if bdb.backup_location is None:
+            raise CliError(NoBackupLocationError.code, NoBackupLocationError(uid).description)
+        return bdb.backup_location
 
     def list_actions(self, bdb_uid: int | None = None) -> list[dict[str, Any]]:
         records = self._call(

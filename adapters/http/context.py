@@ -51,7 +51,7 @@ class HttpContext:
     permits: Callable[[Principal, str], bool] | None = None
     """The permission policy the use cases apply (`PermissionPolicy.permits`): with it,
     a role lacking an action's permission is 403 before its body is read or a location
-    judged (None: the use case's own check, after the location's)."""
+    judged (None: the starts ask the rules engine's `permitted` check instead)."""
 
 
 CONTEXT_KEY = "bdbexport"

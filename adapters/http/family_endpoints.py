@@ -35,6 +35,7 @@ from bdbexport.domain.actions import ACTIONS, Action
 from bdbexport.domain.errors import ForbiddenError, NoBackupLocationError, UnauthenticatedError
 from bdbexport.domain.lifecycle import ActionKind
 from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.principal import Principal
 
 from .bdb_endpoints import bdb_response
 from .context import body_headers, context_of, json_object_body, parse_uid, principal_of
@@ -102,7 +103,7 @@ def start_endpoint(member: Member) -> Endpoint:
         principal = await principal_of(request, context)
         if principal is None:  # 1. authentication
             return await unauthenticated(request, dry_run, member.action)
-        if context.permits is not None and not context.permits(principal, permission):
+        if not await _permitted(request, principal, member.action, permission):
             # 2. permission: the decision (its `permitted` check failed), or the 403.
             if dry_run:
                 return await dry_run_response(request, principal, member.action)
@@ -130,6 +131,18 @@ def start_endpoint(member: Member) -> Endpoint:
 
     start.__name__ = start.__qualname__ = f"start_{member.kind.value}"
     return start
+
+
+async def _permitted(
+    request: Request, principal: Principal, action: Action, permission: str
+) -> bool:
+    """Whether `principal` holds `action`'s permission: the context's policy, or (an
+    embedder that gave none) the rules engine's own `permitted` check."""
+    context = context_of(request)
+    if context.permits is not None:
+        return context.permits(principal, permission)
+    decision = await context.service.evaluate(principal, action, None)
+    return not isinstance(decision.error, ForbiddenError)
 
 
 async def _backup_location(
