@@ -35,7 +35,7 @@ VIEWER = ("viewer@example.com", "viewer-password")
 S3 = {"type": "s3", "bucket_name": "b", "access_key_id": "k", "secret_access_key": "s"}
 
 
-def bootstrap(tmp_path: Path) -> Path:
+def bootstrap(tmp_path: Path, *extra: dict[str, Any]) -> Path:
     document = {
         "users": [
             {"email": ADMIN[0], "password": ADMIN[1], "role": "admin"},
@@ -49,6 +49,7 @@ def bootstrap(tmp_path: Path) -> Path:
                 "name": "sessions",
                 "backup_location": {"type": "mount_point", "path": "/etc"},
             },
+            *extra,
         ],
     }
     path = tmp_path / "bootstrap.json"
@@ -56,12 +57,12 @@ def bootstrap(tmp_path: Path) -> Path:
     return path
 
 
-def serving(tmp_path: Path, *args: str) -> ServerProcess:
+def serving(tmp_path: Path, *args: str, bdbs: tuple[dict[str, Any], ...] = ()) -> ServerProcess:
     """`bdbexport serve` with a store and users, nothing else: the default exporter and
     the default export root (`exports` next to the store)."""
     return ServerProcess(
         f"sqlite://{tmp_path / 'store.sqlite3'}",
-        args=["--bootstrap", str(bootstrap(tmp_path)), *args],
+        args=["--bootstrap", str(bootstrap(tmp_path, *bdbs)), *args],
         workdir=tmp_path,
     )
 
@@ -296,3 +297,39 @@ def test_a_local_relative_path_is_relative_to_the_working_directory(
     outside = cli("export", "start", "1", "--path", "../..", env=local, cwd=work)
     assert outside.returncode == 2, outside.stdout + outside.stderr
     assert outside.stderr.startswith("error: export_path_not_allowed: ")
+
+
+def test_the_same_s3_export_is_refused_alike_by_a_default_server_and_locally(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    location = tmp_path / "s3.json"
+    location.write_text(json.dumps(S3))
+    remote = cli(
+        *("--url", server.url, "--user", ADMIN[0]),
+        *("export", "start", "1", "--location-file", str(location)),
+        env={"BDBEXPORT_PASSWORD": ADMIN[1]},
+    )
+    assert remote.returncode == 2, remote.stdout + remote.stderr
+    assert remote.stderr.startswith("error: unsupported_location_type: ")
+    assert httpx.get(f"{server.url}/v2/actions", auth=ADMIN).json() == []
+
+
+def test_a_relative_path_on_a_default_server_is_relative_to_its_first_root(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    endpoint = {"addr": ["127.0.0.1"], "port": redis_server.port}
+    source = {"uid": 5, "name": "live", "endpoints": [endpoint]}
+    (tmp_path / "exports" / "rel").mkdir(parents=True)
+    with serving(tmp_path, bdbs=(source,)) as process:
+        process.start()
+        watched = cli(
+            *("--url", process.url, "--user", ADMIN[0]),
+            *("export", "start", "5", "--path", "rel", "--watch", "--interval", "0.1"),
+            env={"BDBEXPORT_PASSWORD": ADMIN[1]},
+            cwd=tmp_path,
+        )
+        assert watched.returncode == 0, watched.stdout + watched.stderr
+    written = list((tmp_path / "exports" / "rel").iterdir())
+    assert len(written) == 1, written
+    assert written[0].read_bytes().startswith(b"REDIS")
+    assert not (tmp_path / "rel").exists()
