@@ -27,6 +27,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from anyio import to_thread
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +35,7 @@ from starlette.responses import Response
 from bdbexport.domain.actions import ACTIONS, Action
 from bdbexport.domain.errors import ForbiddenError, NoBackupLocationError, UnauthenticatedError
 from bdbexport.domain.lifecycle import ActionKind
-from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.locations import ExportLocation, MountPointLocation
 from bdbexport.domain.principal import Principal
 
 from .bdb_endpoints import bdb_response
@@ -116,7 +117,11 @@ def start_endpoint(member: Member) -> Endpoint:
         location = asked.location
         if location is None and member.kind is ActionKind.BACKUP:
             location = await _backup_location(context.service.peek, uid)
-        if location is not None:
+        if isinstance(location, MountPointLocation):
+            # Resolving a path follows symlinks on the file system: off the loop, so a
+            # hung mount (a stale NFS export target) stalls this request only.
+            await to_thread.run_sync(context.check_location, location, member.kind)
+        elif location is not None:
             context.check_location(location, member.kind)
         # 4. the rules: the decision, or the use case (which applies the same rules).
         if dry_run:
