@@ -128,8 +128,7 @@ def start_endpoint(member: Member) -> Endpoint:
             return await dry_run_response(request, principal, member.action)
         if location is None:  # a backup of a bdb that does not exist: the rules say so
             decision = await context.service.evaluate(principal, member.action, uid)
-            assert decision.error is not None, "only a missing bdb leaves no location"
-            raise decision.error
+            raise decision.error or NoBackupLocationError(uid)  # (created meanwhile: none)
         bdb = await context.service.start_action(principal, uid, location, member.kind)
         context.launch(bdb, location, asked.notify, kind=member.kind, flush=asked.flush)
         return bdb_response(bdb)
