@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from bdbexport.adapters.audit.throttle_summary import DEFAULT_SUMMARY_INTERVAL
 from bdbexport.adapters.cli.errors import CliError
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.cli.main import State, build_app, run_command
@@ -205,6 +206,10 @@ def serve_command(
         int,
         typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
     ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    throttle_summary_interval: Annotated[
+        float,
+        typer.Option(help="Seconds of throttled sign-ins from one address one audit line sums up."),
+    ] = DEFAULT_SUMMARY_INTERVAL,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -244,6 +249,7 @@ def serve_command(
             max_header_bytes=max_header_bytes,
             body_timeout=body_timeout,
             max_connections_per_address=max_connections_per_address,
+            throttle_summary_interval=throttle_summary_interval,
         )
         try:
             serve(config)

@@ -38,6 +38,7 @@ def create_app(
     on_shutdown: Sequence[Callable[[], None]] = (),
     on_shutdown_async: Sequence[Callable[[], Awaitable[None]]] = (),
     operator: OperatorView | None = None,
+    guards: Sequence[Middleware] = (),
 ) -> Starlette:
     """The REST API of the export family, wired to `context`'s use cases.
 
@@ -45,7 +46,9 @@ def create_app(
     `on_shutdown` runs when the server stops (e.g. the export worker pool's grace),
     then `on_shutdown_async` on the loop (closing connections that belong to it).
     `operator` adds /metrics, /healthz, /readyz and /dashboard (docs/operations.md);
-    None gives them with their defaults.
+    None gives them with their defaults. `guards` are ASGI layers every request
+    passes after the request pipeline (so what they refuse is logged, counted and
+    carries a request id) and before any route, outermost first.
     """
     operator = operator if operator is not None else OperatorView()
     document = openapi_document(version=version)
@@ -77,6 +80,7 @@ def create_app(
                 readiness_bound=operator.readiness_bound,
                 max_body=max_body,
             ),
+            *guards,
             Middleware(RouteTable, routes=api_routes, handlers=ERROR_HANDLERS),
         ],
         exception_handlers={**ERROR_HANDLERS, Exception: _unexpected_error},

@@ -58,7 +58,7 @@ async def start_backup(request: Request) -> Response:
         if current is None or current.backup_location is None:
             raise NoBackupLocationError(uid)
         location = current.backup_location
-    context.check_location(location)  # a backup is an export: the same roots and egress
+    await context.check_location(location)  # a backup is an export: the same roots and egress
     if dry_run:
         # Every pre-check above ran, in the real call's order: the dry run answers
         # the status the real call would get (a missing location, a refused path).

@@ -4,7 +4,7 @@ a request the same way everywhere (credentials, uid, JSON body)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -49,9 +49,10 @@ class HttpContext:
     launch_export: LaunchExport
     location_types: frozenset[str] | None = None
     """Location types exports can go to; None accepts every type the API defines."""
-    check_location: Callable[[ExportLocation], None] = lambda location: None
+    check_location: Callable[[ExportLocation], Awaitable[None]] = lambda location: _nothing()
     """Refuses a location before the export starts (a `DomainError`: a path outside the
-    export roots, a destination the egress policy refuses)."""
+    export roots, a destination the egress policy refuses). Awaited: resolving a path or
+    a host name can block (a hung mount), so the composition root runs it off the loop."""
     launch: LaunchAction | None = None
     """Hands imports and backups (and exports) to the runner; None: this server runs
     none (their starts answer 501 `not_implemented`)."""
@@ -60,6 +61,10 @@ class HttpContext:
     permits: Callable[[Principal, str], bool] | None = None
     """The permission policy the use cases apply (`PermissionPolicy.permits`): with it,
     a role lacking an action's permission is 403 before its body is read."""
+
+
+async def _nothing() -> None:
+    return None
 
 
 CONTEXT_KEY = "bdbexport"

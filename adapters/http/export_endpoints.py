@@ -76,7 +76,7 @@ async def start_export(request: Request) -> Response:
         )
     # The location check comes before the rules, in the dry run as in the real call,
     # so a dry run answers the status the real call would (400, not 200).
-    context.check_location(location)
+    await context.check_location(location)
     if dry_run:
         return await dry_run_response(request, principal, Action.START)
     service, uid = context.service, parse_uid(request.path_params["uid"])

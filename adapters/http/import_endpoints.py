@@ -45,7 +45,7 @@ async def start_import(request: Request) -> Response:
         raise ProtocolError("not_implemented", "This server runs no imports.")
     # The export rules, refused as early as for exports: a path outside the export
     # roots, an FTP host the egress policy refuses (an address literal, `localhost`).
-    context.check_location(source)
+    await context.check_location(source)
     if dry_run:  # after the pre-checks: the real call's status (docs/http-api.md)
         return await dry_run_response(request, principal, Action.START_IMPORT)
     uid = parse_uid(request.path_params["uid"])
