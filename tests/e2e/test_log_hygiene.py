@@ -124,3 +124,59 @@ def _records(path: Path) -> list[dict[str, object]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_a_busy_bdb_s_skipped_backups_are_logged_once_not_at_every_due_moment(
+    tmp_path: Path,
+) -> None:
+    """A one-second schedule behind a backup that runs for a minute: each due moment is
+    refused (`busy`, the same running backup); the log says so once."""
+    backups = tmp_path / "backups"
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(
+        json.dumps(
+            {
+                "users": [{"email": ADMIN[0], "password": ADMIN[1], "role": "admin"}],
+                "bdbs": [
+                    {
+                        "uid": 1,
+                        "name": "orders",
+                        "backup": True,
+                        "backup_interval": 1,
+                        "backup_interval_offset": 0,
+                        "backup_location": {"type": "mount_point", "path": str(backups)},
+                    }
+                ],
+            }
+        )
+    )
+    bootstrap.chmod(0o600)
+    server = ServerProcess(
+        f"sqlite://{tmp_path / 'store.sqlite3'}",
+        args=[
+            "--bootstrap",
+            str(bootstrap),
+            "--exporter",
+            "simulated",
+            "--simulated-duration",
+            "120",
+            "--access-log",
+            "off",
+            "--audit-log",
+            "off",
+        ],
+        workdir=tmp_path,
+    )
+    with server.start():
+        deadline = time.monotonic() + DEADLINE
+        while "not started" not in server.stderr() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "not started" in server.stderr()
+        time.sleep(5.0)  # five more due moments, each refused as busy
+        refusals = [
+            line
+            for line in server.stderr().splitlines()
+            if "scheduled backup of bdb 1" in line and "not started" in line
+        ]
+    assert len(refusals) == 1, refusals
+    assert "busy" in refusals[0]
