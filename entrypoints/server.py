@@ -21,11 +21,11 @@ from typing import Any, TextIO
 
 from bdbexport.adapters.http.edge_protocol import EdgeObservers, edge_protocol
 from bdbexport.adapters.http.metrics import ServerMetrics
-from bdbexport.adapters.notify import SmtpNotifier
 from bdbexport.composition import Application, bootstrap
 from bdbexport.composition.demo_data import seed_demo_actions
 from bdbexport.composition.http_app import build_http_app
 from bdbexport.composition.log_sinks import NonBlockingSink, open_sink
+from bdbexport.composition.notifications import smtp_notifier
 from bdbexport.composition.observability import instrument_store, metrics_access_for
 from bdbexport.composition.scheduling import start_backup_scheduler
 from bdbexport.composition.stores import Store, open_store
@@ -259,11 +259,9 @@ def _fastest(preferred: str, fallback: str) -> Any:
 
 
 def _notifier(config: ServerConfig) -> Notifier | None:
-    if config.smtp_url is None:
-        return None
     try:
-        return SmtpNotifier(
-            config.smtp_url, sender=config.notify_from, recipients=list(config.notify_to)
+        return smtp_notifier(
+            config.smtp_url, sender=config.notify_from, recipients=config.notify_to
         )
     except ValueError as error:
         raise ServerConfigError(str(error)) from error
