@@ -25,6 +25,7 @@ from bdbexport.domain.events import LEASE_EXPIRY_ACTOR, ActionFailed
 from bdbexport.domain.export_outcome import ExportFailedError
 from bdbexport.domain.locations import MountPointLocation
 from bdbexport.domain.statuses import ExportFailureReason, ExportStatus
+from tests.support.thoroughness import examples
 
 AT = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
 
@@ -45,7 +46,7 @@ def test_a_path_resolves_inside_a_root_or_is_refused(tmp_path: Path) -> None:
         assert refused.value.description == ExportPathNotAllowedError().description
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(2), deadline=None)
 @given(st.lists(st.sampled_from(["..", ".", "a", "b", "/", "//", "link"]), max_size=8))
 def test_whatever_the_path_a_resolved_one_is_inside_a_root(parts: list[str]) -> None:
     base = Path(os.environ.get("TMPDIR", "/tmp")) / "bdbexport-roots-property"

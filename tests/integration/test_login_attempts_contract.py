@@ -30,6 +30,7 @@ from bdbexport.adapters.sqlite.login_attempts import (
 )
 from bdbexport.domain.lockout import LockoutPolicy, LoginRecord, after_failure, is_locked
 from bdbexport.domain.ports import AsyncLoginAttempts, LoginAttempts
+from tests.support.thoroughness import examples
 
 POLICY = LockoutPolicy(threshold=3, duration=100.0, reset_after=10.0)
 KINDS = ["memory", "sqlite", "redis"]
@@ -158,7 +159,9 @@ steps = st.lists(st.integers(0, 20_000).map(lambda ms: ms / 1000), min_size=1, m
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(0.6),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(policy=policies, gaps=steps)
 def test_the_lua_script_agrees_with_the_domain_rule(
