@@ -18,6 +18,9 @@ from tests.support.server_process import ServerProcess
 pytestmark = pytest.mark.slow
 REPLICAS = 4
 ROUNDS = 10
+READY_WITHIN = 180.0
+"""A generous deadline, not a figure: four interpreters starting at once on a loaded
+two-core machine (load above 10) took over 30 s; what is tested is that all come up."""
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def test_four_replicas_started_at_once_on_an_empty_redis_all_come_up(
         ]
         try:
             with ThreadPoolExecutor(REPLICAS) as starting:
-                list(starting.map(lambda replica: replica.start(timeout=30), replicas))
+                list(starting.map(lambda replica: replica.start(timeout=READY_WITHIN), replicas))
             for replica in replicas:
                 response = httpx.get(f"{replica.url}/v1/bdbs/1", auth=ADMIN, timeout=10)
                 assert response.status_code == 200, (round_, replica.stderr())
@@ -63,7 +66,7 @@ def test_replicas_seeding_the_demo_together_show_only_passwords_that_work(
         ]
         try:
             with ThreadPoolExecutor(3) as starting:
-                list(starting.map(lambda replica: replica.start(timeout=30), replicas))
+                list(starting.map(lambda replica: replica.start(timeout=READY_WITHIN), replicas))
             shown = [
                 line.split()
                 for replica in replicas

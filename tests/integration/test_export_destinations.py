@@ -49,7 +49,8 @@ def test_a_path_resolves_inside_a_root_or_is_refused(tmp_path: Path) -> None:
 @settings(max_examples=examples(2), deadline=None)
 @given(st.lists(st.sampled_from(["..", ".", "a", "b", "/", "//", "link"]), max_size=8))
 def test_whatever_the_path_a_resolved_one_is_inside_a_root(parts: list[str]) -> None:
-    base = Path(os.environ.get("TMPDIR", "/tmp")) / "bdbexport-roots-property"
+    # One folder per process: parallel workers and runs must not race on the symlink.
+    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"bdbexport-roots-property-{os.getpid()}"
     root = base / "root"
     (root / "a").mkdir(parents=True, exist_ok=True)
     if not (root / "link").is_symlink():
