@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.passwords import with_cheap_hashes
 from tests.support.server_process import ServerProcess, bdbexport_command
 
 pytestmark = pytest.mark.slow
@@ -26,7 +27,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         "bdbs": [{"uid": 2, "name": "sessions"}],
     }
     bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(document))
+    bootstrap.write_text(json.dumps(with_cheap_hashes(document)))
     args = ["--bootstrap", str(bootstrap), "--exporter", "simulated"]
     # Two failed sign-ins from one address, and it waits out the rest of an 8 s window:
     # the failures are sent over HTTP, so only one CLI start-up has to fall inside it

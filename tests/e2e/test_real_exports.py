@@ -20,6 +20,7 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
 from tests.e2e.test_serve import ADMIN
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer, redis_binary
 from tests.support.server_process import ServerProcess, free_port
 
@@ -137,7 +138,7 @@ def serve(tmp_path: Path, bdbs: list[dict[str, Any]], *extra: str) -> ServerProc
         "bdbs": bdbs,
     }
     path = tmp_path / "bootstrap.json"
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(with_cheap_hashes(document)))
     args = ["--bootstrap", str(path), *extra]
     return ServerProcess(f"sqlite://{tmp_path / 'store.sqlite3'}", args=args, workdir=tmp_path)
 

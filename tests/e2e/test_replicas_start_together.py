@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
@@ -34,7 +35,7 @@ def test_four_replicas_started_at_once_on_an_empty_redis_all_come_up(
     tmp_path: Path, redis: RedisServer
 ) -> None:
     document = tmp_path / "bootstrap.json"
-    document.write_text(json.dumps(BOOTSTRAP))
+    document.write_text(json.dumps(with_cheap_hashes(BOOTSTRAP)))
     for round_ in range(ROUNDS):
         store = f"{redis.url}?prefix=round{round_}:"
         replicas = [

@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from tests.e2e.test_serve import ADMIN
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
@@ -54,7 +55,7 @@ def bootstrap_file(tmp_path: Path, data_port: int, backups: Path) -> Path:
         ],
     }
     path = tmp_path / "bootstrap.json"
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(with_cheap_hashes(document)))
     return path
 
 

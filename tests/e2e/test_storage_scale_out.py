@@ -17,6 +17,7 @@ import pytest
 from bdbexport.adapters.sqlite import SqliteBdbRepository, SqliteDatabase
 from bdbexport.composition.stores import open_store
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP, MOUNT
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess, bdbexport_command, free_port
 
@@ -31,7 +32,7 @@ MANY: dict[str, Any] = {
 
 def bootstrap(tmp_path: Path, document: dict[str, Any]) -> Path:
     path = tmp_path / "bootstrap.json"
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(with_cheap_hashes(document)))
     return path
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
@@ -155,7 +156,7 @@ def assert_clean_logs(server: ServerProcess) -> None:
 
 def bootstrap_args(tmp_path: Path) -> list[str]:
     path = tmp_path / "bootstrap.json"
-    path.write_text(json.dumps(BOOTSTRAP))
+    path.write_text(json.dumps(with_cheap_hashes(BOOTSTRAP)))
     return ["--bootstrap", str(path), "--exporter", "simulated"]
 
 
