@@ -229,8 +229,12 @@ def test_a_killed_worker_fails_its_export_when_the_lease_runs_out(tmp_path: Path
     first.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
     first.process.wait(10)  # type: ignore[union-attr]
     with ServerProcess(store, args=["--export-lease-ttl", "1"], workdir=tmp_path).start() as second:
-        time.sleep(1.5)
-        bdb = httpx.get(f"{second.url}/v1/bdbs/1", auth=ADMIN).json()
+        deadline = time.monotonic() + 30  # the lease ran out before this start; ends a hang
+        while (bdb := httpx.get(f"{second.url}/v1/bdbs/1", auth=ADMIN).json())[
+            "export_status"
+        ] == "exporting":
+            assert time.monotonic() < deadline, bdb
+            time.sleep(0.1)
         assert bdb["export_status"] == "failed"
         assert bdb["export_failure_reason"] == "general-error"
         reset = httpx.put(f"{second.url}/v1/bdbs/1/actions/export_reset_status", auth=ADMIN)
