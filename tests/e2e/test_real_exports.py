@@ -313,8 +313,10 @@ def test_killing_the_source_mid_export_fails_it_and_leaves_the_directory_clean(
             assert (
                 export(server, 1, {"type": "mount_point", "path": str(target)}).status_code == 200
             )
-            time.sleep(1.0)
-            assert any(p.name.endswith(".partial") for p in target.iterdir())  # mid-export
+            deadline = time.monotonic() + 30  # waited for, not slept: ends only a hang
+            while not any(p.name.endswith(".partial") for p in target.iterdir()):  # mid-export
+                assert time.monotonic() < deadline, list(target.iterdir())
+                time.sleep(0.05)
             slow.kill()
             bdb, _ = wait_end(server, 1)
             assert (bdb["export_status"], bdb["export_failure_reason"]) == (
