@@ -31,6 +31,7 @@ def replicas(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     store = f"{redis.url}?prefix=replicas:"
     args = ["--bootstrap", str(bootstrap), "--exporter", "simulated"]
     args += ["--simulated-duration", "120", "--importer", "memory"]
+    args += ["--shutdown-grace", "1"]  # its length is not under test: stop without 10 s
     try:
         with (
             ServerProcess(store, args=args, workdir=tmp_path) as first,
