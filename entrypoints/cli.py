@@ -17,11 +17,12 @@ from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.cli.main import State, build_app, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
 from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
-from bdbexport.adapters.http.edge_protocol import (
+from bdbexport.adapters.http.edge_rules import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    DEFAULT_WRITE_TIMEOUT,
 )
 from bdbexport.composition.bootstrap_file import BootstrapError
 from bdbexport.composition.local import MissingStoreError, open_local_runtime
@@ -192,19 +193,37 @@ def serve_command(
     ] = None,
     header_timeout: Annotated[
         float,
-        typer.Option(help="Seconds a client has to send a request's headers (slowloris)."),
+        typer.Option(
+            help="Seconds a client has to send a request's headers, and an idle connection"
+            " stays open (slowloris; at most 60)."
+        ),
     ] = DEFAULT_HEADER_TIMEOUT,
     max_header_bytes: Annotated[
-        int, typer.Option(help="Bytes the request line and headers may take together (431).")
+        int,
+        typer.Option(help="Bytes the request line and headers may take together (431; >= 8192)."),
     ] = DEFAULT_MAX_HEADER_BYTES,
     body_timeout: Annotated[
         float,
         typer.Option(help="Seconds a client has to send a request's body, after its headers."),
     ] = DEFAULT_BODY_TIMEOUT,
-    max_connections_per_address: Annotated[
+    write_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a client may leave a response unread before it is dropped."),
+    ] = DEFAULT_WRITE_TIMEOUT,
+    max_requests_per_address: Annotated[
         int,
-        typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
-    ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        typer.Option(
+            help="Requests one client address may have in flight at once (429; 0: no cap)."
+        ),
+    ] = DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    max_connections_per_address: Annotated[
+        int | None,
+        typer.Option(
+            help="Deprecated and ignored: caps on connections per address are the front"
+            " proxy's (docs/security.md, the nginx front); see --max-requests-per-address.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -243,8 +262,16 @@ def serve_command(
             header_timeout=header_timeout,
             max_header_bytes=max_header_bytes,
             body_timeout=body_timeout,
-            max_connections_per_address=max_connections_per_address,
+            write_timeout=write_timeout,
+            max_requests_per_address=max_requests_per_address,
         )
+        if max_connections_per_address is not None:
+            typer.echo(
+                "warning: --max-connections-per-address is deprecated and ignored: serve no"
+                " longer caps connections per address; put the documented nginx front before"
+                " it (docs/security.md) and see --max-requests-per-address.",
+                err=True,
+            )
         try:
             serve(config)
         except (ServerConfigError, StoreUrlError, BootstrapError, ValueError) as error:

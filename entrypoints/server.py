@@ -3,7 +3,7 @@
 It opens the store named by a URL, seeds it (a bootstrap file, or the demo dataset on
 first start), has `bootstrap` build the application (with the asynchronous use cases
 for the event loop), adds the authenticator and the logs, mounts the Starlette app
-and runs it on uvicorn with the fastest event loop and HTTP parser installed.
+and runs it on granian (entrypoints/granian_launch.py), uvloop when installed.
 Nothing here runs at import time.
 """
 
@@ -28,13 +28,16 @@ from bdbexport.adapters.http.authentication import (
     AuthSettings,
     default_kdf_concurrency,
 )
-from bdbexport.adapters.http.edge_protocol import (
+from bdbexport.adapters.http.edge_rules import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    DEFAULT_WRITE_TIMEOUT,
+    MAX_HEADER_TIMEOUT,
+    MIN_HEADER_BYTES,
     EdgeObservers,
-    edge_protocol,
+    EdgeRules,
 )
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
@@ -110,7 +113,8 @@ class ServerConfig:
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
-    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT
+    max_requests_per_address: int = DEFAULT_MAX_REQUESTS_PER_ADDRESS
 
     def auth_settings(self) -> AuthSettings:
         """The sign-in rules these settings give (`ValueError` when out of range)."""
@@ -180,15 +184,16 @@ class ServerConfig:
         self._check_edge()
 
     def _check_edge(self) -> None:
-        if self.header_timeout <= 0 or self.max_header_bytes < 1024:
+        if not 0 < self.header_timeout <= MAX_HEADER_TIMEOUT:
             raise ServerConfigError(
-                "--header-timeout must be positive and --max-header-bytes at least 1024."
+                f"--header-timeout must be positive and at most {MAX_HEADER_TIMEOUT:g} seconds."
             )
-        if self.body_timeout <= 0 or self.max_connections_per_address < 0:
-            raise ServerConfigError(
-                "--body-timeout must be positive and --max-connections-per-address"
-                " at least 0 (0: no cap)."
-            )
+        if self.max_header_bytes < MIN_HEADER_BYTES:
+            raise ServerConfigError(f"--max-header-bytes must be at least {MIN_HEADER_BYTES}.")
+        if self.body_timeout <= 0 or self.write_timeout <= 0:
+            raise ServerConfigError("--body-timeout and --write-timeout must be positive.")
+        if self.max_requests_per_address < 0:
+            raise ServerConfigError("--max-requests-per-address must be at least 0 (0: no cap).")
 
     def _check_exports(self) -> None:
         if self.export_timeout <= 0:
@@ -377,10 +382,8 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
     """Run the server. The order is what makes a failed start harmless: the listening
     socket is bound and the TLS files are loaded first (a busy port or a bad certificate
     fails before anything is stored or printed), then the store is opened and seeded,
-    and the one-time passwords and the `serving` line are printed only once uvicorn
+    and the one-time passwords and the `serving` line are printed only once granian
     has started on that socket."""
-    import uvicorn
-
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     config.check()
     listening = bind(config.host, config.port)
@@ -399,30 +402,26 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
         f"bdbexport {version()} serving {scheme}://{host}:{config.port}"
         f" (store {config.store_url}, exporter {config.exporter})\n"
     )
-    uvicorn_config = uvicorn.Config(
+    from .granian_launch import Listen, run
+
+    # The app's own edge rules around it; the protocol's are the server's (edge_rules.py).
+    app = EdgeRules(
         server.app,
+        body_timeout=config.body_timeout,
+        write_timeout=config.write_timeout,
+        max_requests_per_address=config.max_requests_per_address,
+        observers=server.edge,
+    )
+    listen = Listen(
         host=config.host,
         port=config.port,
-        ssl_certfile=str(config.certfile) if config.certfile else None,
-        ssl_keyfile=str(config.keyfile) if config.keyfile else None,
-        loop=_fastest("uvloop", "asyncio"),
-        # Our subclass of uvicorn's protocol: header size and time limits, and our
-        # error JSON wherever the HTTP parser itself refuses a request.
-        http=edge_protocol(
-            _fastest("httptools", "h11"),
-            max_header_bytes=config.max_header_bytes,
-            header_timeout=config.header_timeout,
-            body_timeout=config.body_timeout,
-            max_connections_per_address=config.max_connections_per_address,
-            observers=server.edge,
-        ),
-        timeout_keep_alive=int(max(1, config.header_timeout)),
-        access_log=False,
-        log_level="warning",
-        lifespan="on",
-        server_header=False,
+        header_timeout=config.header_timeout,
+        max_header_bytes=config.max_header_bytes,
+        certfile=config.certfile,
+        keyfile=config.keyfile,
     )
-    _announcing_server(uvicorn_config, server.announcement + serving, out).run(sockets=[listening])
+    listening.close()  # the port was free a moment ago: granian binds it now
+    run(app, listen, server.announcement + serving, out)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -442,7 +441,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def _load_tls(config: ServerConfig) -> None:
-    """Load the certificate and key as uvicorn will: a bad file fails the start here."""
+    """Load the certificate and key as the server will: a bad file fails the start here."""
     import ssl
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -452,28 +451,6 @@ def _load_tls(config: ServerConfig) -> None:
         raise ServerConfigError(
             f"TLS certificate {config.certfile} or key {config.keyfile} cannot be loaded ({error})."
         ) from error
-
-
-def _announcing_server(config: Any, announce: str, out: TextIO) -> Any:
-    """uvicorn's server, printing `announce` once it serves (its startup done)."""
-    import uvicorn
-
-    class AnnouncingServer(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if not self.should_exit:
-                out.write(announce)
-                out.flush()
-
-    return AnnouncingServer(config)
-
-
-def _fastest(preferred: str, fallback: str) -> Any:
-    try:
-        __import__(preferred)
-    except ImportError:
-        return fallback
-    return preferred
 
 
 def _notifier(config: ServerConfig) -> Notifier | None:

@@ -17,14 +17,27 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
-from prometheus_client.utils import floatToGoString
 
-_le_of: Callable[[float], str] = floatToGoString
-"""How prometheus_client writes a bucket bound (`0.0001`, `2.5`, `+Inf`)."""
+
+def le_label(bound: float) -> str:
+    """A bucket bound as Prometheus clients write it (Go's float format: `0.0001`,
+    `2.5`, `1e+06`, `+Inf`), so the `le` labels match `Histogram`'s exactly. Written
+    here: the client library's own helper is not part of its public API."""
+    if math.isinf(bound):
+        return "+Inf" if bound > 0 else "-Inf"
+    if math.isnan(bound):
+        return "NaN"
+    text = repr(float(bound))
+    dot = text.find(".")
+    if bound > 0 and dot > 6:  # Go turns to an exponent from a million on
+        digits = (text[:dot] + text[dot + 1 :]).rstrip("0")
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{mantissa}e+{dot - 1:02d}"
+    return text
 
 
 class LoopHistogramChild:
@@ -61,7 +74,7 @@ class LoopHistogram:
         self._documentation = documentation
         self._labelnames = tuple(labelnames)
         self._bounds = tuple(sorted(float(bound) for bound in buckets if bound != math.inf))
-        self._le = (*(_le_of(bound) for bound in self._bounds), "+Inf")
+        self._le = (*(le_label(bound) for bound in self._bounds), "+Inf")
         self._children: dict[tuple[str, ...], LoopHistogramChild] = {}
         registry.register(self)
 

@@ -248,7 +248,7 @@ class ServerMetrics:
     # --- hooks for the other parts of the server --------------------------------------
 
     def record_edge_refusal(self, status: int) -> None:
-        """Call when the HTTP edge answers a refusal itself (adapters/http/edge_protocol.py)."""
+        """Call when the HTTP edge answers a refusal itself (adapters/http/edge_rules.py)."""
         self.edge_refusals.labels(status=str(status)).inc()
 
     def record_lockout(self, subject: str = "user") -> None:

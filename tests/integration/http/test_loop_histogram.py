@@ -64,3 +64,26 @@ def test_a_name_registered_twice_is_refused_as_for_any_collector() -> None:
     LoopHistogram("x_seconds", "x", ["operation"], buckets=(1.0,), registry=registry)
     with pytest.raises(ValueError, match="Duplicated"):
         Histogram("x_seconds", "x", ["operation"], registry=registry)
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=1e-9, max_value=1e15, allow_nan=False, allow_infinity=False),
+            st.integers(min_value=1, max_value=10**12).map(float),
+        ),
+        min_size=1,
+        max_size=6,
+        unique=True,
+    )
+)
+def test_bucket_bounds_are_written_as_the_client_library_writes_them(bounds: list[float]) -> None:
+    """Our `le` labels (written without the library's private helper) are its own."""
+    bounds = sorted(bounds)
+    theirs, ours = CollectorRegistry(), CollectorRegistry()
+    Histogram("b_seconds", "b", ["operation"], buckets=bounds, registry=theirs).labels("x")
+    LoopHistogram("b_seconds", "b", ["operation"], buckets=bounds, registry=ours).labels(
+        operation="x"
+    )
+    assert exposition(ours) == exposition(theirs)
