@@ -216,6 +216,14 @@ def serve_command(
             help="Requests one client address may have in flight at once (429; 0: no cap)."
         ),
     ] = DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    forwarded_allow_ips: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A reverse proxy's address whose X-Forwarded-For names the client"
+            " (repeatable; none by default).",
+            show_default=False,
+        ),
+    ] = None,
     max_connections_per_address: Annotated[
         int | None,
         typer.Option(
@@ -264,6 +272,7 @@ def serve_command(
             body_timeout=body_timeout,
             write_timeout=write_timeout,
             max_requests_per_address=max_requests_per_address,
+            forwarded_allow_ips=tuple(forwarded_allow_ips or ()),
         )
         if max_connections_per_address is not None:
             typer.echo(

@@ -39,6 +39,7 @@ from bdbexport.adapters.http.edge_rules import (
     EdgeObservers,
     EdgeRules,
 )
+from bdbexport.adapters.http.forwarded import TrustedForwardedFor
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.adapters.notify import SmtpNotifier
@@ -115,6 +116,8 @@ class ServerConfig:
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     write_timeout: float = DEFAULT_WRITE_TIMEOUT
     max_requests_per_address: int = DEFAULT_MAX_REQUESTS_PER_ADDRESS
+    forwarded_allow_ips: tuple[str, ...] = ()
+    """Proxies whose `X-Forwarded-For` names the client (none by default)."""
 
     def auth_settings(self) -> AuthSettings:
         """The sign-in rules these settings give (`ValueError` when out of range)."""
@@ -405,13 +408,15 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
     from .granian_launch import Listen, run
 
     # The app's own edge rules around it; the protocol's are the server's (edge_rules.py).
-    app = EdgeRules(
+    app: Any = EdgeRules(
         server.app,
         body_timeout=config.body_timeout,
         write_timeout=config.write_timeout,
         max_requests_per_address=config.max_requests_per_address,
         observers=server.edge,
     )
+    if config.forwarded_allow_ips:
+        app = TrustedForwardedFor(app, trusted=frozenset(config.forwarded_allow_ips))
     listen = Listen(
         host=config.host,
         port=config.port,

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.raw_http import read_until_closed as read_socket_until_closed
 from tests.support.server_process import ServerProcess
-from tests.support.threaded_uvicorn import read_until_closed as read_socket_until_closed
 
 pytestmark = pytest.mark.slow
 

@@ -25,8 +25,8 @@ import httpx
 import jwt
 import pytest
 
+from tests.support.raw_http import read_until_closed
 from tests.support.server_process import ServerProcess, bdbexport_command
-from tests.support.threaded_uvicorn import read_until_closed
 
 pytestmark = pytest.mark.slow
 

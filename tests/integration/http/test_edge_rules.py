@@ -18,6 +18,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from bdbexport.adapters.http.edge_rules import BodyTimeoutError, EdgeRules
+from bdbexport.adapters.http.forwarded import TrustedForwardedFor
 from tests.support.edge_server import WRITE_TIMEOUT
 from tests.support.server_process import free_port
 
@@ -152,3 +153,32 @@ def test_the_cap_counts_requests_in_flight_per_address_and_releases_them() -> No
         return statuses
 
     assert asyncio.run(scenario()) == [429, 200, 200, 200, 200]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "seen"),
+    [
+        ("127.0.0.1", b"203.0.113.9", "203.0.113.9"),  # the trusted proxy's word
+        ("127.0.0.1", b"10.9.9.9, 203.0.113.9", "203.0.113.9"),  # the one it appended
+        ("198.51.100.7", b"203.0.113.9", "198.51.100.7"),  # anyone else: ignored
+        ("127.0.0.1", b"", "127.0.0.1"),
+    ],
+)
+def test_x_forwarded_for_is_read_from_trusted_proxies_only(
+    peer: str, forwarded: bytes, seen: str
+) -> None:
+    clients: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        clients.append(scope["client"][0])
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        return None
+
+    request = {**scope(peer), "headers": [(b"x-forwarded-for", forwarded)]}
+    middleware = TrustedForwardedFor(app, trusted=frozenset({"127.0.0.1"}))
+    asyncio.run(middleware(request, receive, send))
+    assert clients == [seen]
