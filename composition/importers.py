@@ -12,6 +12,7 @@ from functools import partial
 from bdbexport.adapters.exporting.egress import OPEN, EgressPolicy, addresses_of
 from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.ftp_connection import open_ftp
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.memory.importer import InMemoryImporter
 from bdbexport.domain.errors import EgressNotAllowedError
 from bdbexport.domain.ports import Importer
@@ -26,21 +27,27 @@ def choose_importer(
     roots: ExportRoots | None = None,
     egress: EgressPolicy | None = None,
     timeout: float = 30.0,
+    limits: ImportLimits | None = None,
 ) -> Importer:
     """The importer `name` stands for (one of `IMPORTERS`). The real one reads
     `mount_point` files only inside `roots` and FTP only from hosts `egress` permits
     (the export rules: a server never reads just any file it can, docs/imports.md),
     with `timeout` (the server's `--export-timeout`) bounding each network step as for
-    exports."""
+    exports, and `limits` what one import may take from the machine (docs/security.md).
+    Choosing it also ends what imports of dead servers left behind (loaders, work
+    directories): `RdbImporter.reap_leftovers`."""
     if name == "rdb":
         from bdbexport.adapters.importing import RdbImporter
 
-        return RdbImporter(
+        importer = RdbImporter(
             resolve_path=None if roots is None else roots.resolve,
             check_host=None if egress is None else partial(_check_source_host, egress),
             open_ftp=partial(open_ftp, egress=OPEN if egress is None else egress),
             timeout=timeout,
+            limits=limits,
         )
+        importer.reap_leftovers()
+        return importer
     if name == "memory":
         resolve = None if roots is None else roots.resolve
         return InMemoryImporter(duration=memory_duration, resolve_path=resolve)
@@ -55,7 +62,8 @@ def _check_source_host(egress: EgressPolicy, host: str) -> None:
         raise EgressNotAllowedError()
 
 
-def import_location_types(importer: Importer) -> frozenset[str] | None:
-    """The source types `importer` reads (None: it does not say, so every type)."""
-    types = getattr(importer, "location_types", None)
+def location_types(adapter: object) -> frozenset[str] | None:
+    """The location types an exporter writes to or an importer reads from (None: it
+    does not say, so every type the API defines)."""
+    types = getattr(adapter, "location_types", None)
     return frozenset(types) if types is not None else None

@@ -14,7 +14,8 @@ import typer
 
 from bdbexport.adapters.cli.errors import CliError
 from bdbexport.adapters.cli.exit_codes import ExitCode
-from bdbexport.adapters.cli.main import State, build_app, run_command
+from bdbexport.adapters.cli.main import build_app
+from bdbexport.adapters.cli.runtime import State, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
 from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
 from bdbexport.adapters.http.edge_rules import (
@@ -24,6 +25,7 @@ from bdbexport.adapters.http.edge_rules import (
     DEFAULT_MAX_REQUESTS_PER_ADDRESS,
     DEFAULT_WRITE_TIMEOUT,
 )
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.composition.bootstrap_file import BootstrapError
 from bdbexport.composition.local import MissingStoreError, open_local_runtime
 from bdbexport.composition.stores import StoreUrlError, default_store_url
@@ -232,6 +234,32 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    import_max_bytes: Annotated[
+        int,
+        typer.Option(help="Bytes an import may copy: a larger source file fails the import."),
+    ] = ImportLimits.max_bytes,
+    import_max_memory: Annotated[
+        int,
+        typer.Option(help="Bytes of memory the loader of an import file may use (its cage)."),
+    ] = ImportLimits.max_memory,
+    import_cpu_limit: Annotated[
+        int,
+        typer.Option(help="Seconds of CPU time the loader of an import file may use."),
+    ] = ImportLimits.cpu_seconds,
+    import_load_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds the loader of an import file may take to load it."),
+    ] = ImportLimits.load_timeout,
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "Browser origin (https://host[:port]) whose cross-site requests may change"
+                " things; others are refused (403). Repeatable."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -273,6 +301,11 @@ def serve_command(
             write_timeout=write_timeout,
             max_requests_per_address=max_requests_per_address,
             forwarded_allow_ips=tuple(forwarded_allow_ips or ()),
+            import_max_bytes=import_max_bytes,
+            import_max_memory=import_max_memory,
+            import_cpu_limit=import_cpu_limit,
+            import_load_timeout=import_load_timeout,
+            allowed_origins=tuple(allowed_origin or ()),
         )
         if max_connections_per_address is not None:
             typer.echo(

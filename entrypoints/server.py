@@ -9,6 +9,7 @@ Nothing here runs at import time.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import socket
@@ -28,6 +29,7 @@ from bdbexport.adapters.http.authentication import (
     AuthSettings,
     default_kdf_concurrency,
 )
+from bdbexport.adapters.http.cross_site import normalize_origin
 from bdbexport.adapters.http.edge_rules import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -42,6 +44,7 @@ from bdbexport.adapters.http.edge_rules import (
 from bdbexport.adapters.http.forwarded import TrustedForwardedFor
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.notify import SmtpNotifier
 from bdbexport.composition import EXPORTERS, Application, bootstrap
 from bdbexport.composition.bootstrap_file import apply_bootstrap, read_bootstrap_file
@@ -59,6 +62,7 @@ from bdbexport.composition.observability import (
     operator_view,
     subscribe_metrics,
 )
+from bdbexport.composition.readiness import open_readiness_probe
 from bdbexport.composition.scheduling import start_backup_scheduler
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
@@ -118,6 +122,28 @@ class ServerConfig:
     max_requests_per_address: int = DEFAULT_MAX_REQUESTS_PER_ADDRESS
     forwarded_allow_ips: tuple[str, ...] = ()
     """Proxies whose `X-Forwarded-For` names the client (none by default)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins whose cross-site requests may change things (`--allowed-origin`)."""
+    # What one import may take from the machine (issue 22, docs/security.md "Imports").
+    import_max_bytes: int = ImportLimits.max_bytes
+    import_max_memory: int = ImportLimits.max_memory
+    import_cpu_limit: int = ImportLimits.cpu_seconds
+    import_load_timeout: float = ImportLimits.load_timeout
+
+    def import_limits(self) -> ImportLimits:
+        """The import limits these settings give (`ServerConfigError` when not positive)."""
+        try:
+            return ImportLimits(
+                max_bytes=self.import_max_bytes,
+                max_memory=self.import_max_memory,
+                cpu_seconds=self.import_cpu_limit,
+                load_timeout=self.import_load_timeout,
+            )
+        except ValueError:
+            raise ServerConfigError(
+                "--import-max-bytes, --import-max-memory, --import-cpu-limit and"
+                " --import-load-timeout must be positive."
+            ) from None
 
     def auth_settings(self) -> AuthSettings:
         """The sign-in rules these settings give (`ValueError` when out of range)."""
@@ -146,6 +172,7 @@ class ServerConfig:
         return self.certfile is not None
 
     def _check_importer(self) -> None:
+        self.import_limits()
         if self.importer not in IMPORTERS:
             raise ServerConfigError(
                 f"Unknown importer {self.importer!r}; choose one of: {', '.join(IMPORTERS)}."
@@ -185,6 +212,14 @@ class ServerConfig:
         if self.token_lifetime < 1 or self.kdf_concurrency < 1:
             raise ServerConfigError("--token-lifetime and --kdf-concurrency must be at least 1.")
         self._check_edge()
+        self._check_origins()
+
+    def _check_origins(self) -> None:
+        for origin in self.allowed_origins:
+            try:
+                normalize_origin(origin)
+            except ValueError as error:
+                raise ServerConfigError(f"{error}.") from error
 
     def _check_edge(self) -> None:
         if not 0 < self.header_timeout <= MAX_HEADER_TIMEOUT:
@@ -322,6 +357,7 @@ def build_server(config: ServerConfig) -> Server:
         export_roots=config.export_roots,
         allow_egress=config.allow_egress,
         export_timeout=config.export_timeout,
+        import_limits=config.import_limits(),
     )
     application.prepare_exports()
     if application.action_logs is not None:  # the demo's running export has its record
@@ -342,10 +378,7 @@ def build_server(config: ServerConfig) -> Server:
     context = HttpContext(
         service=application.async_service,
         authenticator=authenticator,
-        launch_export=application.pool.submit,
         launch=application.pool.submit,
-        import_location_types=application.import_location_types,
-        location_types=application.location_types,
         check_location=application.check_location,
         permits=policy.permits,
     )
@@ -363,17 +396,22 @@ def build_server(config: ServerConfig) -> Server:
         close_access()
         close_audit()
 
+    operator = operator_view(
+        metrics,
+        async_store=application.async_store,
+        access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
+    )
+    # /readyz checks what serving needs: the schema or data present, a write going through.
+    readiness, close_readiness = open_readiness_probe(config.store_url, reads=operator.readiness)
+    operator = dataclasses.replace(operator, readiness=readiness)
     app = create_app(
         context,
         access_log=access_sink,
         version=version(),
         on_shutdown=[close],
-        on_shutdown_async=[application.aclose, close_attempts],
-        operator=operator_view(
-            metrics,
-            async_store=application.async_store,
-            access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
-        ),
+        on_shutdown_async=[application.aclose, close_attempts, close_readiness],
+        operator=operator,
+        allowed_origins=config.allowed_origins,
     )
     edge = EdgeObservers(access_sink, metrics.record_edge_refusal)
     return Server(

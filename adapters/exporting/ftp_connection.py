@@ -8,6 +8,10 @@ what exports (`FtpSink`) and imports (given it by the composition root) both use
 - Every control reply, *as a whole*, has `timeout` seconds: a server that trickles
   its banner one byte a second, or sends an endless multi-line reply (`220-...` once a
   second), fails within `timeout`, not one fresh deadline per byte or per line.
+- Every control reply is also bounded in size: at most `MAX_REPLY_LINES` lines and
+  `MAX_REPLY_BYTES` bytes (`ReplyTooLongError`). ftplib joins a multi-line reply's lines
+  one by one into a growing string: a server streaming `220-...` lines for the whole
+  `timeout` cost the process gigabytes before this cap (issue 22, finding 3).
 - Every wait is cut into slices of at most `SLICE` seconds, and `waiting` is called
   between them: the worker's progress report, which raises when the action is
   cancelled or the server shuts down, so a blocked step notices within about a second
@@ -29,8 +33,17 @@ from .egress import EgressPolicy
 SLICE = 0.25
 """Longest single blocking wait on a socket, so `waiting` runs at least this often."""
 
+MAX_REPLY_LINES = 200
+MAX_REPLY_BYTES = 64 * 1024
+"""Bounds of one control reply: real servers' longest (FEAT, HELP, a banner with a
+message of the day) are tens of lines and a few KiB."""
+
 Waiting = Callable[[], None]
 """Called while a network step waits; raises to stop it (cancel, shutdown)."""
+
+
+class ReplyTooLongError(ftplib.error_proto):
+    """A control reply longer than `MAX_REPLY_LINES` lines or `MAX_REPLY_BYTES` bytes."""
 
 
 def _idle() -> None:
@@ -89,18 +102,24 @@ class ReplyDeadlineReader:
         self.waiting = waiting
         self._buffer = b""
         self._deadline: float | None = None
+        self._lines = 0
+        self._bytes = 0
 
     def start_reply(self) -> None:
         self._deadline = time.monotonic() + self._timeout
+        self._lines = self._bytes = 0
 
     def end_reply(self) -> None:
         self._deadline = None
+        self._lines = self._bytes = 0
 
     def readline(self, limit: int = -1) -> str:
         deadline = self._deadline or time.monotonic() + self._timeout
         late = f"no complete reply from the FTP server within {self._timeout:g}s"
         try:
             while b"\n" not in self._buffer and (limit < 0 or len(self._buffer) < limit):
+                if self._bytes + len(self._buffer) > MAX_REPLY_BYTES:
+                    break  # judged below, with the line
                 data = receive(self._connection, 4096, deadline, self.waiting, late)
                 if not data:
                     break
@@ -112,6 +131,13 @@ class ReplyDeadlineReader:
         if limit >= 0:
             end = min(end, limit)
         line, self._buffer = self._buffer[:end], self._buffer[end:]
+        self._lines += 1
+        self._bytes += len(line)
+        if self._lines > MAX_REPLY_LINES or self._bytes > MAX_REPLY_BYTES:
+            raise ReplyTooLongError(
+                f"the FTP server's reply ran past {MAX_REPLY_LINES} lines or"
+                f" {MAX_REPLY_BYTES // 1024} KiB; hung up"
+            )
         return line.decode(self._encoding, errors="replace")
 
     def close(self) -> None:

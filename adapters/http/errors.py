@@ -45,6 +45,7 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "request_timeout": 408,
         "too_many_connections": 429,
         "too_many_requests": 429,
+        "cross_site_request": 403,
         "not_found": 404,
         "method_not_allowed": 405,
         "invalid_request": 400,

@@ -29,11 +29,14 @@ from bdbexport.domain.export_outcome import ImportFailedError
 from bdbexport.domain.locations import ExportLocation, MountPointLocation, UrlLocation
 from bdbexport.domain.statuses import ImportFailureReason
 
+from .cage import WORK_PREFIX, reap_leftovers, write_owner
 from .key_copier import KeyCopier, keyspace
+from .limits import ImportLimits
 from .progress import ProgressReporter
 from .rdb_version import check_readable, rdb_version_of
 from .resp import ConnectionLostError, RespConnection, RespError
 from .scratch_server import ScratchServer
+from .size_cap import SizeCap
 from .sources import SUPPORTED_SOURCE_TYPES, FtpOpener, fetch, plain_ftp
 from .undo_journal import UndoJournal
 
@@ -51,7 +54,7 @@ class RdbImporter:
         *,
         redis_server: str | None = None,
         timeout: float = 30.0,
-        load_timeout: float = 600.0,
+        limits: ImportLimits | None = None,
         batch: int = 500,
         work_dir: Path | None = None,
         progress_interval: float = 0.25,
@@ -65,16 +68,24 @@ class RdbImporter:
         `no-permission`. Without them every readable path and host is allowed.
         `open_ftp` makes FTP control connections (the server wires the export side's:
         egress-checked at the address it connects to, every reply bounded by
-        `timeout`)."""
+        `timeout`). `limits` bound what one import may take from the machine: the
+        file's size, the loader's memory, CPU time and load time (docs/security.md)."""
         self._binary = redis_server
         self._timeout = timeout
-        self._load_timeout = load_timeout
+        self._limits = limits if limits is not None else ImportLimits()
         self._batch = batch
         self._work_dir = work_dir
         self._progress_interval = progress_interval
         self._resolve_path = resolve_path
         self._check_host = check_host
         self._open_ftp = open_ftp
+
+    def reap_leftovers(self) -> int:
+        """Kill the loaders, and remove the work directories, that imports of servers
+        no longer running left in the work directory's parent (a server killed before
+        the kernel could end its loader); how many loaders were killed. A server calls
+        it as it starts."""
+        return reap_leftovers(self._work_dir or Path(tempfile.gettempdir()))
 
     def import_rdb(
         self,
@@ -116,17 +127,25 @@ class RdbImporter:
         reporter: ProgressReporter,
     ) -> int:
         with (
-            tempfile.TemporaryDirectory(prefix="bdbexport-import-", dir=self._work_dir) as work,
+            tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=self._work_dir) as work,
             self._connect_target(bdb) as target,
         ):
             directory = Path(work)
             directory.chmod(0o700)
+            write_owner(directory)
             rdb = directory / "import.rdb"
+            cap = SizeCap(
+                max_bytes=self._limits.max_bytes,
+                directory=directory,
+                free_reserve=self._limits.free_reserve,
+                memory_limit=_memory_limit(target),
+            )
             fetch(
                 source,
                 rdb,
                 lambda done: reporter.phase(0, 10, done),
                 timeout=self._timeout,
+                cap=cap,
                 resolved=resolved,
                 open_ftp=self._open_ftp,
             )
@@ -140,14 +159,20 @@ class RdbImporter:
                 rdb.name,
                 databases=max(_databases(target), max(keyspace(target), default=0) + 1),
                 timeout=self._timeout,
-                start_timeout=self._load_timeout,
+                limits=self._limits,
             ) as scratch:
                 scratch.wait_loaded(lambda done: reporter.phase(10, 20, done))
-                with (
-                    scratch.connect() as loader,
-                    UndoJournal(directory / "undo.journal") as journal,
-                ):
-                    self._copy(loader, target, journal, flush=flush, reporter=reporter)
+                try:
+                    with (
+                        scratch.connect() as loader,
+                        UndoJournal(directory / "undo.journal") as journal,
+                    ):
+                        self._copy(loader, target, journal, flush=flush, reporter=reporter)
+                except (ConnectionLostError, ImportFailedError) as lost:
+                    stopped = scratch.failure()  # a limit that ended the loader mid-copy
+                    if stopped is not None:
+                        raise stopped from lost
+                    raise
         return size
 
     def _copy(
@@ -270,6 +295,18 @@ def _loader_version(binary: str) -> str:
         return "unknown"
     match = re.search(r"v=(\S+)", said)
     return match.group(1) if match else "unknown"
+
+
+def _memory_limit(connection: RespConnection) -> int:
+    """The target's `maxmemory` in bytes (0: none, or CONFIG refused, as behind Redis
+    Software's proxy)."""
+    try:
+        reply = connection.call("CONFIG", "GET", "maxmemory")
+    except RespError:
+        return 0
+    if isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], bytes):
+        return int(reply[1]) if reply[1].isdigit() else 0
+    return 0
 
 
 def _databases(connection: RespConnection) -> int:

@@ -7,8 +7,9 @@ command does not hide the others' answers) and raised by `call`.
 
 from __future__ import annotations
 
+import select
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -70,6 +71,24 @@ class RespConnection:
 
     def call(self, *command: Arg) -> Reply:
         (reply,) = self.pipeline([command])
+        if isinstance(reply, RespError):
+            raise reply
+        return reply
+
+    def call_waiting(self, *command: Arg, waiting: Callable[[], None], every: float) -> Reply:
+        """`call` for a server that may be busy for long (a loader running a file's
+        code): until its reply starts, `waiting` runs every `every` seconds and may
+        raise to stop (the connection must then be closed: the reply is still due).
+        Only on a connection with no reply pending."""
+        try:
+            self._socket.sendall(encode(command))
+            poller = select.poll()  # not select(): a busy server has descriptors >= 1024
+            poller.register(self._socket, select.POLLIN)
+            while not poller.poll(every * 1000):
+                waiting()
+            reply = self._read()
+        except OSError as error:
+            raise ConnectionLostError(str(error) or type(error).__name__) from error
         if isinstance(reply, RespError):
             raise reply
         return reply

@@ -17,6 +17,10 @@ refused before anything more is copied.
 - an FTP server that cannot be reached, breaks off or is late: `download-error`;
 - anything else: `general-error`.
 
+Every copy is within a `SizeCap` (`size_cap.py`): the size a source announces and the
+bytes it sends are held against the server's `--import-max-bytes`, the target's memory
+limit and the disk's free space, before and while copying.
+
 Failure details name a path as the client wrote it, never where it resolved to on
 this server, and never quote the file's content.
 
@@ -46,7 +50,9 @@ from bdbexport.domain.export_outcome import ImportFailedError
 from bdbexport.domain.locations import ExportLocation, MountPointLocation, UrlLocation
 from bdbexport.domain.statuses import ImportFailureReason
 
+from .limits import ImportLimits
 from .rdb_version import HEADER_SIZE, version_in_header
+from .size_cap import SizeCap
 
 CHUNK = 1024 * 1024
 SLICE = 0.25
@@ -87,16 +93,21 @@ def fetch(
     fraction: Fraction,
     *,
     timeout: float,
+    cap: SizeCap | None = None,
     resolved: Path | None = None,
     open_ftp: FtpOpener = plain_ftp,
 ) -> None:
-    """Copy the file `source` names to `destination` (a new file). `resolved` is where
-    a `mount_point` path really leads (the deployment's roots resolved it)."""
+    """Copy the file `source` names to `destination` (a new file), within `cap`
+    (default: the default `ImportLimits`). `resolved` is where a `mount_point` path
+    really leads (the deployment's roots resolved it)."""
+    if cap is None:
+        defaults = ImportLimits()
+        cap = SizeCap(defaults.max_bytes, destination.parent, defaults.free_reserve)
     if isinstance(source, MountPointLocation):
         path = resolved if resolved is not None else Path(source.path)
-        _copy_local(path, source.path, destination, fraction)
+        _copy_local(path, source.path, destination, fraction, cap)
     elif isinstance(source, UrlLocation):
-        _download_ftp(source, destination, fraction, timeout=timeout, open_ftp=open_ftp)
+        _download_ftp(source, destination, fraction, timeout=timeout, open_ftp=open_ftp, cap=cap)
     else:
         raise ImportFailedError(
             ImportFailureReason.GENERAL_ERROR, f"no importer for location type {source.type}"
@@ -139,15 +150,20 @@ def open_regular_file(path: Path, shown: str) -> BinaryIO:
         raise
 
 
-def _copy_local(path: Path, shown: str, destination: Path, fraction: Fraction) -> None:
+def _copy_local(
+    path: Path, shown: str, destination: Path, fraction: Fraction, cap: SizeCap
+) -> None:
     reader = open_regular_file(path, shown)
     with reader, destination.open("xb") as writer:
         try:
-            total = max(os.fstat(reader.fileno()).st_size, 1)
+            size = os.fstat(reader.fileno()).st_size
+            total = max(size, 1)
             version_in_header(reader.read(HEADER_SIZE))
+            cap.announce(size, ImportFailureReason.GENERAL_ERROR)  # one that grows: refused
             reader.seek(0)
             done = 0
             while chunk := reader.read(CHUNK):
+                cap.copied(done + len(chunk))
                 writer.write(chunk)
                 done += len(chunk)
                 fraction(min(done / total, 1.0))
@@ -169,6 +185,7 @@ def _download_ftp(
     *,
     timeout: float,
     open_ftp: FtpOpener,
+    cap: SizeCap,
 ) -> None:
     url = urlsplit(source.url.get_secret_value())
     host, port = url.hostname or "", url.port or 21
@@ -213,7 +230,7 @@ def _download_ftp(
             arrived = share
             fraction(share)
 
-        _retrieve(ftp, path, where, destination, received, waiting, timeout)
+        _retrieve(ftp, path, where, destination, received, waiting, timeout, cap)
         finished = True
     finally:
         if finished:
@@ -234,11 +251,14 @@ def _retrieve(
     fraction: Fraction,
     waiting: Callable[[], None],
     timeout: float,
+    cap: SizeCap,
 ) -> None:
     total = 0
     with contextlib.suppress(ftplib.Error, OSError, EOFError, ValueError, TypeError):
         ftp.voidcmd("TYPE I")
         total = ftp.size(path) or 0
+    if total > 0:  # judged before RETR: a file too big is never requested
+        cap.announce(total, ImportFailureReason.DOWNLOAD_ERROR)
     try:
         data = ftp.transfercmd(f"RETR {path}")
     except ftplib.error_perm as error:
@@ -256,7 +276,7 @@ def _retrieve(
         ) from None
     with data, destination.open("xb") as writer:
         try:
-            _receive_file(data, writer, total, fraction, waiting, timeout)
+            _receive_file(data, writer, total, fraction, waiting, timeout, cap)
         except OSError as error:
             raise _failed(
                 ImportFailureReason.DOWNLOAD_ERROR,
@@ -278,9 +298,10 @@ def _receive_file(
     fraction: Fraction,
     waiting: Callable[[], None],
     timeout: float,
+    cap: SizeCap,
 ) -> None:
-    """The data connection's bytes into `writer`: each chunk within `timeout`, the
-    header judged once its 9 bytes are in."""
+    """The data connection's bytes into `writer`: each chunk within `timeout` and
+    `cap`, the header judged once its 9 bytes are in."""
     head = b""
     done = 0
     while True:
@@ -291,6 +312,7 @@ def _receive_file(
             head += chunk[: HEADER_SIZE - len(head)]
             if len(head) == HEADER_SIZE:
                 version_in_header(head)
+        cap.copied(done + len(chunk))
         writer.write(chunk)
         done += len(chunk)
         if total:

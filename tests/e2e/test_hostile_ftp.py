@@ -21,7 +21,7 @@ import pytest
 from tests.e2e.test_real_exports import SourceRedis, bdb_on
 from tests.e2e.test_serve import ADMIN
 from tests.support.redis_server import RedisServer
-from tests.support.scripted_ftp import ScriptedFtpServer, endless_multiline, trickle
+from tests.support.scripted_ftp import ScriptedFtpServer, endless_multiline, flood, trickle
 from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -117,6 +117,33 @@ def test_a_stalling_server_fails_the_action_within_the_timeout_as_a_whole(
         assert (bdb[f"{kind}_status"], bdb[f"{kind}_failure_reason"]) == ("failed", reason)
         assert "within 3s" in bdb[f"{kind}_failure_detail"]
     assert work_directories(tmp_path) == []
+
+
+def peak_memory(server: ServerProcess) -> int:
+    """The server process's peak resident set, in bytes (`VmHWM`)."""
+    assert server.process is not None
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+    return int(line.split()[1]) * 1024
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"), [("export", "general-error"), ("import", "download-error")]
+)
+def test_an_endless_multiline_reply_sent_at_full_speed_is_cut_off_at_the_reply_cap(
+    tmp_path: Path, source: SourceRedis, target: RedisServer, kind: str, reason: str
+) -> None:
+    """Issue 22, finding 3: ftplib joins a multi-line reply's lines into one growing
+    string, so a server streaming them for the whole timeout cost gigabytes."""
+    server = serve(tmp_path, source, target, "--export-timeout", "30")
+    with ScriptedFtpServer(flood()) as ftp, server.start():
+        assert start(server, kind, ftp.url("/dump.rdb")).status_code == 200
+        bdb = ended(server, kind, within=60)
+        assert ftp.wait_for(lambda: ftp.open == 0, 5)
+        peak = peak_memory(server)
+    assert (bdb[f"{kind}_status"], bdb[f"{kind}_failure_reason"]) == ("failed", reason)
+    assert "reply ran past 200 lines or 64 KiB" in bdb[f"{kind}_failure_detail"], bdb
+    assert peak < 400 * 1024 * 1024, f"the server peaked at {peak // 1024 // 1024} MiB"
 
 
 @pytest.mark.parametrize("kind", ["export", "import"])

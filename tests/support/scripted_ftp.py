@@ -39,6 +39,25 @@ def endless_multiline(pause: float = 0.2) -> Behaviour:
     return run
 
 
+def flood(line: int = 1000) -> Behaviour:
+    """`220-AAA...` lines of `line` bytes as fast as the client reads them, never the
+    last line of the reply (issue 22, finding 3)."""
+
+    def run(client: socket.socket, stop: threading.Event) -> None:
+        chunk = b"220-" + b"A" * (line - 6) + b"\r\n"
+        client.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                client.sendall(chunk * 64)
+            except TimeoutError:
+                if peer_closed(client):
+                    return
+            except OSError:
+                return
+
+    return run
+
+
 def trickle(pause: float = 0.5) -> Behaviour:
     """A banner that never ends: one byte every `pause` seconds."""
 
@@ -60,6 +79,43 @@ def hang_up_after_user(client: socket.socket, stop: threading.Event) -> None:
         if not data:
             return
         received += data
+
+
+def lying_size(announced: int | None) -> Behaviour:
+    """A server that logs anyone in, answers `SIZE` with `announced` (None: refuses
+    it), then sends an RDB header and zeros on the data connection until the client
+    hangs up (issue 22, finding 4)."""
+
+    def run(client: socket.socket, stop: threading.Event) -> None:
+        client.settimeout(10)
+        reader = client.makefile("rb")
+        client.sendall(b"220 ready\r\n")
+        passive: socket.socket | None = None
+        answers = {b"USER": b"331 ok", b"PASS": b"230 ok", b"TYPE": b"200 ok"}
+        answers[b"SIZE"] = b"550 no size" if announced is None else b"213 %d" % announced
+        while not stop.is_set():
+            verb = reader.readline().split(b" ")[0].strip().upper()
+            if not verb:
+                return
+            if verb == b"PASV":
+                passive = socket.create_server(("127.0.0.1", 0))
+                port = passive.getsockname()[1]
+                client.sendall(b"227 Passive (127,0,0,1,%d,%d)\r\n" % (port >> 8, port & 255))
+            elif verb == b"RETR" and passive is not None:
+                client.sendall(b"150 here it comes\r\n")
+                passive.settimeout(10)
+                data, _ = passive.accept()
+                data.settimeout(10)
+                with data, passive, contextlib.suppress(OSError):
+                    data.sendall(b"REDIS0010")
+                    zeros = bytes(64 * 1024)
+                    while not stop.is_set():
+                        data.sendall(zeros)
+                return
+            else:
+                client.sendall(answers.get(verb, b"502 no") + b"\r\n")
+
+    return run
 
 
 class ScriptedFtpServer:
