@@ -20,7 +20,9 @@ here, through the ASGI interface only (no server internals):
   at once. Connection-level caps are a proxy's job (docs/security.md: the nginx front).
 
 The refusals made here carry our JSON and a request id, are access-logged in the app's
-format and counted in the metrics (`EdgeObservers`).
+format and counted in the metrics (`EdgeObservers`). Both deadlines are checked by one
+sweep (`EdgeRules`), so each is enforced within a tenth of the smaller timeout (at most
+0.5 s) of its expiry, never before it.
 """
 
 from __future__ import annotations
@@ -90,8 +92,26 @@ class EdgeObservers:
         return request_id
 
 
+MAX_SWEEP_INTERVAL = 0.5
+"""The coarsest granularity of the deadlines (the default timeouts are 30 s)."""
+MIN_SWEEP_INTERVAL = 0.01
+
+
+def sweep_interval(body_timeout: float, write_timeout: float) -> float:
+    """A tenth of the smaller timeout, between 10 ms and 0.5 s."""
+    return min(max(min(body_timeout, write_timeout) / 10, MIN_SWEEP_INTERVAL), MAX_SWEEP_INTERVAL)
+
+
 class EdgeRules:
-    """The body and write deadlines and the per-address cap (module docstring)."""
+    """The body and write deadlines and the per-address cap (module docstring).
+
+    The deadlines cost a request a clock reading and two attribute writes, not a timer:
+    an exchange notes when it started waiting (for its body, for a write to be taken),
+    and ONE sweep per `EdgeRules` looks at the exchanges in flight every
+    `sweep_interval` (only while there are some) and cancels the wait of those past a
+    deadline; the cancelled wait becomes the 408 or the abandoned response. A deadline
+    is thus enforced within one interval of its expiry, never before it. (A timer per
+    wait, `asyncio.timeout`, cost tens of microseconds a request.)"""
 
     def __init__(
         self,
@@ -107,7 +127,10 @@ class EdgeRules:
         self.write_timeout = write_timeout
         self.cap = max_requests_per_address
         self.observers = observers if observers is not None else EdgeObservers()
+        self.interval = sweep_interval(body_timeout, write_timeout)
         self._in_flight: dict[str, int] = {}
+        self._exchanges: set[_Exchange] = set()
+        self._sweeping: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,17 +143,29 @@ class EdgeRules:
             await self._too_many(scope, receive, send)
             return
         self._in_flight[address] = held + 1
-        exchange = _Exchange(receive, send, self.body_timeout, self.write_timeout)
+        exchange = _Exchange(receive, send, self.body_timeout)
+        self._exchanges.add(exchange)
+        if self._sweeping is None:
+            self._sweeping = asyncio.get_running_loop().call_later(self.interval, self._sweep)
         try:
             await self.app(scope, exchange.receive, exchange.send)
         except _WriteDeadlineError:
             return  # abandoned: the server drops a connection whose response is incomplete
         finally:
+            self._exchanges.discard(exchange)
             left = self._in_flight[address] - 1
             if left:
                 self._in_flight[address] = left
             else:
                 del self._in_flight[address]
+
+    def _sweep(self) -> None:
+        self._sweeping = None
+        now = time.monotonic()
+        for exchange in list(self._exchanges):
+            exchange.check(now, self.write_timeout)
+        if self._exchanges:
+            self._sweeping = asyncio.get_running_loop().call_later(self.interval, self._sweep)
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = self.observers.refused(scope, 429, 0.0)
@@ -143,39 +178,61 @@ class EdgeRules:
 
 
 class _Exchange:
-    """One request's `receive` under the body deadline and `send` under the write one."""
+    """One request's `receive` under the body deadline and `send` under the write one:
+    it notes when a wait began; `check` (the sweep) cancels a wait past its deadline."""
 
     __slots__ = (
         "_body_done",
         "_body_timeout",
         "_close",
         "_deadline",
+        "_expired",
         "_receive",
         "_send",
-        "_write_timeout",
+        "_task",
+        "_writing_since",
     )
 
-    def __init__(
-        self, receive: Receive, send: Send, body_timeout: float, write_timeout: float
-    ) -> None:
+    def __init__(self, receive: Receive, send: Send, body_timeout: float) -> None:
         self._receive = receive
         self._send = send
         self._body_timeout = body_timeout
         self._deadline = time.monotonic() + body_timeout
-        self._write_timeout = write_timeout
         self._body_done = False
         self._close = False
+        self._task: asyncio.Task[Any] | None = None
+        """The task waiting now (for the body or a write), else None."""
+        self._writing_since = 0.0
+        self._expired = False
+
+    def check(self, now: float, write_timeout: float) -> None:
+        task = self._task
+        if task is None or self._expired:
+            return
+        late = (
+            now - self._writing_since > write_timeout
+            if self._writing_since
+            else now > self._deadline
+        )
+        if late:
+            self._expired = True
+            task.cancel()
 
     async def receive(self) -> Message:
         if self._body_done:  # after the body: waiting for a disconnect has no deadline
             return await self._receive()
-        left = self._deadline - time.monotonic()
+        self._task = asyncio.current_task()
         try:
-            async with asyncio.timeout(max(left, 0.0)):
-                message = await self._receive()
-        except TimeoutError:
+            message = await self._receive()
+        except asyncio.CancelledError:
+            if not self._expired or self._task is None:
+                raise
+            self._task.uncancel()
             self._close = True
+            self._expired = False  # the 408's own write has the write deadline
             raise BodyTimeoutError(self._body_timeout) from None
+        finally:
+            self._task = None
         if message["type"] != "http.request" or not message.get("more_body", False):
             self._body_done = True
         return message
@@ -185,8 +242,15 @@ class _Exchange:
             # The body never came: this answer ends the connection.
             headers = [*message.get("headers", ()), (b"connection", b"close")]
             message = {**message, "headers": headers}
+        self._task = asyncio.current_task()
+        self._writing_since = time.monotonic()
         try:
-            async with asyncio.timeout(self._write_timeout):
-                await self._send(message)
-        except TimeoutError:
+            await self._send(message)
+        except asyncio.CancelledError:
+            if not self._expired or self._task is None:
+                raise
+            self._task.uncancel()
             raise _WriteDeadlineError from None
+        finally:
+            self._task = None
+            self._writing_since = 0.0

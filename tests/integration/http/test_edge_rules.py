@@ -182,3 +182,25 @@ def test_x_forwarded_for_is_read_from_trusted_proxies_only(
     middleware = TrustedForwardedFor(app, trusted=frozenset({"127.0.0.1"}))
     asyncio.run(middleware(request, receive, send))
     assert clients == [seen]
+
+
+def test_the_deadline_sweep_runs_only_while_requests_are_in_flight() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.05)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        return None
+
+    async def scenario() -> tuple[bool, bool]:
+        rules = EdgeRules(app, body_timeout=0.1, write_timeout=0.1)
+        request = asyncio.create_task(rules(scope(), receive, send))
+        await asyncio.sleep(0)
+        during = rules._sweeping is not None
+        await request
+        await asyncio.sleep(rules.interval * 3)
+        return during, rules._sweeping is None
+
+    assert asyncio.run(scenario()) == (True, True)
