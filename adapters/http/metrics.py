@@ -39,7 +39,9 @@ STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1
 _ENDING_SUFFIXES = frozenset({"Succeeded", "Failed", "Cancelled"})
 _WORKER_IS_DONE = frozenset({"invalid_transition", "action_mismatch", "db_not_exist"})
 """Refusals of a worker's report that mean its action is over (not a store blip)."""
-EDGE_REFUSAL_STATUSES = (400, 408, 414, 429, 431, 505)
+EDGE_REFUSAL_STATUSES = (429,)
+"""What the app's edge rules refuse before the app sees the request (the in-flight cap);
+the server's own refusals (400, 431) run no code of ours and are counted nowhere here."""
 LOGIN_FAILURE_REASONS = ("bad_credentials", "locked", "throttled", "other")
 ACCOUNT_LOCKED = "AccountLocked"
 LOGIN_FAILED = "LoginFailed"
@@ -68,8 +70,8 @@ class ServerMetrics:
         )
         self.edge_refusals = Counter(
             "bdbexport_http_edge_refusals",
-            "Requests and connections the HTTP edge refused before the app saw them, by"
-            " status (400, 408, 414, 429, 431, 505).",
+            "Requests the app's edge rules refused before the app saw them, by status"
+            " (429: the in-flight cap per client address).",
             ["status"],
             registry=on,
         )
