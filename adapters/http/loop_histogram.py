@@ -1,5 +1,5 @@
-"""A Prometheus histogram for series only the event loop observes: one bisect and two
-additions an observation, no lock.
+"""A Prometheus histogram and counter for series only the event loop observes: one
+bisect and two additions an observation, one addition an increment, no lock.
 
 prometheus_client's `Histogram` takes a lock for the sum and another for the bucket,
 through four Python calls: about a microsecond an observation, and the event loop
@@ -101,5 +101,61 @@ class LoopHistogram:
                 metric.add_sample(f"{self._name}_bucket", {**series, "le": le}, total)
             metric.add_sample(f"{self._name}_count", series, total)
             metric.add_sample(f"{self._name}_sum", series, child.sum)
+            metric.add_sample(f"{self._name}_created", series, child.created)
+        return [metric]
+
+
+class LoopCounterChild:
+    """One labelled series of a `LoopCounter`: an addition an increment, no lock."""
+
+    __slots__ = ("created", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.created = time.time()
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+
+class LoopCounter:
+    """A labelled counter family for series only the event loop increments (the
+    requests answered, one a request), exposed as `Counter` exposes one (`_total`,
+    `_created`); registered on `registry` as a collector. `name` is without `_total`."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        *,
+        registry: CollectorRegistry,
+    ) -> None:
+        if name.endswith("_total"):
+            raise ValueError(f"{name}: name the counter without its _total suffix")
+        self._name = name
+        self._documentation = documentation
+        self._labelnames = tuple(labelnames)
+        self._children: dict[tuple[str, ...], LoopCounterChild] = {}
+        registry.register(self)
+
+    def labels(self, **labels: str) -> LoopCounterChild:
+        """The series of these label values (created at zero on first use)."""
+        if set(labels) != set(self._labelnames):
+            raise ValueError(f"{self._name} takes the labels {self._labelnames}")
+        key = tuple(str(labels[name]) for name in self._labelnames)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = LoopCounterChild()
+        return child
+
+    def describe(self) -> Iterable[Metric]:
+        return [Metric(self._name, self._documentation, "counter")]
+
+    def collect(self) -> Iterable[Metric]:
+        metric = Metric(self._name, self._documentation, "counter")
+        for key, child in list(self._children.items()):
+            series = dict(zip(self._labelnames, key, strict=True))
+            metric.add_sample(f"{self._name}_total", series, child.value)
             metric.add_sample(f"{self._name}_created", series, child.created)
         return [metric]

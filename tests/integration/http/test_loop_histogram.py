@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from bdbexport.adapters.http.loop_histogram import LoopHistogram
+from bdbexport.adapters.http.loop_histogram import LoopCounter, LoopHistogram
 from bdbexport.adapters.http.metrics import STORE_BUCKETS
 
 OPERATIONS = ("bdbs.get", "users.get")
@@ -87,3 +87,35 @@ def test_bucket_bounds_are_written_as_the_client_library_writes_them(bounds: lis
         operation="x"
     )
     assert exposition(ours) == exposition(theirs)
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(OPERATIONS),
+            st.one_of(st.just(1.0), st.floats(min_value=0, max_value=1e6, allow_nan=False)),
+        ),
+        max_size=40,
+    )
+)
+def test_the_loop_counter_is_exposed_as_a_prometheus_counter(
+    increments: list[tuple[str, float]],
+) -> None:
+    theirs, ours = CollectorRegistry(), CollectorRegistry()
+    reference = Counter("bdbexport_test", "A test counter.", ["operation"], registry=theirs)
+    loop = LoopCounter("bdbexport_test", "A test counter.", ["operation"], registry=ours)
+    for operation in OPERATIONS:
+        reference.labels(operation=operation)
+        loop.labels(operation=operation)
+    for operation, amount in increments:
+        reference.labels(operation=operation).inc(amount)
+        loop.labels(operation=operation).inc(amount)
+    assert exposition(ours) == exposition(theirs)
+    created = [line for line in generate_latest(ours).decode().splitlines() if "_created{" in line]
+    assert len(created) == len(OPERATIONS)
+
+
+def test_a_counter_named_with_its_suffix_is_refused() -> None:
+    with pytest.raises(ValueError, match="_total"):
+        LoopCounter("x_total", "x", [], registry=CollectorRegistry())
