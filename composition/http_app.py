@@ -5,9 +5,9 @@ with_async=True)`) and adds everything the REST API needs around it: the
 authenticator (its failed sign-ins counted in the store's `LoginAttempts`, its events
 on the application's bus, throttled attempts summarized), the metrics (fed by the bus
 and the worker pool) and the operators' view, the location checks run off the event
-loop, the access log, the request guards, and what the edge protocol reports to. What
+loop, the access log, the request guards, and what the edge rules report to. What
 differs between `serve`, a test and an embedder is a keyword here, never a second
-wiring: `serve` adds the uvicorn edge and the scheduler around the same app
+wiring: `serve` adds the edge rules, granian and the scheduler around the same app
 (entrypoints/server.py), a test passes an in-memory `LoginAttempts` and records
 launches instead of running them, an embedder mounts `HttpApp.app` under its own
 Starlette or ASGI application (docs/embedding.md).
@@ -28,7 +28,7 @@ from bdbexport.adapters.http.access_log import LineSink
 from bdbexport.adapters.http.authentication import AuthSettings
 from bdbexport.adapters.http.context import LaunchAction
 from bdbexport.adapters.http.cross_site import CrossSiteRefusal
-from bdbexport.adapters.http.edge_protocol import EdgeObservers
+from bdbexport.adapters.http.edge_rules import EdgeObservers
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.domain.action_kind import ActionKind
@@ -55,8 +55,8 @@ class HttpApp:
     metrics: ServerMetrics
     context: HttpContext
     edge: EdgeObservers = field(default_factory=EdgeObservers)
-    """Where an HTTP edge in front of the app tells its refusals (`serve`'s uvicorn
-    protocol): the same access log and metrics as the app's requests."""
+    """Where an HTTP edge in front of the app tells its refusals (`serve`'s edge
+    rules): the same access log and metrics as the app's requests."""
 
 
 def request_guards(*, allowed_origins: Sequence[str] = ()) -> list[Middleware]:

@@ -19,11 +19,12 @@ from bdbexport.adapters.cli.main import build_app
 from bdbexport.adapters.cli.runtime import State, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
 from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
-from bdbexport.adapters.http.edge_protocol import (
+from bdbexport.adapters.http.edge_rules import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    DEFAULT_WRITE_TIMEOUT,
 )
 from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.composition.bootstrap_file import BootstrapError
@@ -195,19 +196,45 @@ def serve_command(
     ] = None,
     header_timeout: Annotated[
         float,
-        typer.Option(help="Seconds a client has to send a request's headers (slowloris)."),
+        typer.Option(
+            help="Seconds a client has to send a request's headers, and an idle connection"
+            " stays open (slowloris; at most 60)."
+        ),
     ] = DEFAULT_HEADER_TIMEOUT,
     max_header_bytes: Annotated[
-        int, typer.Option(help="Bytes the request line and headers may take together (431).")
+        int,
+        typer.Option(help="Bytes the request line and headers may take together (431; >= 8192)."),
     ] = DEFAULT_MAX_HEADER_BYTES,
     body_timeout: Annotated[
         float,
         typer.Option(help="Seconds a client has to send a request's body, after its headers."),
     ] = DEFAULT_BODY_TIMEOUT,
-    max_connections_per_address: Annotated[
+    write_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a client may leave a response unread before it is dropped."),
+    ] = DEFAULT_WRITE_TIMEOUT,
+    max_requests_per_address: Annotated[
         int,
-        typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
-    ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        typer.Option(
+            help="Requests one client address may have in flight at once (429; 0: no cap)."
+        ),
+    ] = DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    forwarded_allow_ips: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A reverse proxy's address whose X-Forwarded-For names the client"
+            " (repeatable; none by default).",
+            show_default=False,
+        ),
+    ] = None,
+    max_connections_per_address: Annotated[
+        int | None,
+        typer.Option(
+            help="Deprecated and ignored: caps on connections per address are the front"
+            " proxy's (docs/security.md, the nginx front); see --max-requests-per-address.",
+            show_default=False,
+        ),
+    ] = None,
     import_max_bytes: Annotated[
         int,
         typer.Option(help="Bytes an import may copy: a larger source file fails the import."),
@@ -276,7 +303,9 @@ def serve_command(
             header_timeout=header_timeout,
             max_header_bytes=max_header_bytes,
             body_timeout=body_timeout,
-            max_connections_per_address=max_connections_per_address,
+            write_timeout=write_timeout,
+            max_requests_per_address=max_requests_per_address,
+            forwarded_allow_ips=tuple(forwarded_allow_ips or ()),
             import_max_bytes=import_max_bytes,
             import_max_memory=import_max_memory,
             import_cpu_limit=import_cpu_limit,
@@ -284,6 +313,13 @@ def serve_command(
             allowed_origins=tuple(allowed_origin or ()),
             throttle_summary_interval=throttle_summary_interval,
         )
+        if max_connections_per_address is not None:
+            typer.echo(
+                "warning: --max-connections-per-address is deprecated and ignored: serve no"
+                " longer caps connections per address; put the documented nginx front before"
+                " it (docs/security.md) and see --max-requests-per-address.",
+                err=True,
+            )
         try:
             serve(config)
         except (ServerConfigError, StoreUrlError, BootstrapError, ValueError) as error:

@@ -21,11 +21,14 @@ from bdbexport.adapters.http.authentication import (
     default_kdf_concurrency,
 )
 from bdbexport.adapters.http.cross_site import normalize_origin
-from bdbexport.adapters.http.edge_protocol import (
+from bdbexport.adapters.http.edge_rules import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    DEFAULT_WRITE_TIMEOUT,
+    MAX_HEADER_TIMEOUT,
+    MIN_HEADER_BYTES,
 )
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.adapters.importing.limits import ImportLimits
@@ -82,7 +85,10 @@ class ServerConfig:
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
-    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT
+    max_requests_per_address: int = DEFAULT_MAX_REQUESTS_PER_ADDRESS
+    forwarded_allow_ips: tuple[str, ...] = ()
+    """Proxies whose `X-Forwarded-For` names the client (none by default)."""
     throttle_summary_interval: float = DEFAULT_SUMMARY_INTERVAL
     allowed_origins: tuple[str, ...] = ()
     """Browser origins whose cross-site requests may change things (`--allowed-origin`)."""
@@ -188,15 +194,16 @@ class ServerConfig:
                 raise ServerConfigError(f"{error}.") from error
 
     def _check_edge(self) -> None:
-        if self.header_timeout <= 0 or self.max_header_bytes < 1024:
+        if not 0 < self.header_timeout <= MAX_HEADER_TIMEOUT:
             raise ServerConfigError(
-                "--header-timeout must be positive and --max-header-bytes at least 1024."
+                f"--header-timeout must be positive and at most {MAX_HEADER_TIMEOUT:g} seconds."
             )
-        if self.body_timeout <= 0 or self.max_connections_per_address < 0:
-            raise ServerConfigError(
-                "--body-timeout must be positive and --max-connections-per-address"
-                " at least 0 (0: no cap)."
-            )
+        if self.max_header_bytes < MIN_HEADER_BYTES:
+            raise ServerConfigError(f"--max-header-bytes must be at least {MIN_HEADER_BYTES}.")
+        if self.body_timeout <= 0 or self.write_timeout <= 0:
+            raise ServerConfigError("--body-timeout and --write-timeout must be positive.")
+        if self.max_requests_per_address < 0:
+            raise ServerConfigError("--max-requests-per-address must be at least 0 (0: no cap).")
 
     def _check_exports(self) -> None:
         if self.export_timeout <= 0:
