@@ -31,6 +31,7 @@ from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCK
 from bdbexport.domain.errors import DomainError
 
 from .server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, ServerConfigError, serve
+from .worker import add_worker_command
 
 
 def open_local(store_url: str | None, create: bool) -> LocalRuntime:
@@ -51,6 +52,7 @@ def open_local(store_url: str | None, create: bool) -> LocalRuntime:
 
 
 app = build_app(CliWiring(open_local=open_local))
+add_worker_command(app)
 
 
 @app.command("serve")
