@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -84,6 +85,10 @@ def worker_command(
         int | None,
         typer.Option(help="Pipe to wait on for new work (set by serve).", hidden=True),
     ] = None,
+    lifeline_fd: Annotated[
+        int | None,
+        typer.Option(help="Pipe whose end-of-file means serve is gone: drain.", hidden=True),
+    ] = None,
 ) -> None:
     """Claim queued exports, imports and backups from the store and run them."""
     url = store or default_store_url()
@@ -119,6 +124,10 @@ def worker_command(
     stop_signals = (signal.SIGTERM, signal.SIGINT)
     for number in stop_signals:
         signal.signal(number, lambda *_: worker.drain())
+    if lifeline_fd is not None:
+        threading.Thread(
+            target=_drain_at_eof, args=(lifeline_fd, worker.drain), daemon=True
+        ).start()
     _print_line(
         {"event": "start", "worker": settings.name, "store": _shown(url), "pid": os.getpid()}
     )
@@ -128,6 +137,13 @@ def worker_command(
         runner.join(0.5)
     close()
     _print_line({"event": "stop", "worker": settings.name})
+
+
+def _drain_at_eof(fd: int, drain: Callable[[], None]) -> None:
+    """Block on the lifeline until `serve` is gone (nothing is ever written to it)."""
+    while os.read(fd, 64):
+        pass
+    drain()
 
 
 def _refuse(message: str) -> None:

@@ -219,7 +219,8 @@ class SqliteWorkQueue:
             if self._wake_reader is not None:
                 ready, _, _ = select.select([self._wake_reader], [], [], pause)
                 if ready:
-                    os.read(self._wake_reader, 4096)
+                    if not os.read(self._wake_reader, 4096):
+                        self._wake_reader = None  # the writer is gone: poll from now on
                     return
             else:
                 time.sleep(pause)
