@@ -20,6 +20,8 @@ import pytest
 
 from bdbexport.domain import ActionKind, MountPointLocation
 from bdbexport.domain.statuses import ExportStatus, ImportStatus
+from benchmarks.workers import drain
+from tests.support.redis_server import RedisServer
 from tests.support.worker_processes import QueueingStore, WorkerProcess, wait_until
 
 pytestmark = pytest.mark.slow
@@ -108,3 +110,19 @@ def test_a_rolling_restart_fails_nothing(
     assert not [line for line in lines if line.get("outcome") == "failed"]
     assert all(line["attempt"] == 1 for line in lines if line["event"] == "claim")
     assert store.queue.stats().counters["releases"] >= 1
+
+
+@pytest.mark.parametrize("count", [1, 2, 4])
+def test_a_thousand_queued_backups_each_run_exactly_once(
+    redis_server: RedisServer, tmp_path: Path, count: int
+) -> None:
+    """Issue 25's scale case: 1,000 backups over 1, 2 and 4 workers, `--concurrency 4`
+    each. The throughput (2 workers at least 1.6 times one) is measured by
+    `python -m benchmarks`."""
+    store = f"{redis_server.url}?prefix=scale{count}:"
+    drained = drain(store, count, 1000, 0.02, tmp_path)
+    assert drained.counters["claims"] == 1000
+    assert drained.counters["completions"] == 1000
+    assert drained.counters["retries"] == 0
+    assert drained.counters["lapsed"] == 0
+    assert drained.succeeded == 1000
