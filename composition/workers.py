@@ -14,7 +14,9 @@ from pathlib import Path
 
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
+from bdbexport.adapters.exporting.partials import PartialSweeper
 from bdbexport.adapters.exporting.queue_worker import QueueWorker, WorkerSettings
+from bdbexport.adapters.exporting.work_payload import Job
 from bdbexport.adapters.memory import SystemClock
 from bdbexport.domain.core import DEFAULT_LEASE_TTL
 
@@ -62,6 +64,7 @@ def build_worker(
         export_timeout=export_timeout,
     )
     chosen_importer = choose_importer(importer, roots=roots, egress=egress, timeout=export_timeout)
+    sweeper = application.sweeper
     queue, close_queue = open_work_queue(store_url, SystemClock(), wake_reader=wake_reader)
     worker = QueueWorker(
         queue,
@@ -70,6 +73,8 @@ def build_worker(
         chosen_importer,
         settings,
         log_line=log_line,
+        before_retry=None if sweeper is None else _remover(sweeper),
+        keep_alive=None if sweeper is None else sweeper.keep_alive,
     )
 
     def close() -> None:
@@ -77,3 +82,10 @@ def build_worker(
         application.close(grace=0)
 
     return worker, close
+
+
+def _remover(sweeper: PartialSweeper) -> Callable[[Job], list[str]]:
+    def remove(job: Job) -> list[str]:
+        return sweeper.remove_partials(job.bdb_uid, job.action_uid, job.location)
+
+    return remove

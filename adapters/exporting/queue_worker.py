@@ -29,6 +29,7 @@ from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.export_outcome import ExportFailedError, ImportFailedError
 from bdbexport.domain.family import LIFECYCLES
+from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import Exporter, Importer
 from bdbexport.domain.service import ActionService
 from bdbexport.domain.statuses import ImportFailureReason
@@ -80,7 +81,12 @@ class QueueWorker:
         settings: WorkerSettings,
         *,
         log_line: Callable[[dict[str, object]], None] = lambda line: None,
+        before_retry: Callable[[Job], list[str]] | None = None,
+        keep_alive: Callable[[list[tuple[int, str, ExportLocation]]], None] | None = None,
     ) -> None:
+        """`before_retry` removes what an earlier attempt of a job left behind (its
+        temporary files: `PartialSweeper.remove_partials`); `keep_alive` is given the
+        exports and backups running here on every tick (`PartialSweeper.keep_alive`)."""
         if settings.concurrency < 1 or settings.max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
         self._queue = queue
@@ -89,6 +95,8 @@ class QueueWorker:
         self._importer = importer
         self.settings = settings
         self._log = log_line
+        self._before_retry = before_retry
+        self._keep_alive = keep_alive
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._slot_freed = threading.Event()
@@ -166,6 +174,7 @@ class QueueWorker:
             self._register()
             with self._lock:
                 entries = list(self._running.values())
+            self._keep_fresh(entries)
             for entry in entries:
                 try:
                     self._beat(entry)
@@ -173,6 +182,19 @@ class QueueWorker:
                     self._log(
                         {"event": "heartbeat-failed", "action": _uid(entry), "error": repr(error)}
                     )
+
+    def _keep_fresh(self, entries: list[_Running]) -> None:
+        if self._keep_alive is None:
+            return
+        writing = []
+        for entry in entries:
+            if entry.claim.work.kind != ActionKind.IMPORT.value:
+                job = decode(entry.claim.work)
+                writing.append((job.bdb_uid, job.action_uid, job.location))
+        try:
+            self._keep_alive(writing)
+        except Exception as error:
+            self._log({"event": "keep-alive-failed", "error": repr(error)})
 
     def _beat(self, entry: _Running) -> None:
         claim = entry.claim
@@ -246,6 +268,10 @@ class QueueWorker:
             self._end(entry, "failed", reason=GENERAL_ERROR, detail=detail)
             return
         service.record_progress(uid, action_uid, None, kind)  # queued -> running
+        if claim.attempt > 1 and self._before_retry is not None and kind is not ActionKind.IMPORT:
+            removed = self._before_retry(job)
+            if removed:
+                self._log({"event": "cleaned", "action": action_uid, "removed": removed})
         floor = getattr(service.peek(uid) or current, LIFECYCLES[kind].progress_field)
 
         def progress(percent: int) -> None:
