@@ -305,6 +305,32 @@ class DecisionObject(BaseModel):
     description: str | None = None
 
 
+class WorkerObject(BaseModel):
+    """A worker as it registered itself (docs/workers.md)."""
+
+    id: str
+    host: str
+    pid: int
+    concurrency: int
+    heartbeat: str
+    running: list[str]
+
+
+class QueueObject(BaseModel):
+    """The queue the workers share: depth by kind, running, counters since the start."""
+
+    queued: dict[str, int]
+    running: int
+    counters: dict[str, int]
+
+
+class WorkersObject(BaseModel):
+    """`GET /v1/workers`: `queue` is null on a server that runs actions in-process."""
+
+    workers: list[WorkerObject]
+    queue: QueueObject | None
+
+
 class ModuleObject(BaseModel):
     uid: str | None
     module_name: str

@@ -23,6 +23,7 @@ from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.auth.passwords import hash_password
 from bdbexport.domain.errors import UnsupportedLocationTypeError
 from bdbexport.domain.permissions import RoleTablePolicy
+from bdbexport.domain.work_queue import WorkQueue
 
 PASSWORDS: Mapping[Role, str] = {role: f"{role.value}-password" for role in Role}
 
@@ -91,6 +92,7 @@ def make_http_world(
     bdbs: tuple[Bdb, ...] | None = None,
     location_types: frozenset[str] | None = None,
     store_url: str = "memory://",
+    work_queue: WorkQueue | None = None,
 ) -> HttpWorld:
     """The app over `bootstrap`'s wiring, on the store `store_url` names (in memory by
     default), seeded with the demo bdbs and one user per role; exports are recorded in
@@ -127,6 +129,7 @@ def make_http_world(
         launch=lambda bdb, location, notify=False, **how: launched.append((bdb, location)),
         check_location=functools.partial(served_types_only, location_types),
         permits=RoleTablePolicy().permits,
+        work_queue=work_queue,
     )
     app = create_app(
         context,
