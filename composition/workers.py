@@ -17,6 +17,7 @@ from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.partials import PartialSweeper
 from bdbexport.adapters.exporting.queue_worker import QueueWorker, WorkerSettings
 from bdbexport.adapters.exporting.work_payload import Job
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.memory import SystemClock
 from bdbexport.domain.core import DEFAULT_LEASE_TTL
 
@@ -33,6 +34,8 @@ def build_worker(
     exporter: str = "rdb",
     importer: str = "rdb",
     simulated_duration: float = 5.0,
+    simulated_outcome: str = "succeed",
+    import_limits: ImportLimits | None = None,
     export_roots: Sequence[Path] = (),
     allow_egress: Sequence[str] = (),
     export_timeout: float = 30.0,
@@ -46,6 +49,8 @@ def build_worker(
         exporter=exporter,
         importer=importer,
         simulated_duration=simulated_duration,
+        simulated_outcome=simulated_outcome,
+        import_limits=import_limits,
         export_roots=export_roots,
         allow_egress=allow_egress,
         export_timeout=export_timeout,
@@ -58,12 +63,15 @@ def build_worker(
     chosen_exporter = choose_exporter(
         exporter,
         simulated_duration=simulated_duration,
+        simulated_outcome=simulated_outcome,
         stop=application.stopping,
         roots=roots,
         egress=egress,
         export_timeout=export_timeout,
     )
-    chosen_importer = choose_importer(importer, roots=roots, egress=egress, timeout=export_timeout)
+    chosen_importer = choose_importer(
+        importer, roots=roots, egress=egress, timeout=export_timeout, limits=import_limits
+    )
     sweeper = application.sweeper
     queue, close_queue = open_work_queue(store_url, SystemClock(), wake_reader=wake_reader)
     worker = QueueWorker(

@@ -99,7 +99,22 @@ def serve_command(
         str,
         typer.Option(help="succeed, or a failure reason (no-permission, wrong-file-path, ...)."),
     ] = "succeed",
-    max_concurrent_exports: Annotated[int, typer.Option(help="Exports run at once.")] = 4,
+    max_concurrent_exports: Annotated[
+        int,
+        typer.Option(
+            "--max-concurrent-exports",
+            "--concurrency",
+            help="Actions run at once (in-process, or by the worker child).",
+        ),
+    ] = 4,
+    worker_mode: Annotated[
+        str,
+        typer.Option(help="Where actions run: in-process, child (a worker process) or none."),
+    ] = "in-process",
+    no_worker: Annotated[
+        bool,
+        typer.Option(help="An API-only replica: actions are queued for workers run apart."),
+    ] = False,
     shutdown_grace: Annotated[
         float, typer.Option(help="Seconds running exports get to finish when stopping.")
     ] = 10.0,
@@ -257,6 +272,7 @@ def serve_command(
             simulated_duration=simulated_duration,
             simulated_outcome=simulated_outcome,
             max_concurrent_exports=max_concurrent_exports,
+            worker_mode="none" if no_worker else worker_mode,
             shutdown_grace=shutdown_grace,
             export_lease_ttl=export_lease_ttl,
             smtp_url=smtp_url,

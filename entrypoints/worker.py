@@ -24,6 +24,7 @@ import typer
 
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.exporting.queue_worker import WorkerSettings
+from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.composition.stores import StoreUrlError, default_store_url
 from bdbexport.composition.workers import build_worker
 
@@ -71,6 +72,27 @@ def worker_command(
     simulated_duration: Annotated[
         float, typer.Option(help="Seconds a simulated export takes.")
     ] = 5.0,
+    simulated_outcome: Annotated[
+        str, typer.Option(help="succeed, or a failure reason (simulated exporter).")
+    ] = "succeed",
+    export_timeout: Annotated[
+        float, typer.Option(help="Seconds every network step of a transfer may take.")
+    ] = 30.0,
+    export_lease_ttl: Annotated[
+        float, typer.Option(help="Seconds a running action's lease lasts between heartbeats.")
+    ] = 60.0,
+    import_max_bytes: Annotated[
+        int, typer.Option(help="Largest import file read.")
+    ] = ImportLimits.max_bytes,
+    import_max_memory: Annotated[
+        int, typer.Option(help="Memory an import's loader may use (bytes).")
+    ] = ImportLimits.max_memory,
+    import_cpu_limit: Annotated[
+        int, typer.Option(help="CPU seconds an import's loader may use.")
+    ] = ImportLimits.cpu_seconds,
+    import_load_timeout: Annotated[
+        float, typer.Option(help="Seconds an import's loader may take.")
+    ] = ImportLimits.load_timeout,
     export_root: Annotated[
         list[Path] | None,
         typer.Option(help="Directory exports may write in (repeatable).", show_default=False),
@@ -114,6 +136,15 @@ def worker_command(
             exporter=exporter,
             importer=importer,
             simulated_duration=simulated_duration,
+            simulated_outcome=simulated_outcome,
+            export_timeout=export_timeout,
+            lease_ttl=timedelta(seconds=export_lease_ttl),
+            import_limits=ImportLimits(
+                max_bytes=import_max_bytes,
+                max_memory=import_max_memory,
+                cpu_seconds=import_cpu_limit,
+                load_timeout=import_load_timeout,
+            ),
             export_roots=export_root or (),
             allow_egress=allow_egress or (),
             wake_reader=wake_fd,
