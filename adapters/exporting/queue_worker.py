@@ -53,6 +53,8 @@ class WorkerSettings:
     drain_timeout: float = 60.0
     backoff_first: timedelta = timedelta(seconds=2)
     backoff_cap: timedelta = timedelta(seconds=60)
+    watch_every: float = 0.5
+    """Seconds between checks that a running action was not cancelled meanwhile."""
     idle_wait: float = 1.0
     """Seconds an idle worker waits for a wake before claiming again (leases and
     back-offs run out without anyone pushing a wake)."""
@@ -169,15 +171,22 @@ class QueueWorker:
     # --- heartbeats: the queue's lease, the bdb's lease, the watch for cancels --------
 
     def _tick(self) -> None:
+        """Every `watch_every` seconds: has a running action been cancelled (one read of
+        its bdb)? Every lease/3: the heartbeats, the registration, the partials' touch."""
         every = self.settings.lease.total_seconds() / 3
-        while not self._done.wait(every):
-            self._register()
+        next_beat = time.monotonic() + every
+        while not self._done.wait(min(self.settings.watch_every, every)):
+            beat = time.monotonic() >= next_beat
+            if beat:
+                next_beat = time.monotonic() + every
+                self._register()
             with self._lock:
                 entries = list(self._running.values())
-            self._keep_fresh(entries)
+            if beat:
+                self._keep_fresh(entries)
             for entry in entries:
                 try:
-                    self._beat(entry)
+                    self._watch(entry, beat)
                 except Exception as error:  # a store blip: the lease decides
                     self._log(
                         {"event": "heartbeat-failed", "action": _uid(entry), "error": repr(error)}
@@ -196,9 +205,9 @@ class QueueWorker:
         except Exception as error:
             self._log({"event": "keep-alive-failed", "error": repr(error)})
 
-    def _beat(self, entry: _Running) -> None:
+    def _watch(self, entry: _Running, beat: bool) -> None:
         claim = entry.claim
-        if not self._queue.heartbeat(claim, self.settings.lease):
+        if beat and not self._queue.heartbeat(claim, self.settings.lease):
             entry.why = entry.why or "lost"
             entry.stop.set()
             return
@@ -207,8 +216,9 @@ class QueueWorker:
             entry.why = entry.why or "cancelled"
             entry.stop.set()
             return
-        kind = ActionKind(claim.work.kind)
-        self._service.record_progress(claim.work.bdb_uid, claim.work.action_uid, None, kind)
+        if beat:
+            kind = ActionKind(claim.work.kind)
+            self._service.record_progress(claim.work.bdb_uid, claim.work.action_uid, None, kind)
 
     def _register(self) -> None:
         self._queue.register(

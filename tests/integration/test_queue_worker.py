@@ -193,3 +193,16 @@ def test_the_payload_keeps_the_location_and_its_secrets() -> None:
     )
     job = Job(ActionKind.IMPORT, 7, "a-1", location, notify=True, flush=True)
     assert decode(encode(job)) == job
+
+
+def test_a_cancel_stops_the_running_transfer_and_ends_the_item(setup: Setup) -> None:
+    worker = setup.worker(SimulatedExporter(duration=60, steps=600), "w1")
+    export = setup.start(1, LOCATION)
+    setup.wait_for(lambda: worker.running() == [export])
+    setup.wait_for(lambda: setup.status(export) is ActionStatus.RUNNING)
+    setup.service.cancel(ADMIN, export)
+    setup.wait_for(lambda: worker.running() == [])
+    assert setup.status(export) is ActionStatus.CANCELLED
+    ends = [line for line in setup.lines if line["event"] == "end"]
+    assert [(line["action"], line["outcome"]) for line in ends] == [(export, "stopped")]
+    assert setup.queue.stats().counters["completions"] == 1
