@@ -69,6 +69,7 @@ def drain(store: str, workers: int, count: int, duration: float, workdir: Path) 
         began = time.monotonic()
         for bdb in started:
             launcher.submit(bdb, location, kind=ActionKind.BACKUP)
+        launcher.close()
         while queue.stats().counters["completions"] < count:
             assert time.monotonic() - began < 3600, "the workers did not finish"
             time.sleep(0.05)

@@ -74,10 +74,12 @@ def start_workers(config: ServerConfig) -> ServerWorkers | None:
     )
     if child is not None:
         child.start()
+    launcher = QueueLauncher(queue)
 
     def close() -> None:
+        launcher.close()
         if child is not None:
             child.stop()
         close_queue()
 
-    return ServerWorkers(QueueLauncher(queue), queue, close, child)
+    return ServerWorkers(launcher, queue, close, child)

@@ -68,6 +68,7 @@ def test_a_queued_action_wakes_the_child_and_a_dead_child_is_replaced(
             lambda: store.bdb(3).backup_status.value == "succeeded", what="the backup succeeded"
         )
     finally:
+        launcher.close()
         child.stop()
         close()
     assert child.pid is not None
