@@ -121,7 +121,7 @@ def build_server(config: ServerConfig) -> Server:
         seed_demo_actions(store.bdbs, application.action_logs.sync)
 
     # Where actions run: here, or enqueued for a worker child or workers apart.
-    workers = start_workers(config)
+    workers = start_workers(config, metrics.registry)
     if workers is not None:
         application.launch = workers.launcher.submit
     # Periodic backups: each due moment started by one replica only (docs/backups.md).

@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
+
+from bdbexport.adapters.http.queue_metrics import QueueMetrics
 from bdbexport.adapters.memory import SystemClock
 from bdbexport.composition.work_launch import QueueLauncher
 from bdbexport.composition.work_queues import open_work_queue
@@ -58,8 +61,11 @@ def child_options(config: ServerConfig) -> list[str]:
     return options
 
 
-def start_workers(config: ServerConfig) -> ServerWorkers | None:
-    """None for `in-process`; else the queue, and the child for `child`."""
+def start_workers(
+    config: ServerConfig, registry: CollectorRegistry | None = None
+) -> ServerWorkers | None:
+    """None for `in-process`; else the queue, and the child for `child`. With
+    `registry`, the queue's figures are reported in it (`/metrics`)."""
     if config.worker_mode == "in-process":
         return None
     child = None
@@ -75,8 +81,11 @@ def start_workers(config: ServerConfig) -> ServerWorkers | None:
     if child is not None:
         child.start()
     launcher = QueueLauncher(queue)
+    figures = None if registry is None else QueueMetrics(queue).start(registry)
 
     def close() -> None:
+        if figures is not None:
+            figures.stop()
         launcher.close()
         if child is not None:
             child.stop()

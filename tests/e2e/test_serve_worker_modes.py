@@ -41,6 +41,12 @@ def export(server: ServerProcess, uid: int) -> None:
     assert response.status_code == 200, response.text
 
 
+def metrics(server: ServerProcess) -> str:
+    response = httpx.get(f"{server.url}/metrics", auth=ADMIN, timeout=10)
+    assert response.is_success, response.text
+    return response.text
+
+
 def succeeded(server: ServerProcess, uid: int) -> bool:
     return bool(get(server, f"/v1/bdbs/{uid}")["export_status"] == "succeeded")
 
@@ -55,6 +61,11 @@ def test_serve_runs_its_actions_in_a_worker_child(tmp_path: Path) -> None:
         queue = get(server, "/v1/workers")["queue"]
         assert queue["counters"]["completions"] == 1
         assert queue["queued"] == {}
+        wait_until(
+            lambda: "bdbexport_queue_completions_total 1.0" in metrics(server),
+            what="the queue's figures in /metrics",
+        )
+        assert "bdbexport_queue_workers 1.0" in metrics(server)
         assert server.process is not None
         assert worker["pid"] != server.process.pid
         server.stop()  # SIGTERM: the child drains and goes with it
