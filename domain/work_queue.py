@@ -46,6 +46,17 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class ItemState:
+    """Where one action stands in the queue, for people (`/v1/actions/{uid}`):
+    `attempt` counts the attempts begun (0 while never claimed), `last_error` is why
+    the previous one ended, `worker` holds a claim on it (None while it waits)."""
+
+    attempt: int
+    last_error: str | None
+    worker: str | None
+
+
+@dataclass(frozen=True)
 class QueueStats:
     """What operators see, kept in the store so every replica reports the same.
 
@@ -85,6 +96,8 @@ class WorkQueue(Protocol):
       when `claim` is no longer the item's live claim.
     - `retry(claim, error, delay)` puts the item back, ready after `delay`;
       `release(claim)` puts it back ready now and uncounts the attempt.
+    - `item(action_uid)` says where a queued or running action stands; None once it
+      ended (or was never queued).
     - `wait(timeout)` returns when an item may have become claimable, or after
       `timeout` seconds; it may return early (callers claim, then wait again).
     """
@@ -104,6 +117,8 @@ class WorkQueue(Protocol):
     def wait(self, timeout: float) -> None: ...
 
     def stats(self) -> QueueStats: ...
+
+    def item(self, action_uid: str) -> ItemState | None: ...
 
     def register(self, info: WorkerInfo) -> None: ...
 

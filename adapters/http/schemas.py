@@ -179,6 +179,17 @@ class ActionObject(BaseModel):
     start_time: datetime
     end_time: datetime | None = Field(default=None, description="Once it has ended.")
     error: str | None = Field(default=None, description="On failure or cancel: why.")
+    attempt: int | None = Field(
+        default=None,
+        description=(
+            "Ours: with workers apart from the API, while the action is queued or running,"
+            " the attempts begun (docs/workers.md)."
+        ),
+    )
+    last_error: str | None = Field(
+        default=None,
+        description="Ours: with workers apart, why the previous attempt ended.",
+    )
 
 
 class ActionListV1(BaseModel):

@@ -13,6 +13,7 @@ from bdbexport.domain.work_queue import (
     COUNTERS,
     LAPSED,
     Claim,
+    ItemState,
     QueueStats,
     Work,
     WorkerInfo,
@@ -139,6 +140,13 @@ class InMemoryWorkQueue:
     def wait(self, timeout: float) -> None:
         with self._changed:
             self._changed.wait(timeout)
+
+    def item(self, action_uid: str) -> ItemState | None:
+        with self._changed:
+            item = self._items.get(action_uid)
+            if item is None:
+                return None
+            return ItemState(item.attempt, item.last_error, item.worker)
 
     def stats(self) -> QueueStats:
         with self._changed:

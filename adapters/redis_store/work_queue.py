@@ -12,7 +12,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bdbexport.domain.work_queue import COUNTERS, LAPSED, Claim, QueueStats, Work, WorkerInfo
+from bdbexport.domain.work_queue import (
+    COUNTERS,
+    LAPSED,
+    Claim,
+    ItemState,
+    QueueStats,
+    Work,
+    WorkerInfo,
+)
 
 from .connection import RedisConnection
 from .work_queue_scripts import CLAIM, COMPLETE, ENQUEUE, HEARTBEAT, KEYS_ORDER, QUEUED, REQUEUE
@@ -89,6 +97,19 @@ class RedisWorkQueue:
         block = min(max(timeout, 0.01), MAX_BLOCK)
         with self._redis.available():
             self._client.blpop([self._keys[KEYS_ORDER.index("wake")]], timeout=block)
+
+    def item(self, action_uid: str) -> ItemState | None:
+        with self._redis.available():
+            attempt, last_error, worker = self._client.hmget(
+                self._items + action_uid, ["attempt", "last_error", "worker"]
+            )
+        if attempt is None:
+            return None
+        return ItemState(
+            int(attempt),
+            None if last_error is None else _text(last_error),
+            None if worker is None else _text(worker),
+        )
 
     def stats(self) -> QueueStats:
         by_kind, _, running, _ = self._run("queued")

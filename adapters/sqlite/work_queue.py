@@ -26,7 +26,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bdbexport.domain.ports import Clock
-from bdbexport.domain.work_queue import COUNTERS, LAPSED, Claim, QueueStats, Work, WorkerInfo
+from bdbexport.domain.work_queue import (
+    COUNTERS,
+    LAPSED,
+    Claim,
+    ItemState,
+    QueueStats,
+    Work,
+    WorkerInfo,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS work_queue (
@@ -227,6 +235,14 @@ class SqliteWorkQueue:
             with self._lock:
                 if self._db.execute("PRAGMA data_version").fetchone()[0] != seen:
                     return
+
+    def item(self, action_uid: str) -> ItemState | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT attempt, last_error, worker FROM work_queue WHERE action_uid = ?",
+                (action_uid,),
+            ).fetchone()
+        return None if row is None else ItemState(*row)
 
     def stats(self) -> QueueStats:
         with self._lock:

@@ -15,7 +15,7 @@ import pytest
 from bdbexport.adapters.memory import SystemClock
 from bdbexport.adapters.memory.work_queue import InMemoryWorkQueue
 from bdbexport.composition.work_queues import open_work_queue
-from bdbexport.domain.work_queue import Claim, Work, WorkerInfo, WorkQueue
+from bdbexport.domain.work_queue import Claim, ItemState, Work, WorkerInfo, WorkQueue
 
 KINDS = ["memory", "sqlite", "redis"]
 LEASE = timedelta(seconds=30)
@@ -241,3 +241,19 @@ def test_a_worker_silent_too_long_is_forgotten(opener: Opener) -> None:
     queue.register(WorkerInfo("old", "h", 1, 1, datetime.now(UTC) - timedelta(hours=1)))
     queue.register(WorkerInfo("new", "h", 2, 1, datetime.now(UTC)))
     assert [info.worker for info in queue.workers()] == ["new"]
+
+
+def test_an_items_state_follows_its_attempts(opener: Opener) -> None:
+    queue = opener()
+    assert queue.item("a") is None
+    queue.enqueue(work("a", 1))
+    assert queue.item("a") == ItemState(0, None, None)
+    first = queue.claim("w1", LEASE, MANY)
+    assert first is not None
+    assert queue.item("a") == ItemState(1, None, "w1")
+    assert queue.retry(first, "general-error: boom", timedelta(0))
+    assert queue.item("a") == ItemState(1, "general-error: boom", None)
+    second = claim_eventually(queue, "w2")
+    assert queue.item("a") == ItemState(2, "general-error: boom", "w2")
+    assert queue.complete(second)
+    assert queue.item("a") is None

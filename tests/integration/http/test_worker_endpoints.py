@@ -55,3 +55,22 @@ async def test_only_roles_that_view_actions_see_the_workers() -> None:
     async with world.client() as client:
         assert_error(await client.get("/v1/workers", headers=NOBODY), 403, "forbidden")
         assert_error(await client.get("/v1/workers"), 401, "unauthenticated")
+
+
+async def test_an_action_run_by_workers_shows_its_attempt_and_last_error() -> None:
+    queue = InMemoryWorkQueue()
+    world = make_http_world(work_queue=queue)
+    body = {"export_location": {"type": "mount_point", "path": "/tmp"}}
+    async with world.client() as client:
+        started = await client.post("/v1/bdbs/1/actions/export", json=body, headers=ADMIN)
+        assert started.status_code == 200, started.text
+        action_uid = started.json()["action_uid"]
+        plain = (await client.get(f"/v1/actions/{action_uid}", headers=VIEWER)).json()
+        assert "attempt" not in plain  # not queued (this world records launches only)
+        queue.enqueue(Work(action_uid, "export", 1, "{}"))
+        claim = queue.claim("w1", timedelta(minutes=1), 10)
+        assert claim is not None
+        assert queue.retry(claim, "general-error: disk full", timedelta(0))
+        assert queue.claim("w2", timedelta(minutes=1), 10) is not None
+        action = (await client.get(f"/v1/actions/{action_uid}", headers=VIEWER)).json()
+    assert (action["attempt"], action["last_error"]) == (2, "general-error: disk full")
