@@ -56,7 +56,7 @@ def test_a_worker_killed_mid_export_leaves_nothing_failed_and_nothing_behind(
     try:
         for uid, source in sources.items():
             store.application.store.bdbs.add(Bdb.model_validate(bdb_on(source.port, uid)))
-        options = ["--export-root", str(root), "--lease", "2", "--concurrency", "2", "--nice", "0"]
+        options = ["--export-root", str(root), "--lease", "5", "--concurrency", "2", "--nice", "0"]
         victim = WorkerProcess(store.url, "victim", tmp_path, *options)
         workers.append(victim)
         wait_until(lambda: bool(victim.events("start")), what="the victim started")

@@ -46,7 +46,7 @@ def start_worker(
     workers: list[WorkerProcess], store: QueueingStore, tmp_path: Path, name: str, *args: str
 ) -> WorkerProcess:
     common = ["--exporter", "simulated", "--importer", "memory", "--nice", "0"]
-    common += ["--lease", "2", "--export-root", str(tmp_path)]
+    common += ["--lease", "5", "--export-root", str(tmp_path)]
     worker = WorkerProcess(store.url, name, tmp_path, *common, *args)
     workers.append(worker)
     return worker
