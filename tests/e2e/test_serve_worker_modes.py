@@ -41,6 +41,12 @@ def export(server: ServerProcess, uid: int) -> None:
     assert response.status_code == 200, response.text
 
 
+def niceness(pid: int) -> int:
+    """The process's nice value (field 19 of /proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
 def metrics(server: ServerProcess) -> str:
     response = httpx.get(f"{server.url}/metrics", auth=ADMIN, timeout=10)
     assert response.is_success, response.text
@@ -68,6 +74,7 @@ def test_serve_runs_its_actions_in_a_worker_child(tmp_path: Path) -> None:
         assert "bdbexport_queue_workers 1.0" in metrics(server)
         assert server.process is not None
         assert worker["pid"] != server.process.pid
+        assert niceness(worker["pid"]) == min(niceness(server.process.pid) + 10, 19)
         server.stop()  # SIGTERM: the child drains and goes with it
     deadline = time.monotonic() + 30
     while Path(f"/proc/{worker['pid']}").exists():
