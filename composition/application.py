@@ -101,6 +101,9 @@ class Application:
     """Removes temporary files of exports that died (`sweep()`; lease expiries do it too)."""
     action_logs: ActionLogs | None = None
     """The action records (the Actions API) in the store: sync, and async on demand."""
+    launch: Callable[..., None] | None = None
+    """Where scheduled backups are handed (None: `pool.submit`); `serve` sets the work
+    queue's launcher when workers run apart (docs/workers.md)."""
 
     def run_here(
         self,
@@ -137,7 +140,8 @@ class Application:
         if bdb.backup_location is None:
             raise NoBackupLocationError(uid)
         started = self.service.start_backup(SCHEDULER, uid, bdb.backup_location)
-        self.pool.submit(started, bdb.backup_location, kind=ActionKind.BACKUP)
+        launch = self.launch if self.launch is not None else self.pool.submit
+        launch(started, bdb.backup_location, kind=ActionKind.BACKUP)
         return started
 
     def prepare_exports(self) -> None:

@@ -36,6 +36,7 @@ from bdbexport.domain.auth.ports import AsyncLoginAttempts
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import PermissionPolicy
+from bdbexport.domain.work_queue import WorkQueue
 
 from .application import Application
 from .login_attempts import open_async_login_attempts
@@ -84,6 +85,7 @@ def build_http_app(
     allowed_origins: Sequence[str] = (),
     check_location: Callable[[ExportLocation, ActionKind], None] | None = None,
     location_check_threads: int = 4,
+    work_queue: WorkQueue | None = None,
 ) -> HttpApp:
     """The REST API over `application` (built `with_async=True`).
 
@@ -93,8 +95,9 @@ def build_http_app(
     the one the use cases apply (None: the built-in roles). `launch` hands started
     actions to a runner (None: the application's worker pool). `on_shutdown` runs when
     the app's lifespan ends (None: `application.close`). `check_location` replaces the
-    application's start-time location check (tests that judge types only). `guards`: None gives
-    `request_guards(allowed_origins=...)`.
+    application's start-time location check (tests that judge types only). `work_queue`
+    is the queue workers apart from the API claim from (`GET /v1/workers` reads it).
+    `guards`: None gives `request_guards(allowed_origins=...)`.
     """
     if application.async_service is None or application.async_store is None:
         raise ValueError("build_http_app needs an application built with_async=True")
@@ -125,6 +128,7 @@ def build_http_app(
         authenticator=authenticator,
         launch=launch if launch is not None else application.pool.submit,
         check_location=check_off_loop,
+        work_queue=work_queue,
         permits=policy.permits,
     )
     operator = operator_view(

@@ -34,6 +34,7 @@ from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCK
 from bdbexport.domain.errors import DomainError
 
 from .server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, ServerConfigError, serve
+from .worker import add_worker_command
 
 
 def open_local(store_url: str | None, create: bool) -> LocalRuntime:
@@ -54,6 +55,7 @@ def open_local(store_url: str | None, create: bool) -> LocalRuntime:
 
 
 app = build_app(CliWiring(open_local=open_local))
+add_worker_command(app)
 
 
 @app.command("serve")
@@ -98,7 +100,22 @@ def serve_command(
         str,
         typer.Option(help="succeed, or a failure reason (no-permission, wrong-file-path, ...)."),
     ] = "succeed",
-    max_concurrent_exports: Annotated[int, typer.Option(help="Exports run at once.")] = 4,
+    max_concurrent_exports: Annotated[
+        int,
+        typer.Option(
+            "--max-concurrent-exports",
+            "--concurrency",
+            help="Actions run at once (in-process, or by the worker child).",
+        ),
+    ] = 4,
+    worker_mode: Annotated[
+        str,
+        typer.Option(help="Where actions run: in-process, child (a worker process) or none."),
+    ] = "in-process",
+    no_worker: Annotated[
+        bool,
+        typer.Option(help="An API-only replica: actions are queued for workers run apart."),
+    ] = False,
     shutdown_grace: Annotated[
         float, typer.Option(help="Seconds running exports get to finish when stopping.")
     ] = 10.0,
@@ -282,6 +299,7 @@ def serve_command(
             simulated_duration=simulated_duration,
             simulated_outcome=simulated_outcome,
             max_concurrent_exports=max_concurrent_exports,
+            worker_mode="none" if no_worker else worker_mode,
             shutdown_grace=shutdown_grace,
             export_lease_ttl=export_lease_ttl,
             smtp_url=smtp_url,

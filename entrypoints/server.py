@@ -42,6 +42,7 @@ from .server_config import (
     version,
 )
 from .server_seed import bootstrap_file_warning, seed_store
+from .server_workers import start_workers
 
 __all__ = [
     "DEFAULT_HOST",
@@ -120,6 +121,10 @@ def build_server(config: ServerConfig) -> Server:
     if application.action_logs is not None:  # the demo's running export has its record
         seed_demo_actions(store.bdbs, application.action_logs.sync)
 
+    # Where actions run: here, or enqueued for a worker child or workers apart.
+    workers = start_workers(config, metrics.registry)
+    if workers is not None:
+        application.launch = workers.launcher.submit
     # Periodic backups: each due moment started by one replica only (docs/backups.md).
     scheduler = start_backup_scheduler(application)
     closed = threading.Event()
@@ -129,6 +134,8 @@ def build_server(config: ServerConfig) -> Server:
             return
         closed.set()
         scheduler.stop()
+        if workers is not None:
+            workers.close()
         application.close(grace=config.shutdown_grace)
         close_access()
         close_audit()
@@ -144,6 +151,8 @@ def build_server(config: ServerConfig) -> Server:
         on_shutdown=[close],
         throttle_summary_interval=config.throttle_summary_interval,
         allowed_origins=config.allowed_origins,
+        launch=None if workers is None else workers.launcher.submit,
+        work_queue=None if workers is None else workers.queue,
     )
     return Server(
         app=built.app,

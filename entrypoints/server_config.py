@@ -59,6 +59,8 @@ class ServerConfig:
     simulated_duration: float = 5.0
     simulated_outcome: str = "succeed"
     max_concurrent_exports: int = 4
+    worker_mode: str = "in-process"
+    """Where actions run: `in-process`, `child` or `none` (entrypoints/server_workers.py)."""
     access_log: str = "-"
     audit_log: str = "-"
     credential_cache_ttl: float = 60.0
@@ -148,6 +150,17 @@ class ServerConfig:
                 f"Unknown importer {self.importer!r}; choose one of: {', '.join(IMPORTERS)}."
             )
 
+    def _check_worker_mode(self) -> None:
+        if self.worker_mode not in ("in-process", "child", "none"):
+            raise ServerConfigError(
+                f"Unknown worker mode {self.worker_mode!r}; choose in-process, child or none."
+            )
+        if self.worker_mode != "in-process" and self.store_url.startswith("memory:"):
+            raise ServerConfigError(
+                "A memory:// store lives in one process: its actions run in-process"
+                " (--worker-mode in-process)."
+            )
+
     def check(self) -> None:
         if (self.certfile is None) != (self.keyfile is None):
             raise ServerConfigError("--certfile and --keyfile go together.")
@@ -166,6 +179,7 @@ class ServerConfig:
             )
         if self.smtp_url is not None and not self.notify_to:
             raise ServerConfigError("--smtp-url needs at least one --notify-to address.")
+        self._check_worker_mode()
         if self.export_lease_ttl <= 0:
             raise ServerConfigError("--export-lease-ttl must be positive.")
         if self.throttle_summary_interval <= 0:

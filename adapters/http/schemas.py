@@ -179,6 +179,17 @@ class ActionObject(BaseModel):
     start_time: datetime
     end_time: datetime | None = Field(default=None, description="Once it has ended.")
     error: str | None = Field(default=None, description="On failure or cancel: why.")
+    attempt: int | None = Field(
+        default=None,
+        description=(
+            "Ours: with workers apart from the API, while the action is queued or running,"
+            " the attempts begun (docs/workers.md)."
+        ),
+    )
+    last_error: str | None = Field(
+        default=None,
+        description="Ours: with workers apart, why the previous attempt ended.",
+    )
 
 
 class ActionListV1(BaseModel):
@@ -303,6 +314,32 @@ class DecisionObject(BaseModel):
     checks: list[CheckObject]
     error_code: str | None = None
     description: str | None = None
+
+
+class WorkerObject(BaseModel):
+    """A worker as it registered itself (docs/workers.md)."""
+
+    id: str
+    host: str
+    pid: int
+    concurrency: int
+    heartbeat: str
+    running: list[str]
+
+
+class QueueObject(BaseModel):
+    """The queue the workers share: depth by kind, running, counters since the start."""
+
+    queued: dict[str, int]
+    running: int
+    counters: dict[str, int]
+
+
+class WorkersObject(BaseModel):
+    """`GET /v1/workers`: `queue` is null on a server that runs actions in-process."""
+
+    workers: list[WorkerObject]
+    queue: QueueObject | None
 
 
 class ModuleObject(BaseModel):
