@@ -10,6 +10,10 @@ import pytest
 from tests.support.redis_server import RedisServer
 from tests.support.world import World, standard_world
 
+# The object stores and SFTP server (session fixtures: moto_s3, azurite, fake_gcs,
+# sftp_server), for the remote location types.
+pytest_plugins = ["tests.support.object_stores"]
+
 _prefixes = itertools.count(1)
 
 
