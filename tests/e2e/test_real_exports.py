@@ -329,7 +329,12 @@ def test_unsupported_location_types_are_refused_at_start(
     tmp_path: Path, source: SourceRedis
 ) -> None:
     with serve(tmp_path, [bdb_on(source.port)]).start() as server:
-        s3 = {"type": "s3", "bucket_name": "b", "access_key_id": "a", "secret_access_key": "s"}
+        s3 = {
+            "type": "s3",
+            "bucket_name": "backups",
+            "access_key_id": "a",
+            "secret_access_key": "s",
+        }
         refused = export(server, 1, s3)
         assert refused.status_code == 400
         assert refused.json()["error_code"] == "unsupported_location_type"
