@@ -14,7 +14,8 @@ import typer
 
 from bdbexport.adapters.cli.errors import CliError
 from bdbexport.adapters.cli.exit_codes import ExitCode
-from bdbexport.adapters.cli.main import State, build_app, run_command
+from bdbexport.adapters.cli.main import build_app
+from bdbexport.adapters.cli.runtime import State, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
 from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
 from bdbexport.adapters.http.edge_protocol import (
@@ -222,6 +223,16 @@ def serve_command(
         float,
         typer.Option(help="Seconds the loader of an import file may take to load it."),
     ] = ImportLimits.load_timeout,
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "Browser origin (https://host[:port]) whose cross-site requests may change"
+                " things; others are refused (403). Repeatable."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -265,6 +276,7 @@ def serve_command(
             import_max_memory=import_max_memory,
             import_cpu_limit=import_cpu_limit,
             import_load_timeout=import_load_timeout,
+            allowed_origins=tuple(allowed_origin or ()),
         )
         try:
             serve(config)

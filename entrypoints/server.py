@@ -9,6 +9,7 @@ Nothing here runs at import time.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import socket
@@ -28,6 +29,7 @@ from bdbexport.adapters.http.authentication import (
     AuthSettings,
     default_kdf_concurrency,
 )
+from bdbexport.adapters.http.cross_site import normalize_origin
 from bdbexport.adapters.http.edge_protocol import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -56,6 +58,7 @@ from bdbexport.composition.observability import (
     operator_view,
     subscribe_metrics,
 )
+from bdbexport.composition.readiness import open_readiness_probe
 from bdbexport.composition.scheduling import start_backup_scheduler
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
@@ -112,6 +115,8 @@ class ServerConfig:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins whose cross-site requests may change things (`--allowed-origin`)."""
     # What one import may take from the machine (issue 22, docs/security.md "Imports").
     import_max_bytes: int = ImportLimits.max_bytes
     import_max_memory: int = ImportLimits.max_memory
@@ -200,6 +205,14 @@ class ServerConfig:
         if self.token_lifetime < 1 or self.kdf_concurrency < 1:
             raise ServerConfigError("--token-lifetime and --kdf-concurrency must be at least 1.")
         self._check_edge()
+        self._check_origins()
+
+    def _check_origins(self) -> None:
+        for origin in self.allowed_origins:
+            try:
+                normalize_origin(origin)
+            except ValueError as error:
+                raise ServerConfigError(f"{error}.") from error
 
     def _check_edge(self) -> None:
         if self.header_timeout <= 0 or self.max_header_bytes < 1024:
@@ -357,10 +370,7 @@ def build_server(config: ServerConfig) -> Server:
     context = HttpContext(
         service=application.async_service,
         authenticator=authenticator,
-        launch_export=application.pool.submit,
         launch=application.pool.submit,
-        import_location_types=application.import_location_types,
-        location_types=application.location_types,
         check_location=application.check_location,
         permits=policy.permits,
     )
@@ -378,17 +388,22 @@ def build_server(config: ServerConfig) -> Server:
         close_access()
         close_audit()
 
+    operator = operator_view(
+        metrics,
+        async_store=application.async_store,
+        access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
+    )
+    # /readyz checks what serving needs: the schema or data present, a write going through.
+    readiness, close_readiness = open_readiness_probe(config.store_url, reads=operator.readiness)
+    operator = dataclasses.replace(operator, readiness=readiness)
     app = create_app(
         context,
         access_log=access_sink,
         version=version(),
         on_shutdown=[close],
-        on_shutdown_async=[application.aclose, close_attempts],
-        operator=operator_view(
-            metrics,
-            async_store=application.async_store,
-            access=metrics_access_for(config.metrics_access, loopback=is_loopback(config.host)),
-        ),
+        on_shutdown_async=[application.aclose, close_attempts, close_readiness],
+        operator=operator,
+        allowed_origins=config.allowed_origins,
     )
     edge = EdgeObservers(access_sink, metrics.record_edge_refusal)
     return Server(

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
+from .egress import connect_failure
+
 CHUNK = 1024 * 1024
 """Bytes asked of the socket per read: large reads keep system calls off the profile."""
 LOW_WATER = 256 * 1024
@@ -76,9 +78,7 @@ class RdbStream:
         try:
             self._socket = socket.create_connection((self.host, self.port), self._timeout)
         except OSError as error:
-            raise ReplicationError(
-                f"cannot reach {self.host}:{self.port}: {error.strerror or error}"
-            ) from error
+            raise ReplicationError(connect_failure(self.host, self.port)) from error
         if self._password is not None:
             auth = (
                 ("AUTH", self._username, self._password)

@@ -46,6 +46,7 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "uri_too_long": 414,
         "request_header_too_large": 431,
         "too_many_connections": 429,
+        "cross_site_request": 403,
         "http_version_not_supported": 505,
         "not_found": 404,
         "method_not_allowed": 405,

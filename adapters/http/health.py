@@ -6,12 +6,17 @@ the body limits: this pure ASGI middleware is placed outermost and answers the t
 paths itself, so the access log, the metrics and the routes never see them.
 
 - `/healthz`: the process is alive and its event loop turns (always 200).
-- `/readyz`: the store answers within `bound` seconds (200), else 503 with the usual
-  error body; an orchestrator stops sending traffic to a replica that cannot reach
-  its store, and sends it again once it can.
+- `/readyz`: the store can serve, checked within `bound` seconds (200), else 503
+  with the usual error body and the reason; an orchestrator stops sending traffic to
+  a replica that cannot use its store, and sends it again once it can. What "can
+  serve" means is the store's to say (`ReadinessProbe`): its schema or data present
+  and a write going through (issue 22, finding 11: reading one row said "ready" for
+  a deleted, immutable or full store and after a `FLUSHALL`).
 
 Both are unauthenticated and tell nothing an attacker could use: no address, no
-version, no error text from the store.
+version, no file name. A probe's `StoreUnavailableError` says which need failed
+("the store's disk is full") in words that name nothing; any other error is logged
+and answered as "cannot be reached".
 """
 
 from __future__ import annotations
@@ -23,13 +28,16 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bdbexport.domain.errors import StoreUnavailableError
+
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 DEFAULT_READY_BOUND = 1.0
 
 ReadinessProbe = Callable[[], Awaitable[object]]
-"""Reads something small from the store; raises (or takes too long) when it cannot."""
+"""Checks that the store can serve; raises (`StoreUnavailableError` with the reason,
+naming no file, host or port) or takes too long when it cannot."""
 
 log = logging.getLogger("bdbexport.http")
 
@@ -85,6 +93,9 @@ class HealthEndpoints:
             await asyncio.wait_for(self.probe(), timeout=self.bound)
         except TimeoutError:
             return f"The store did not answer within {self.bound:g} s."
+        except StoreUnavailableError as error:
+            log.warning("readiness probe failed: %s", error.detail)
+            return error.description
         except Exception as error:
             # The cause goes to the server's log, never to an unauthenticated caller.
             log.warning("readiness probe failed: %s", type(error).__name__)
