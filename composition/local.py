@@ -19,10 +19,19 @@ from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, ModuleRegistry
 from bdbexport.domain.service import ActionService
 
-from .application import Application, bootstrap, choose_exporter, location_check
+from .application import (
+    Application,
+    bootstrap,
+    choose_exporter,
+    location_check,
+    remote_locations,
+)
 from .importers import choose_importer
 from .login_attempts import open_login_attempts
 from .stores import Store, default_export_root, default_store_url, open_store, store_hosts
+
+DEFAULT_TIMEOUT = 30.0
+"""Every network step of a local action (the CLI has no --export-timeout of its own)."""
 
 
 class MissingStoreError(FileNotFoundError):
@@ -77,9 +86,18 @@ class StoreRuntime:
         match."""
         roots = ExportRoots(local_export_roots(self._store.url, export_roots))
         egress = EgressPolicy.build((), store_hosts(self._store.url))
-        exporter = choose_exporter("rdb" if kind is ActionKind.IMPORT else worker, roots=roots)
-        importer = choose_importer(worker, roots=roots) if kind is ActionKind.IMPORT else None
-        location_check(exporter, importer, roots=roots, egress=egress)(location, kind)
+        remote = remote_locations(None, egress, DEFAULT_TIMEOUT)
+        exporter = choose_exporter(
+            "rdb" if kind is ActionKind.IMPORT else worker, roots=roots, remote=remote
+        )
+        importer = (
+            choose_importer(worker, roots=roots, remote=remote)
+            if kind is ActionKind.IMPORT
+            else None
+        )
+        location_check(exporter, importer, roots=roots, egress=egress, remote=remote)(
+            location, kind
+        )
 
     def run_action(
         self,

@@ -136,6 +136,11 @@ def _subdir(value: str | None) -> str | None:
     return "/".join(part for part in value.split("/") if part) or None
 
 
+FILENAME_PATTERN = r"^[^/\x00-\x1f\x7f\\]+$"
+Filename = Annotated[str | None, Field(pattern=FILENAME_PATTERN)]
+"""On an import source (Redis Software's `dataset_import_sources`): the object to read
+in `subdir`. Exports and backups always write a name of their own (unique per action)."""
+
 Subdir = Annotated[
     str | None, AfterValidator(_subdir), Field(json_schema_extra={"pattern": SUBDIR_PATTERN})
 ]
@@ -189,6 +194,7 @@ class S3Location(_Location):
     type: Literal["s3"] = "s3"
     bucket_name: str = Field(pattern=_S3_BUCKET)
     subdir: Subdir = None
+    filename: Filename = None
     region_name: str | None = Field(default=None, pattern=r"^[a-z0-9-]{1,64}$")
     access_key_id: str = Field(min_length=1, pattern=r"^[\x21-\x7e]+$")
     secret_access_key: SecretStr = Field(min_length=1)
@@ -202,6 +208,7 @@ class GcsLocation(_Location):
     type: Literal["gs"] = "gs"
     bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
     subdir: Subdir = None
+    filename: Filename = None
     client_id: str = Field(min_length=1, pattern=r"^[\x21-\x7e]+$")
     client_email: str = Field(pattern=r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+$")
     private_key_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
@@ -236,6 +243,7 @@ class AbsLocation(_Location):
     type: Literal["abs"] = "abs"
     container: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     subdir: Subdir = None
+    filename: Filename = None
     account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
     account_key: SecretStr | None = Field(
         default=None, min_length=4, json_schema_extra={"pattern": BASE64_PATTERN}
