@@ -82,7 +82,12 @@ def choose_exporter(
             remote=remote,
         )
     if name == "simulated":
-        return SimulatedExporter(duration=simulated_duration, outcome=simulated_outcome, stop=stop)
+        return SimulatedExporter(
+            duration=simulated_duration,
+            outcome=simulated_outcome,
+            stop=stop,
+            remote_types=remote.types if remote is not None else frozenset(),
+        )
     raise ValueError(f"Unknown exporter {name!r}; choose one of: {', '.join(EXPORTERS)}.")
 
 
