@@ -16,6 +16,7 @@ import httpx
 import pytest
 import trustme
 
+from tests.support.passwords import with_cheap_hashes
 from tests.support.server_process import ServerProcess, bdbexport_command, free_port
 
 pytestmark = pytest.mark.slow
@@ -50,7 +51,7 @@ BOOTSTRAP: dict[str, Any] = {
 @pytest.fixture
 def bootstrap_file(tmp_path: Path) -> Path:
     path = tmp_path / "bootstrap.json"
-    path.write_text(json.dumps(BOOTSTRAP))
+    path.write_text(json.dumps(with_cheap_hashes(BOOTSTRAP)))
     return path
 
 
