@@ -23,6 +23,9 @@ _STATUS = re.compile(r"status code: (\d{3})")
 _CODE = re.compile(r"<Code>([A-Za-z0-9.]{1,64})</Code>")
 
 
+MISSING_LIBRARY = "this server lacks the client library (install bdbexport[cloud])"
+
+
 class Kind(Enum):
     PERMISSION = "no-permission"
     PATH = "wrong-file-path"
@@ -63,6 +66,8 @@ def classify(provider: str, error: BaseException) -> Failure:
     """`provider` names the store for the detail ("S3", "Azure Blob Storage", ...)."""
     if isinstance(error, EgressNotAllowedError):
         return Failure(Kind.PERMISSION, f"{provider}: the egress policy refuses this address")
+    if isinstance(error, ImportError):
+        return Failure(Kind.GENERAL, f"{provider}: {MISSING_LIBRARY}")
     name = type(error).__name__
     answer = http_answer(str(error))
     said = f"{provider} answered {answer}" if answer else f"{provider}: {name}"

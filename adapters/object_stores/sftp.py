@@ -52,7 +52,10 @@ def parts_of(location: SftpLocation) -> tuple[str, int, str, str | None, str]:
 
 
 def _classified(error: BaseException) -> Failure:
-    import asyncssh
+    try:
+        import asyncssh
+    except ImportError:
+        return classify(PROVIDER, error)
 
     if isinstance(error, asyncssh.PermissionDenied | asyncssh.HostKeyNotVerifiable):
         return Failure(Kind.PERMISSION, f"{PROVIDER}: {type(error).__name__}")
