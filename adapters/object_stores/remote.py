@@ -15,6 +15,7 @@ from bdbexport.domain.locations import AbsLocation, ExportLocation, S3Location, 
 from bdbexport.domain.statuses import ExportFailureReason, ImportFailureReason
 
 from .failures import classify
+from .gunzip import GunzipWriter, is_gzip_name
 from .object_sink import ObjectSink
 from .object_source import download
 from .obstore_stores import abs_endpoint, abs_store, check_endpoint, s3_endpoint, s3_store
@@ -41,6 +42,12 @@ class Sink(Protocol):
 
 class HostCheck(Protocol):
     def check_host(self, host: str) -> None: ...
+
+
+def _source_name(source: ExportLocation) -> str:
+    if isinstance(source, SftpLocation):
+        return parts_of(source)[4]
+    return getattr(source, "filename", None) or ""
 
 
 def _key(subdir: str | None, name: str) -> str:
@@ -104,7 +111,18 @@ class RemoteLocations:
     def fetch(
         self, source: ExportLocation, writer: BinaryIO, fraction: Callable[[float], None]
     ) -> int:
-        """The file `source` names into `writer`; its size; `ImportFailedError`."""
+        """The file `source` names into `writer`, decompressed if its name ends in `.gz`;
+        the size fetched; `ImportFailedError`."""
+        if not is_gzip_name(_source_name(source)):
+            return self._fetch(source, writer, fraction)
+        inflating = GunzipWriter(writer)
+        fetched = self._fetch(source, inflating, fraction)  # type: ignore[arg-type]
+        inflating.finish()
+        return fetched
+
+    def _fetch(
+        self, source: ExportLocation, writer: BinaryIO, fraction: Callable[[float], None]
+    ) -> int:
         settings = self.settings
         if isinstance(source, SftpLocation):
             return sftp_download(source, writer, settings, self.egress, fraction)

@@ -5,6 +5,7 @@ and every key, type, value and TTL is equal."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -218,3 +219,47 @@ def test_sftp_round_trip(
         assert io.BytesIO(body).read(5) == b"REDIS"
     check_equal(source, target, bdb)
     assert SOURCE_PASSWORD not in (tmp_path / f"serve-{server.port}.err").read_text()
+
+
+def test_an_rdb_gz_import_from_s3(
+    tmp_path: Path, source: SourceRedis, target: RedisServer, moto_s3: MotoS3
+) -> None:
+    """Redis Software takes `.rdb.gz` import sources: our export, gzipped by hand, loads."""
+    write_dataset(source.client())
+    account = moto_s3.account
+    subdir = f"gz-{tmp_path.name}"
+    location = {
+        "type": "s3",
+        "bucket_name": account.bucket,
+        "subdir": subdir,
+        "access_key_id": account.access_key_id,
+        "secret_access_key": account.secret_access_key,
+    }
+    store = s3_store(S3Location.model_validate(location), RemoteSettings(s3_url=account.endpoint))
+    with serve(tmp_path, source, target, "--s3-url", account.endpoint).start() as server:
+        started = httpx.post(
+            f"{server.url}/v1/bdbs/1/actions/export",
+            json={"export_location": location},
+            auth=ADMIN,
+        )
+        assert started.status_code == 200, started.text
+        assert ended(server, 1, "export")["export_status"] == "succeeded"
+        (name,) = [
+            e["path"]
+            for e in obstore.list(store, prefix=subdir).collect()
+            if e["path"].endswith(".rdb")
+        ]
+        packed = gzip.compress(bytes(obstore.get(store, name).bytes()))
+        obstore.put(store, name + ".gz", packed)
+        imported = httpx.post(
+            f"{server.url}/v1/bdbs/{TARGET}/actions/import",
+            json={
+                "dataset_import_sources": [
+                    {**location, "filename": name.rpartition("/")[2] + ".gz"}
+                ]
+            },
+            auth=ADMIN,
+        )
+        assert imported.status_code == 200, imported.text
+        bdb = ended(server, TARGET, "import")
+    check_equal(source, target, bdb)
