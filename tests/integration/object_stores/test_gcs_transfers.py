@@ -130,3 +130,19 @@ def test_an_import_differing_from_its_sha256_is_file_corrupted(
     with pytest.raises(ImportFailedError) as absent:
         gcs_download(missing, io.BytesIO(), settings(fake_gcs), LOOPBACK)
     assert absent.value.reason == "wrong-file-path"
+
+
+def test_the_family_adapter_writes_and_reads_gs(fake_gcs: FakeGcs, private_key: str) -> None:
+    """`RemoteLocations` takes `gs` already: serving it is listing it in its types."""
+    from bdbexport.adapters.object_stores.remote import RemoteLocations
+
+    remote = RemoteLocations(settings(fake_gcs), LOOPBACK)
+    assert "gs" not in remote.types
+    where = location(fake_gcs, private_key)
+    data = b"REDIS0011" + os.urandom(2 * MIB)
+    sink = remote.sink(where, "db1.rdb")
+    sink.write(data)
+    sink.commit()
+    copy = io.BytesIO()
+    remote.fetch(where.model_copy(update={"filename": "db1.rdb"}), copy, lambda _: None)
+    assert copy.getvalue() == data
