@@ -170,6 +170,44 @@ def serve_command(
             )
         ),
     ] = 30.0,
+    s3_url: Annotated[
+        str | None,
+        typer.Option(
+            help="An S3-compatible store for every s3 location (path-style), as Redis Software's"
+            " cluster s3_url.",
+            show_default=False,
+        ),
+    ] = None,
+    s3_ca_cert: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM file of the CA that signed --s3-url's certificate (cluster s3_ca_cert).",
+            show_default=False,
+        ),
+    ] = None,
+    gs_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Endpoint in place of Google Cloud Storage's (e.g. http://127.0.0.1:4443).",
+            show_default=False,
+        ),
+    ] = None,
+    abs_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Azure Blob service endpoint, account included (e.g."
+            " http://127.0.0.1:10000/devstoreaccount1).",
+            show_default=False,
+        ),
+    ] = None,
+    sftp_known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            help="OpenSSH known_hosts file SFTP host keys are checked against (default: the"
+            " user's ~/.ssh/known_hosts; an unknown key is always refused).",
+            show_default=False,
+        ),
+    ] = None,
     metrics_access: Annotated[
         str | None,
         typer.Option(
@@ -310,6 +348,11 @@ def serve_command(
             export_roots=tuple(export_root or ()),
             allow_egress=tuple(allow_egress or ()),
             export_timeout=export_timeout,
+            s3_url=s3_url,
+            s3_ca_cert=s3_ca_cert,
+            gs_url=gs_url,
+            abs_url=abs_url,
+            sftp_known_hosts=sftp_known_hosts,
             metrics_access=metrics_access,
             login_lockout_threshold=login_lockout_threshold,
             login_lockout_duration=login_lockout_duration,

@@ -116,6 +116,7 @@ def build_server(config: ServerConfig) -> Server:
         allow_egress=config.allow_egress,
         export_timeout=config.export_timeout,
         import_limits=config.import_limits(),
+        remote_settings=config.remote_settings(),
     )
     application.prepare_exports()
     if application.action_logs is not None:  # the demo's running export has its record

@@ -32,6 +32,7 @@ from bdbexport.adapters.http.edge_rules import (
 )
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.adapters.importing.limits import ImportLimits
+from bdbexport.adapters.object_stores.settings import RemoteSettings
 from bdbexport.composition import EXPORTERS
 from bdbexport.composition.importers import IMPORTERS
 from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
@@ -75,6 +76,12 @@ class ServerConfig:
     """Hosts and networks exports may connect to despite the default refusals."""
     export_timeout: float = 30.0
     """Seconds every network step of an export may take (docs/exports.md)."""
+    s3_url: str | None = None
+    s3_ca_cert: Path | None = None
+    gs_url: str | None = None
+    abs_url: str | None = None
+    sftp_known_hosts: Path | None = None
+    """The remote location types' endpoints and host keys (docs/exports.md)."""
     metrics_access: str | None = None
     """`open` or `authenticated`; None: open on a loopback address, else authenticated."""
     login_lockout_threshold: int = DEFAULT_LOCKOUT.threshold
@@ -229,6 +236,31 @@ class ServerConfig:
             EgressPolicy.build(self.allow_egress)
         except ValueError as error:
             raise ServerConfigError(f"{error}.") from error
+        for flag, url in (
+            ("--s3-url", self.s3_url),
+            ("--gs-url", self.gs_url),
+            ("--abs-url", self.abs_url),
+        ):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ServerConfigError(f"{flag} must be an http:// or https:// URL.")
+        for flag, path in (
+            ("--s3-ca-cert", self.s3_ca_cert),
+            ("--sftp-known-hosts", self.sftp_known_hosts),
+        ):
+            if path is not None and not path.is_file():
+                raise ServerConfigError(f"{flag} {path} is not a readable file.")
+
+    def remote_settings(self) -> RemoteSettings:
+        """The s3, abs and sftp adapters' endpoints and bounds."""
+        ca = None if self.s3_ca_cert is None else self.s3_ca_cert.read_text()
+        return RemoteSettings(
+            s3_url=self.s3_url,
+            s3_ca_cert=ca,
+            gs_url=self.gs_url,
+            abs_url=self.abs_url,
+            sftp_known_hosts=self.sftp_known_hosts,
+            timeout=self.export_timeout,
+        )
 
 
 def is_loopback(host: str) -> bool:
