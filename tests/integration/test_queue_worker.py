@@ -186,7 +186,7 @@ def test_a_drain_hands_running_actions_back_and_another_worker_finishes_them(
 def test_the_payload_keeps_the_location_and_its_secrets() -> None:
     location = S3Location(
         type="s3",
-        bucket_name="b",
+        bucket_name="backups",
         subdir="d",
         access_key_id="AKIA",
         secret_access_key=SecretStr("s3cr3t"),
