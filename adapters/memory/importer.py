@@ -76,6 +76,7 @@ class InMemoryImporter:
                 self._pause.wait(pause)
                 progress(step * 100 // self.steps)
             self._pause.wait(pause)
+            progress(100)  # the commit gate: a cancel that came first undoes the load
             with self._lock:
                 loaded = [] if flush else list(before)
                 self.datasets[bdb.uid] = [*loaded, payload]
