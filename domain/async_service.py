@@ -34,6 +34,7 @@ from .capability_rule import NO_MODULES, CatalogSnapshot
 from .decision import Decision
 from .errors import ActionCompletedError, BdbNotFoundError, InvalidTransitionError
 from .events import DomainEvent
+from .family import LIFECYCLES
 from .locations import ExportLocation
 from .modules import CatalogModule
 from .moves import PUBLISHING
@@ -228,13 +229,28 @@ class AsyncActionService(Shell):
         try:
             await self._run(self._cancel_plan(principal, record.bdb_uid, action_uid, kind))
         except InvalidTransitionError:
-            # It ended meanwhile: in success (the record may lag the bdb by a moment)?
-            ended = await self._actions.get(action_uid) if self._actions else None
-            if ended is not None and ended.status == ActionStatus.COMPLETED:
+            if await self._completed(record, kind):
                 raise ActionCompletedError(action_uid) from None
             raise
         assert self._actions is not None
         return await self._actions.get(action_uid) or record
+
+    async def _completed(self, record: ActionRecord, kind: ActionKind) -> bool:
+        """Whether the action a cancel found ended has ended in success. Its record says
+        so, or — the record is written just after the success, so it may still say
+        `running` for a moment, on another replica too — the bdb does: no action holds it
+        and that member's status is its success, so the last action of that member,
+        which was this one a moment ago, succeeded."""
+        ended = await self._actions.get(record.action_uid) if self._actions else None
+        if ended is not None and ended.finished:
+            return ended.status == ActionStatus.COMPLETED
+        bdb = await self._bdbs.get(record.bdb_uid)
+        lifecycle = LIFECYCLES[kind]
+        return (
+            bdb is not None
+            and bdb.action_uid is None
+            and lifecycle.status_of(bdb) == lifecycle.succeeded
+        )
 
     # --- principals' changes -----------------------------------------------------------
 

@@ -12,6 +12,7 @@ the export publishes, from both sides."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ import pytest
 
 from tests.e2e.test_real_exports import SourceRedis, bdb_on, export, serve
 from tests.e2e.test_serve import ADMIN
+from tests.support.passwords import with_cheap_hashes
+from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -85,50 +88,80 @@ def _settled(exports: Path, within: float = 60) -> None:
         time.sleep(0.05)
 
 
+def _race(starter: ServerProcess, canceller: ServerProcess, exports: Path) -> None:
+    """Exports started on `starter`, cancelled on `canceller` (the same server, or
+    another replica on the same store) at moments that keep landing on the publish."""
+    rng = random.Random(22)
+    # How long one export takes here: the staircase's step is a fraction of it.
+    action_uid, began = _start(starter, exports)
+    assert _ended(starter, action_uid)["status"] == "completed"
+    length = max(time.monotonic() - began, 0.05)
+    acknowledged: list[str] = []
+    refused: list[str] = []
+    started_all = time.monotonic()
+    # A staircase: later after an acknowledged cancel, earlier after a refused one,
+    # so the cancels keep landing around the moment the export publishes.
+    delay, step = 0.0, length / 8
+    for trial in range(TRIALS):
+        if trial >= MIN_TRIALS and time.monotonic() - started_all > BUDGET:
+            break
+        action_uid, began = _start(starter, exports)
+        time.sleep(max(0.0, delay + rng.uniform(-step, step) - (time.monotonic() - began)))
+        answer = httpx.delete(f"{canceller.url}/v1/actions/{action_uid}", auth=ADMIN, timeout=30)
+        if answer.status_code == 200:
+            assert answer.json()["status"] == "cancelled", answer.text
+            acknowledged.append(action_uid)
+            delay += step
+        else:
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["error_code"] == "action_completed", answer.text
+            refused.append(action_uid)
+            delay = max(0.0, delay - step)
+        _ended(starter, action_uid)
+    _settled(exports)
+    for action_uid in acknowledged:
+        assert _published(exports, action_uid) == [], f"{action_uid}: cancelled and published"
+        assert _record(starter, action_uid)["status"] == "cancelled"
+    for action_uid in refused:
+        assert len(_published(exports, action_uid)) == 1, action_uid
+        assert _record(starter, action_uid)["status"] == "completed"
+    print(
+        f"export {length:.3f}s, last delay {delay:.3f}s: {len(acknowledged)} cancels"
+        f" acknowledged, {len(refused)} refused as too late"
+    )
+
+
 def test_a_cancel_is_never_acknowledged_for_an_export_that_publishes(
     tmp_path: Path, source: SourceRedis
 ) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()
-    rng = random.Random(22)
     with serve(tmp_path, [bdb_on(source.port)]).start() as server:
-        # How long one export takes here: cancels are spread across that (and a bit more).
-        action_uid, began = _start(server, exports)
-        assert _ended(server, action_uid)["status"] == "completed"
-        length = max(time.monotonic() - began, 0.05)
-        acknowledged: list[str] = []
-        refused: list[str] = []
-        started_all = time.monotonic()
-        # A staircase: later after an acknowledged cancel, earlier after a refused one,
-        # so the cancels keep landing around the moment the export publishes.
-        delay, step = 0.0, length / 8
-        for trial in range(TRIALS):
-            if trial >= MIN_TRIALS and time.monotonic() - started_all > BUDGET:
-                break
-            action_uid, began = _start(server, exports)
-            time.sleep(max(0.0, delay + rng.uniform(-step, step) - (time.monotonic() - began)))
-            answer = httpx.delete(f"{server.url}/v1/actions/{action_uid}", auth=ADMIN, timeout=30)
-            if answer.status_code == 200:
-                assert answer.json()["status"] == "cancelled", answer.text
-                acknowledged.append(action_uid)
-                delay += step
-            else:
-                assert answer.status_code == 409, answer.text
-                assert answer.json()["error_code"] == "action_completed", answer.text
-                refused.append(action_uid)
-                delay = max(0.0, delay - step)
-            _ended(server, action_uid)
-        _settled(exports)
-        for action_uid in acknowledged:
-            assert _published(exports, action_uid) == [], f"{action_uid}: cancelled and published"
-            assert _record(server, action_uid)["status"] == "cancelled"
-        for action_uid in refused:
-            assert len(_published(exports, action_uid)) == 1, action_uid
-            assert _record(server, action_uid)["status"] == "completed"
-        print(
-            f"export {length:.3f}s, last delay {delay:.3f}s: {len(acknowledged)} cancels"
-            f" acknowledged, {len(refused)} refused as too late"
-        )
+        _race(server, server, exports)
+
+
+def test_a_cancel_from_another_replica_is_exact_too(tmp_path: Path, source: SourceRedis) -> None:
+    """Two replicas on one Redis store: exports run on the first, cancels reach the
+    second; the store's compare-and-set decides, as on one server."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    store = RedisServer(tmp_path / "store").start()
+    bootstrap = tmp_path / "bootstrap.json"
+    document = {
+        "users": [{"email": ADMIN[0], "password": ADMIN[1], "role": "admin"}],
+        "bdbs": [bdb_on(source.port)],
+    }
+    bootstrap.write_text(json.dumps(with_cheap_hashes(document)))
+    url = f"{store.url}?prefix=exact:"
+    args = ["--bootstrap", str(bootstrap), "--export-root", str(exports)]
+    try:
+        with (
+            ServerProcess(url, args=args, workdir=tmp_path) as first,
+            ServerProcess(url, args=args, workdir=tmp_path) as second,
+        ):
+            _race(first.start(), second.start(), exports)
+    finally:
+        store.stop()
 
 
 def test_a_cancel_after_the_export_completed_is_409_action_completed(

@@ -12,8 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bdbexport.domain import ActionKind, DomainError
+from bdbexport.adapters.memory import InMemoryEventLog, InMemoryModuleCatalog, SequentialIds
+from bdbexport.domain import ActionKind, DomainError, RoleTablePolicy
 from bdbexport.domain.action_records import ActionStatus
+from bdbexport.domain.service import ActionService
 from tests.unit.test_action_records import (  # the fixture and world of the records' tests
     LOCATION,
     MEMBER,
@@ -125,3 +127,50 @@ def test_never_both_a_cancel_and_a_publication(
     record = services.records.get(action_uid)
     assert record is not None
     assert (record.status is ActionStatus.CANCELLED) is cancelled
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_cancel_while_the_success_record_lags_is_refused_as_completed(
+    kind: ActionKind,
+) -> None:
+    """The worker (here: a replica that writes no records) has recorded the success on
+    the bdb, its action record still says `running`: the cancel reads the bdb and
+    answers `action_completed`, not a generic illegal move."""
+    services = Services()
+    action_uid = _start(services, kind)
+    worker = ActionService(
+        bdbs=services.bdbs,
+        modules=InMemoryModuleCatalog(),
+        policy=RoleTablePolicy(),
+        clock=services.clock,
+        ids=SequentialIds(),
+        events=InMemoryEventLog(),
+    )
+    worker.record_publishing(2, action_uid, kind)
+    worker.record_success(2, action_uid, kind)
+    lagging = services.records.get(action_uid)
+    assert lagging is not None
+    assert not lagging.finished
+    with pytest.raises(DomainError) as refused:
+        services.sync.cancel(MEMBER, action_uid)
+    assert refused.value.code == "action_completed"
+    with pytest.raises(DomainError) as refused_async:
+        asyncio.run(services.async_.cancel(MEMBER, action_uid))
+    assert refused_async.value.code == "action_completed"
+
+
+def test_a_cancel_of_an_action_that_failed_meanwhile_stays_an_invalid_transition() -> None:
+    services = Services()
+    action_uid = _start(services, ActionKind.EXPORT)
+    worker = ActionService(
+        bdbs=services.bdbs,
+        modules=InMemoryModuleCatalog(),
+        policy=RoleTablePolicy(),
+        clock=services.clock,
+        ids=SequentialIds(),
+        events=InMemoryEventLog(),
+    )
+    worker.record_failure(2, action_uid, "general-error", "disk full")
+    with pytest.raises(DomainError) as refused:
+        services.sync.cancel(MEMBER, action_uid)
+    assert refused.value.code == "invalid_transition"
