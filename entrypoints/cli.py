@@ -19,11 +19,12 @@ from bdbexport.adapters.cli.main import build_app
 from bdbexport.adapters.cli.runtime import State, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
 from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
-from bdbexport.adapters.http.edge_protocol import (
+from bdbexport.adapters.http.edge_rules import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    DEFAULT_WRITE_TIMEOUT,
 )
 from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.composition.bootstrap_file import BootstrapError
@@ -33,6 +34,7 @@ from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCK
 from bdbexport.domain.errors import DomainError
 
 from .server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, ServerConfigError, serve
+from .worker import add_worker_command
 
 
 def open_local(store_url: str | None, create: bool) -> LocalRuntime:
@@ -53,6 +55,7 @@ def open_local(store_url: str | None, create: bool) -> LocalRuntime:
 
 
 app = build_app(CliWiring(open_local=open_local))
+add_worker_command(app)
 
 
 @app.command("serve")
@@ -97,7 +100,22 @@ def serve_command(
         str,
         typer.Option(help="succeed, or a failure reason (no-permission, wrong-file-path, ...)."),
     ] = "succeed",
-    max_concurrent_exports: Annotated[int, typer.Option(help="Exports run at once.")] = 4,
+    max_concurrent_exports: Annotated[
+        int,
+        typer.Option(
+            "--max-concurrent-exports",
+            "--concurrency",
+            help="Actions run at once (in-process, or by the worker child).",
+        ),
+    ] = 4,
+    worker_mode: Annotated[
+        str,
+        typer.Option(help="Where actions run: in-process, child (a worker process) or none."),
+    ] = "in-process",
+    no_worker: Annotated[
+        bool,
+        typer.Option(help="An API-only replica: actions are queued for workers run apart."),
+    ] = False,
     shutdown_grace: Annotated[
         float, typer.Option(help="Seconds running exports get to finish when stopping.")
     ] = 10.0,
@@ -152,6 +170,44 @@ def serve_command(
             )
         ),
     ] = 30.0,
+    s3_url: Annotated[
+        str | None,
+        typer.Option(
+            help="An S3-compatible store for every s3 location (path-style), as Redis Software's"
+            " cluster s3_url.",
+            show_default=False,
+        ),
+    ] = None,
+    s3_ca_cert: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM file of the CA that signed --s3-url's certificate (cluster s3_ca_cert).",
+            show_default=False,
+        ),
+    ] = None,
+    gs_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Endpoint in place of Google Cloud Storage's (e.g. http://127.0.0.1:4443).",
+            show_default=False,
+        ),
+    ] = None,
+    abs_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Azure Blob service endpoint, account included (e.g."
+            " http://127.0.0.1:10000/devstoreaccount1).",
+            show_default=False,
+        ),
+    ] = None,
+    sftp_known_hosts: Annotated[
+        Path | None,
+        typer.Option(
+            help="OpenSSH known_hosts file SFTP host keys are checked against (default: the"
+            " user's ~/.ssh/known_hosts; an unknown key is always refused).",
+            show_default=False,
+        ),
+    ] = None,
     metrics_access: Annotated[
         str | None,
         typer.Option(
@@ -195,19 +251,45 @@ def serve_command(
     ] = None,
     header_timeout: Annotated[
         float,
-        typer.Option(help="Seconds a client has to send a request's headers (slowloris)."),
+        typer.Option(
+            help="Seconds a client has to send a request's headers, and an idle connection"
+            " stays open (slowloris; at most 60)."
+        ),
     ] = DEFAULT_HEADER_TIMEOUT,
     max_header_bytes: Annotated[
-        int, typer.Option(help="Bytes the request line and headers may take together (431).")
+        int,
+        typer.Option(help="Bytes the request line and headers may take together (431; >= 8192)."),
     ] = DEFAULT_MAX_HEADER_BYTES,
     body_timeout: Annotated[
         float,
         typer.Option(help="Seconds a client has to send a request's body, after its headers."),
     ] = DEFAULT_BODY_TIMEOUT,
-    max_connections_per_address: Annotated[
+    write_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a client may leave a response unread before it is dropped."),
+    ] = DEFAULT_WRITE_TIMEOUT,
+    max_requests_per_address: Annotated[
         int,
-        typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
-    ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        typer.Option(
+            help="Requests one client address may have in flight at once (429; 0: no cap)."
+        ),
+    ] = DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    forwarded_allow_ips: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A reverse proxy's address whose X-Forwarded-For names the client"
+            " (repeatable; none by default).",
+            show_default=False,
+        ),
+    ] = None,
+    max_connections_per_address: Annotated[
+        int | None,
+        typer.Option(
+            help="Deprecated and ignored: caps on connections per address are the front"
+            " proxy's (docs/security.md, the nginx front); see --max-requests-per-address.",
+            show_default=False,
+        ),
+    ] = None,
     import_max_bytes: Annotated[
         int,
         typer.Option(help="Bytes an import may copy: a larger source file fails the import."),
@@ -255,6 +337,7 @@ def serve_command(
             simulated_duration=simulated_duration,
             simulated_outcome=simulated_outcome,
             max_concurrent_exports=max_concurrent_exports,
+            worker_mode="none" if no_worker else worker_mode,
             shutdown_grace=shutdown_grace,
             export_lease_ttl=export_lease_ttl,
             smtp_url=smtp_url,
@@ -265,6 +348,11 @@ def serve_command(
             export_roots=tuple(export_root or ()),
             allow_egress=tuple(allow_egress or ()),
             export_timeout=export_timeout,
+            s3_url=s3_url,
+            s3_ca_cert=s3_ca_cert,
+            gs_url=gs_url,
+            abs_url=abs_url,
+            sftp_known_hosts=sftp_known_hosts,
             metrics_access=metrics_access,
             login_lockout_threshold=login_lockout_threshold,
             login_lockout_duration=login_lockout_duration,
@@ -276,7 +364,9 @@ def serve_command(
             header_timeout=header_timeout,
             max_header_bytes=max_header_bytes,
             body_timeout=body_timeout,
-            max_connections_per_address=max_connections_per_address,
+            write_timeout=write_timeout,
+            max_requests_per_address=max_requests_per_address,
+            forwarded_allow_ips=tuple(forwarded_allow_ips or ()),
             import_max_bytes=import_max_bytes,
             import_max_memory=import_max_memory,
             import_cpu_limit=import_cpu_limit,
@@ -284,6 +374,13 @@ def serve_command(
             allowed_origins=tuple(allowed_origin or ()),
             throttle_summary_interval=throttle_summary_interval,
         )
+        if max_connections_per_address is not None:
+            typer.echo(
+                "warning: --max-connections-per-address is deprecated and ignored: serve no"
+                " longer caps connections per address; put the documented nginx front before"
+                " it (docs/security.md) and see --max-requests-per-address.",
+                err=True,
+            )
         try:
             serve(config)
         except (ServerConfigError, StoreUrlError, BootstrapError, ValueError) as error:

@@ -19,6 +19,10 @@ from tests.support.redis_server import RedisServer
 from tests.support.workers import worker_id
 from tests.support.world import World, standard_world
 
+# The object stores and SFTP server (session fixtures: moto_s3, azurite, fake_gcs,
+# sftp_server), for the remote location types.
+pytest_plugins = ["tests.support.object_stores"]
+
 # --- hypothesis profiles -----------------------------------------------------------------
 # Example counts live here, not on the tests: `ci` is the thoroughness every CI run and
 # `tox` has; `dev` is the inner loop's; `nightly` looks harder. Pick one with

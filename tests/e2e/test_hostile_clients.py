@@ -26,8 +26,8 @@ import httpx
 import jwt
 import pytest
 
+from tests.support.raw_http import read_until_closed
 from tests.support.server_process import ServerProcess, bdbexport_command
-from tests.support.threaded_uvicorn import read_until_closed
 
 pytestmark = pytest.mark.slow
 
@@ -186,55 +186,48 @@ def exchange(port: int, request: bytes) -> tuple[int, dict[str, str], Any]:
         return parse_response(read_all(sock))
 
 
-PARSER_REFUSALS = [
-    (
-        b"FOO /v1/bdbs HTTP/1.1\r\nHost: x\r\n\r\n",
-        400,
-        {"error_code": "invalid_request", "description": "The request method is not valid."},
-    ),
+SERVER_REFUSALS = [
+    # Refused by the server's HTTP parser (granian), in its own words: the status, an
+    # empty body, the connection closed (docs/security.md lists them).
     (
         b"POST /v1/users/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
         b"Content-Length: 2\r\n\r\nab",
         400,
-        {
-            "error_code": "invalid_request",
-            "description": "Malformed HTTP request: Duplicate Content-Length.",
-        },
     ),
-    (
-        b"POST /v1/users/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
-        400,
-        {
-            "error_code": "invalid_request",
-            "description": "Malformed HTTP request: Invalid character in Content-Length.",
-        },
-    ),
-    (
-        b"GET /v1/bdbs/" + b"1" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-        414,
-        {"error_code": "uri_too_long", "description": "The request target exceeds 8192 bytes."},
-    ),
+    (b"POST /v1/users/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400),
+    (b"GET /v1/bdbs/" + b"1" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 431),
     (
         b"GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n"
         + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"v" * 1000) for i in range(20))
         + b"\r\n",
         431,
-        {
-            "error_code": "request_header_too_large",
-            "description": "The request line and headers exceed 16384 bytes.",
-        },
     ),
 ]
 
 
-@pytest.mark.parametrize(("request_bytes", "status", "body"), PARSER_REFUSALS)
-def test_what_the_http_parser_refuses_is_answered_with_our_json(
-    replicas: Replicas, request_bytes: bytes, status: int, body: dict[str, str]
+@pytest.mark.parametrize(("request_bytes", "status"), SERVER_REFUSALS)
+def test_what_the_http_parser_refuses_is_answered_and_the_connection_closed(
+    replicas: Replicas, request_bytes: bytes, status: int
 ) -> None:
     answered_status, headers, answered = exchange(replicas.a.port, request_bytes)
-    assert (answered_status, answered) == (status, body)
-    assert headers["content-type"] == "application/json"
+    assert (answered_status, answered) == (status, None)
+    assert headers["content-length"] == "0"
     assert headers["connection"] == "close"
+    assert_still_serving(replicas.a.url)
+
+
+def test_an_unknown_method_is_the_apps_json_405(replicas: Replicas) -> None:
+    status, headers, body = exchange(
+        replicas.a.port, b"FOO /v1/bdbs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert (status, body) == (
+        405,
+        {
+            "error_code": "method_not_allowed",
+            "description": "Method FOO is not allowed here; allowed: GET, HEAD.",
+        },
+    )
+    assert headers["content-type"] == "application/json"
     assert_still_serving(replicas.a.url)
 
 
@@ -254,35 +247,29 @@ def test_a_128_mb_header_is_refused_after_a_few_kilobytes(replicas: Replicas) ->
                 except (BrokenPipeError, ConnectionResetError, BlockingIOError):
                     break
         sock.setblocking(True)
-        status, _, body = parse_response(read_all(sock))
-    assert (status, body) == (
-        431,
-        {
-            "error_code": "request_header_too_large",
-            "description": "The request line and headers exceed 16384 bytes.",
-        },
-    )
+        status, headers, body = parse_response(read_all(sock))
+    assert (status, body, headers["connection"]) == (431, None, "close")
     assert sent < 16 * 1024 * 1024  # answered long before the header ended
     assert_still_serving(replicas.a.url)
 
 
-def test_slowloris_headers_get_408_and_idle_connections_are_closed(replicas: Replicas) -> None:
+def test_slowloris_headers_and_idle_connections_are_closed(replicas: Replicas) -> None:
+    """The header deadline is the server's (granian's header read timeout): a head not
+    complete in time, or no request at all, and the connection closes, nothing said."""
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", replicas.a.port), timeout=10) as sock:
         sock.sendall(b"GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n")
+        closed = False
         for index in range(40):  # a header line every 0.25 s, at most 10 s
             readable, _, _ = select.select([sock], [], [], 0.25)
             if readable:
                 break
-            sock.sendall(b"X-Drip-%d: 1\r\n" % index)
-        status, _, body = parse_response(read_all(sock))
-    assert (status, body) == (
-        408,
-        {
-            "error_code": "request_timeout",
-            "description": "The request headers did not arrive within 1.5 seconds.",
-        },
-    )
+            try:
+                sock.sendall(b"X-Drip-%d: 1\r\n" % index)
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+        assert closed or read_all(sock) == b""
     assert time.monotonic() - started < HEADER_TIMEOUT + 2
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", replicas.a.port), timeout=10) as idle:

@@ -19,6 +19,7 @@ from tests.support.importing_server import (
     IMPORTING,
     MIB,
     ended,
+    scratch_tmp,
     serve,
     start_ftp_import,
     start_import,
@@ -106,12 +107,12 @@ def test_the_memory_importer_honours_the_import_size_limit(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """`tmp_path/tmp` on a 64 MiB tmpfs of its own (mounting needs root: CI has it)."""
+    """The server's TMPDIR on a 64 MiB tmpfs of its own (mounting needs root: CI has it)."""
     if os.geteuid() != 0:
         if os.environ.get("CI") == "true":
             pytest.fail("CI runs as root, to mount a small file system here")
         pytest.skip("mounting a small tmpfs needs root")
-    disk = tmp_path / "tmp"
+    disk = scratch_tmp(tmp_path)
     disk.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], check=True)
     yield disk

@@ -332,11 +332,18 @@ def test_unsupported_location_types_are_refused_at_start(
     tmp_path: Path, source: SourceRedis
 ) -> None:
     with serve(tmp_path, [bdb_on(source.port)]).start() as server:
-        s3 = {"type": "s3", "bucket_name": "b", "access_key_id": "a", "secret_access_key": "s"}
-        refused = export(server, 1, s3)
+        gs = {
+            "type": "gs",
+            "bucket_name": "backups",
+            "client_id": "1",
+            "client_email": "exporter@example.com",
+            "private_key_id": "k1",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMC4CAQAw\n-----END PRIVATE KEY-----\n",
+        }
+        refused = export(server, 1, gs)
         assert refused.status_code == 400
         assert refused.json()["error_code"] == "unsupported_location_type"
-        assert "mount_point, url" in refused.json()["description"]
+        assert "abs, mount_point, s3, sftp, url" in refused.json()["description"]
         assert httpx.get(f"{server.url}/v1/bdbs/1", auth=ADMIN).json()["export_status"] == "idle"
 
 
