@@ -131,12 +131,15 @@ def _race(starter: ServerProcess, canceller: ServerProcess, exports: Path) -> No
     )
 
 
+@pytest.mark.parametrize("mode", ["in-process", "child"])
 def test_a_cancel_is_never_acknowledged_for_an_export_that_publishes(
-    tmp_path: Path, source: SourceRedis
+    tmp_path: Path, source: SourceRedis, mode: str
 ) -> None:
+    """`in-process`: the server's own runner; `child`: a `bdbexport worker` process
+    that claims the action from the store's queue (docs/workers.md)."""
     exports = tmp_path / "exports"
     exports.mkdir()
-    with serve(tmp_path, [bdb_on(source.port)]).start() as server:
+    with serve(tmp_path, [bdb_on(source.port)], "--worker-mode", mode).start() as server:
         _race(server, server, exports)
 
 
