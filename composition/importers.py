@@ -53,7 +53,8 @@ def choose_importer(
         return importer
     if name == "memory":
         resolve = None if roots is None else roots.resolve
-        return InMemoryImporter(duration=memory_duration, resolve_path=resolve)
+        cap = (limits or ImportLimits()).max_bytes
+        return InMemoryImporter(duration=memory_duration, resolve_path=resolve, max_bytes=cap)
     raise ValueError(f"Unknown importer {name!r}; choose one of: {', '.join(IMPORTERS)}.")
 
 

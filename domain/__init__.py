@@ -18,6 +18,7 @@ from .capability_rule import CatalogSnapshot
 from .core import DEFAULT_LEASE_TTL, DEFAULT_MAX_ATTEMPTS, Change, CoreSettings, Refusal
 from .decision import Check, CheckOutcome, Decision
 from .errors import (
+    ActionCompletedError,
     ActionInProgressError,
     ActionMismatchError,
     BackupInProgressError,
@@ -107,6 +108,7 @@ __all__ = [
     "REQUIRED_PERMISSION",
     "AbsLocation",
     "Action",
+    "ActionCompletedError",
     "ActionFailed",
     "ActionInProgressError",
     "ActionKind",

@@ -21,15 +21,23 @@ from typing import Any, TypeVar
 
 from . import core, plans
 from .action_kind import ActionKind, Trigger
-from .action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT, ActionRecord, updated_record
+from .action_records import (
+    DEFAULT_KEEP_AGE,
+    DEFAULT_KEEP_COUNT,
+    ActionRecord,
+    ActionStatus,
+    updated_record,
+)
 from .actions import ACTIONS, Action
 from .bdb import MAX_UID, Bdb
 from .capability_rule import NO_MODULES, CatalogSnapshot
 from .decision import Decision
-from .errors import BdbNotFoundError
+from .errors import ActionCompletedError, BdbNotFoundError, InvalidTransitionError
 from .events import DomainEvent
+from .family import LIFECYCLES
 from .locations import ExportLocation
 from .modules import CatalogModule
+from .moves import PUBLISHING
 from .ports import (
     AsyncActionLog,
     AsyncBdbRepository,
@@ -208,12 +216,41 @@ class AsyncActionService(Shell):
     async def cancel(self, principal: Principal | None, action_uid: str) -> ActionRecord:
         """Cancel a running action: its member ends `failed` (`general-error`,
         `cancelled by <principal>`), its record `cancelled`. Only a principal allowed to
-        start that member may; an action that already ended is `invalid_transition`."""
+        start that member may; an action that already ended is `invalid_transition`.
+
+        Exact (docs/actions.md): a cancel is acknowledged only if it reached the store
+        before the worker's publish claim; one that comes later — the result published
+        or being published — is `action_completed`, never a `cancelled` record beside a
+        published file."""
         record = await self.get_action(principal, action_uid)
+        if record.status == ActionStatus.COMPLETED:
+            raise ActionCompletedError(action_uid)
         kind = ActionKind(record.name)
-        await self._run(self._cancel_plan(principal, record.bdb_uid, action_uid, kind))
+        try:
+            await self._run(self._cancel_plan(principal, record.bdb_uid, action_uid, kind))
+        except InvalidTransitionError:
+            if await self._completed(record, kind):
+                raise ActionCompletedError(action_uid) from None
+            raise
         assert self._actions is not None
         return await self._actions.get(action_uid) or record
+
+    async def _completed(self, record: ActionRecord, kind: ActionKind) -> bool:
+        """Whether the action a cancel found ended has ended in success. Its record says
+        so, or — the record is written just after the success, so it may still say
+        `running` for a moment, on another replica too — the bdb does: no action holds it
+        and that member's status is its success, so the last action of that member,
+        which was this one a moment ago, succeeded."""
+        ended = await self._actions.get(record.action_uid) if self._actions else None
+        if ended is not None and ended.finished:
+            return ended.status == ActionStatus.COMPLETED
+        bdb = await self._bdbs.get(record.bdb_uid)
+        lifecycle = LIFECYCLES[kind]
+        return (
+            bdb is not None
+            and bdb.action_uid is None
+            and lifecycle.status_of(bdb) == lifecycle.succeeded
+        )
 
     # --- principals' changes -----------------------------------------------------------
 
@@ -270,6 +307,18 @@ class AsyncActionService(Shell):
         A report that changes nothing is accepted and stores nothing."""
         return await self._run(
             self._report_plan(Trigger.PROGRESS, uid, action_uid, kind, progress=progress)
+        )
+
+    async def record_publishing(
+        self, uid: int, action_uid: str, kind: ActionKind = ActionKind.EXPORT
+    ) -> Bdb:
+        """The commit gate: the worker's claim, just before it publishes (renames its
+        file to the final name, keeps an import's data), that it may. A compare-and-set
+        of progress 100 on the bdb that still names the action: refused when a cancel
+        (from any replica) got there first — then nothing may be published; once it is
+        accepted, a cancel is refused with `action_completed`."""
+        return await self._run(
+            self._report_plan(Trigger.PROGRESS, uid, action_uid, kind, progress=PUBLISHING)
         )
 
     async def record_success(

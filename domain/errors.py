@@ -175,6 +175,21 @@ class InvalidTransitionError(DomainError):
         self.kind = kind
 
 
+class ActionCompletedError(DomainError):
+    """A cancel that came too late: the action has published its result (the file
+    renamed to its final name, the import's data kept), or is publishing it. The one
+    decision point is the worker's publish claim (`record_publishing`): a cancel that
+    reached the store first stops the publication, one that comes after is this."""
+
+    code = "action_completed"
+
+    def __init__(self, action_uid: str) -> None:
+        super().__init__(
+            f"Action {action_uid} has completed (its result is published); it cannot be cancelled."
+        )
+        self.action_uid = action_uid
+
+
 class LeaseNotExpiredError(DomainError):
     """Expiry was asked of an action whose lease still runs (or that holds none)."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .action_kind import Trigger
 from .bdb import MAX_DETAIL, Bdb
-from .errors import InvalidFailureReasonError
+from .errors import ActionCompletedError, InvalidFailureReasonError
 from .family import running_lifecycle
 from .guards import Report
 from .lifecycle import Lifecycle
@@ -107,6 +107,12 @@ def fail(
     return _released_as_failed(lifecycle, bdb, status, known, detail)
 
 
+PUBLISHING = 100
+"""The progress a worker reports, once, just before it publishes (the port's
+contract, domain/ports.py): the commit gate. Accepted only while the bdb still names
+its action (a compare-and-set, so across replicas too); from then on a cancel is
+refused."""
+
 CANCELLED_REASON = "general-error"
 """The failure reason a cancelled action leaves on the bdb: every member's vocabulary
 has it, and none has a word for "cancelled" (the detail says it: `cancelled by ...`)."""
@@ -115,7 +121,18 @@ has it, and none has a word for "cancelled" (the detail says it: `cancelled by .
 def cancel(lifecycle: Lifecycle, bdb: Bdb, action_uid: str, actor: str) -> Bdb:
     """End the running action `action_uid` at a principal's request: the member's status
     `failed` with `general-error` and the detail `cancelled by <actor>`, the action
-    released. Its worker learns it when its next report is refused, and stops."""
+    released. Its worker learns it when its next report is refused, and stops.
+
+    An action that claimed publication (`PUBLISHING`: its worker's last report, made
+    just before the file is renamed to its final name or the import's data kept) is
+    past the point of no return: the cancel is refused (`action_completed`), so a
+    cancel is never acknowledged for a result that gets published."""
+    if (
+        bdb.action_uid == action_uid
+        and lifecycle.is_running(bdb)
+        and lifecycle.progress_of(bdb) >= PUBLISHING
+    ):
+        raise ActionCompletedError(action_uid)
     status = lifecycle.next_status(bdb, Trigger.CANCEL, Report(action_uid=action_uid))
     reason = lifecycle.reasons(CANCELLED_REASON)
     return _released_as_failed(lifecycle, bdb, status, reason, f"cancelled by {actor}")

@@ -171,6 +171,11 @@ class Exporter(Protocol):
     count it); raises `ExportFailedError` with a reason (and
     a detail for the logs) on failure. If `progress` raises, the exporter stops, cleans
     up and lets the exception through: the export is no longer wanted.
+
+    Publishing: once the copy is complete, the exporter calls `progress(100)` exactly
+    once, immediately before the step that makes the result visible under its final
+    name (a rename, a link, an upload's completion); it publishes only if that call
+    returns. If it raises (the action was cancelled first), nothing is published.
     """
 
     def export(
@@ -184,7 +189,9 @@ class Importer(Protocol):
     The same contract as `Exporter`: `progress` never decreases and stays below 100 until
     the load is complete; failure raises `ImportFailedError` (a reason from the API's
     `ImportFailureReason` vocabulary and a detail for the logs); if `progress` raises,
-    the importer stops, undoes what it can and lets the exception through. With `flush`,
+    the importer stops, undoes what it can and lets the exception through. Once every
+    key is in, it calls `progress(100)` before it keeps the data (drops its undo
+    journal); if that raises, it undoes the load (the commit gate). With `flush`,
     the target's data is replaced by the file's; without it the file's keys are added.
     On success it returns the number of bytes it read (the file's size), or None when
     it cannot tell.

@@ -25,6 +25,12 @@ def failure_hint(kind: str, uid: Any, reason: str | None, detail: str | None) ->
         return f"the {worker} was stopped during the {kind}: start it again"
     if "simulated exporter" in said:
         return "the simulated exporter is configured to fail (serve --simulated-outcome)"
+    if reason and reason.startswith("file-larger-than-mem-limit:"):
+        _, size, limit = reason.split(":", 2)
+        return (
+            f"the file ({size} bytes) is larger than the database's memory limit ({limit}"
+            " bytes): raise its memory limit or import a smaller file"
+        )
     if reason == "no-permission" and kind == "import":
         return (
             "the importer may not read the source: it must be a readable file inside an"

@@ -30,6 +30,7 @@ from bdbexport.domain.errors import DomainError
 from bdbexport.domain.export_outcome import ExportFailedError, ImportFailedError
 from bdbexport.domain.family import LIFECYCLES
 from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.moves import PUBLISHING
 from bdbexport.domain.ports import Exporter, Importer
 from bdbexport.domain.service import ActionService
 from bdbexport.domain.statuses import ImportFailureReason
@@ -288,6 +289,11 @@ class QueueWorker:
             nonlocal floor
             if entry.stop.is_set():
                 raise _StopError(entry.why)
+            if percent >= PUBLISHING:
+                # The commit gate (domain/ports.py): refused when a cancel came first,
+                # then the exporter publishes nothing (docs/actions.md).
+                service.record_publishing(uid, action_uid, kind)
+                return
             if min(percent, 99) > floor:
                 floor = min(percent, 99)
                 service.record_progress(uid, action_uid, floor, kind)

@@ -88,6 +88,8 @@ class RdbExporter:
                     sink.write(chunk)
                     written += len(chunk)
                     throttle.update(stream.fraction)
+            # The commit gate: returns only if no cancel got there first (ports.py).
+            progress(100)
             sink.commit()
             return written
         except ReplicationError as error:

@@ -20,6 +20,13 @@ replica), the action's flag is set and its next `progress` call raises, which ma
 the exporter or importer stop and clean up (their port's contract). A report refused
 for a reason that may pass (`store_unavailable`, `concurrent_update`) is retried with
 growing pauses for half a lease; only a final refusal ends the worker's part.
+
+Publishing: an exporter or importer calls `progress(100)` once, just before the step
+that makes its result visible (the rename to the final name, keeping an import's
+data). That call is the commit gate: a compare-and-set in the store
+(`record_publishing`) that a cancel which got there first makes fail — the call then
+raises and nothing is published — and after which every cancel is refused
+(`action_completed`). One decision, in the store, so it holds across replicas.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.errors import DomainError
 from bdbexport.domain.export_outcome import ExportFailedError, ImportFailedError
 from bdbexport.domain.locations import ExportLocation
+from bdbexport.domain.moves import PUBLISHING
 from bdbexport.domain.ports import Exporter, Importer
 from bdbexport.domain.service import ActionService
 
@@ -262,7 +270,10 @@ class ActionRunner:
                 raise _ShutdownError()
             if entry.stopped.is_set():
                 raise ActionStoppedError(f"{kind} {action_uid} was cancelled")
-            self._reliably(lambda: service.record_progress(uid, action_uid, min(percent, 99), kind))
+            if percent >= PUBLISHING:
+                self._claim_publishing(uid, action_uid, kind)
+                return
+            self._reliably(lambda: service.record_progress(uid, action_uid, percent, kind))
 
         try:
             size_bytes = self._work(bdb, kind, location, flush, progress)
@@ -289,6 +300,17 @@ class ActionRunner:
             )
         except (DomainError, _ShutdownError) as refusal:
             log.warning("success of %s %s not recorded: %s", kind, action_uid, refusal)
+
+    def _claim_publishing(self, uid: int, action_uid: str, kind: ActionKind) -> None:
+        """The commit gate (`progress(100)`, the ports' contract): returns only when the
+        store accepted the claim, so a cancel from any replica either got there first
+        (the claim is refused, nothing is published) or is refused (`action_completed`)."""
+        try:
+            self._reliably(lambda: self._service.record_publishing(uid, action_uid, kind))
+        except DomainError as refused:
+            raise ActionStoppedError(
+                f"{kind} {action_uid} may not publish: {refused.description}"
+            ) from refused
 
     def _work(
         self,

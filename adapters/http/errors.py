@@ -27,6 +27,7 @@ STATUS_OF_CODE: Mapping[str, int] = MappingProxyType(
         "backup_in_progress": 409,
         "concurrent_update": 409,
         "invalid_transition": 409,
+        "action_completed": 409,
         "invalid_progress": 400,
         "action_mismatch": 409,
         "lease_not_expired": 409,

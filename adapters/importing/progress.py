@@ -30,3 +30,9 @@ class ProgressReporter:
         if (whole > self._percent and elapsed >= self._interval) or elapsed >= self._keepalive:
             self._percent, self._at = whole, now
             self._report(whole)
+
+    def publishing(self) -> None:
+        """Every key is in: ask to keep them (`progress(100)`, the port's commit gate);
+        raises when the import was cancelled first, and the caller undoes."""
+        self._percent, self._at = 100, time.monotonic()
+        self._report(100)

@@ -205,6 +205,7 @@ class RdbImporter:
                 copier.copy_database(db)
             for db in sorted(existing):
                 copier.delete_missing(db)
+            reporter.publishing()  # the commit gate: refused, the load is undone
         except BaseException as error:
             _undo(copier, error)
             raise

@@ -83,10 +83,9 @@ class SizeCap:
     def _within_limits(self, size: int) -> None:
         if self.memory_limit and size > self.memory_limit:
             raise ImportFailedError(
-                ImportFailureReason.FILE_LARGER_THAN_MEM_LIMIT,
-                f"file-larger-than-mem-limit:{size}:{self.memory_limit}: the file has at"
-                f" least {size} bytes, more than the database's memory limit"
-                f" ({self.memory_limit} bytes, its maxmemory)",
+                ImportFailureReason.file_larger_than_mem_limit(size, self.memory_limit),
+                f"the file has at least {size} bytes, more than the database's memory"
+                f" limit ({self.memory_limit} bytes, its maxmemory)",
             )
         if size > self.max_bytes:
             raise ImportFailedError(

@@ -16,6 +16,7 @@ system (does this exist, is it a directory, is it readable).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,8 @@ from bdbexport.domain.locations import ExportLocation, MountPointLocation
 from bdbexport.domain.statuses import ImportFailureReason
 
 RDB_MAGIC = b"REDIS"
+DEFAULT_MAX_BYTES = 4 * 1024**3
+"""The same default as the real importer's `ImportLimits.max_bytes` (4 GiB)."""
 
 
 class InMemoryImporter:
@@ -41,11 +44,17 @@ class InMemoryImporter:
         duration: float = 0.0,
         steps: int = 4,
         resolve_path: Callable[[str], Path] | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         """`resolve_path`: where a source path really leads if the deployment allows it,
-        else a `DomainError` (`ExportRoots.resolve`); None reads any path (tests)."""
+        else a `DomainError` (`ExportRoots.resolve`); None reads any path (tests).
+        `max_bytes`: the largest file it reads (the server's `--import-max-bytes`, as
+        for the real importer): it holds the file in memory, so it is bounded too."""
         if duration < 0 or steps < 1:
             raise ValueError("duration must be >= 0 and steps >= 1")
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.max_bytes = max_bytes
         self._resolve_path = resolve_path
         self.duration = duration
         self.steps = steps
@@ -67,7 +76,7 @@ class InMemoryImporter:
                 ImportFailureReason.GENERAL_ERROR,
                 f"the in-memory importer reads mount_point sources, not {source.type}",
             )
-        payload = _read_rdb(self._permitted(source.path))
+        payload = _read_rdb(self._permitted(source.path), self.max_bytes)
         with self._lock:
             before = list(self.datasets.get(bdb.uid, []))
         try:
@@ -76,6 +85,7 @@ class InMemoryImporter:
                 self._pause.wait(pause)
                 progress(step * 100 // self.steps)
             self._pause.wait(pause)
+            progress(100)  # the commit gate: a cancel that came first undoes the load
             with self._lock:
                 loaded = [] if flush else list(before)
                 self.datasets[bdb.uid] = [*loaded, payload]
@@ -96,9 +106,23 @@ class InMemoryImporter:
             ) from refusal
 
 
-def _read_rdb(path: Path) -> bytes:
+def _too_big(max_bytes: int) -> ImportFailedError:
+    """The real importer's words (`adapters/importing/size_cap.py`) for the same limit."""
+    return ImportFailedError(
+        ImportFailureReason.GENERAL_ERROR,
+        f"the file has more than the {max_bytes} bytes an import may copy"
+        " (the import size limit); stopped there",
+    )
+
+
+def _read_rdb(path: Path, max_bytes: int) -> bytes:
+    """The file, read whole only when it is within `max_bytes`: a file announcing more
+    (`fstat`) is refused before a byte is read, one growing past it is cut off there."""
     try:
-        payload = path.read_bytes()
+        with path.open("rb") as file:
+            if os.fstat(file.fileno()).st_size > max_bytes:
+                raise _too_big(max_bytes)
+            payload = file.read(max_bytes + 1)
     except FileNotFoundError:
         raise ImportFailedError(ImportFailureReason.DOWNLOAD_ERROR, f"no file at {path}") from None
     except PermissionError:
@@ -107,6 +131,8 @@ def _read_rdb(path: Path) -> bytes:
         ) from None
     except OSError as error:
         raise ImportFailedError(ImportFailureReason.DOWNLOAD_ERROR, str(error)) from None
+    if len(payload) > max_bytes:
+        raise _too_big(max_bytes)
     if not payload.startswith(RDB_MAGIC) or not payload[5:9].isdigit():
         raise ImportFailedError(ImportFailureReason.FILE_CORRUPTED, f"{path} is not an RDB file")
     return payload

@@ -10,10 +10,13 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
 from tests.support.importing_server import (
+    ADMIN,
+    IMPORTING,
     MIB,
     ended,
     scratch_tmp,
@@ -78,13 +81,28 @@ def test_a_file_larger_than_the_databases_memory_limit_fails_as_redis_software_s
     with server.start():
         start_import(server, tmp_path, "big.rdb", ZEROS)
         bdb = ended(server, within=60)
+        action = httpx.get(f"{server.url}/v1/actions/bdb/{IMPORTING}", auth=ADMIN).json()[0]
+    # The reason itself carries the numbers: `file-larger-than-mem-limit:<n>:<m>`.
     assert (bdb["import_status"], bdb["import_failure_reason"]) == (
         "failed",
-        "file-larger-than-mem-limit",
+        f"file-larger-than-mem-limit:{3 * MIB}:{MIB}",
     )
-    assert bdb["import_failure_detail"].startswith(
-        f"file-larger-than-mem-limit:{3 * MIB}:{MIB}:"
-    ), bdb
+    assert f"more than the database's memory limit ({MIB} bytes" in bdb["import_failure_detail"]
+    assert action["error"].startswith(f"file-larger-than-mem-limit:{3 * MIB}:{MIB}: "), action
+
+
+def test_the_memory_importer_honours_the_import_size_limit(
+    tmp_path: Path, target: RedisServer
+) -> None:
+    server = serve(tmp_path, target, "--importer", "memory", "--import-max-bytes", str(MIB))
+    with server.start():
+        start_import(server, tmp_path, "big.rdb", ZEROS)
+        big = ended(server, within=60)
+        start_import(server, tmp_path, "small.rdb", ZEROS[: MIB // 2])
+        small = ended(server, within=60)
+    assert (big["import_status"], big["import_failure_reason"]) == ("failed", "general-error")
+    assert f"more than the {MIB} bytes an import may copy" in big["import_failure_detail"]
+    assert small["import_status"] == "succeeded", small
 
 
 @pytest.fixture

@@ -172,18 +172,19 @@ def test_cancel_ends_the_action_cancelled_and_the_bdb_failed_with_the_documented
     assert services.records.get(started.action_uid) == record
 
 
-def test_cancelling_an_ended_action_while_a_newer_one_runs_is_an_invalid_transition(
+def test_cancelling_a_completed_action_while_a_newer_one_runs_is_refused_as_completed(
     shell: Callable[[Services, str], Call],
 ) -> None:
-    """Not `action_mismatch` (a workers' code): the old action has ended, so its cancel
-    is an illegal move, and the newer action keeps running."""
+    """Not `action_mismatch` (a workers' code): the old action has completed, so its
+    cancel is `action_completed` (issue 22: a cancel that comes too late says so), and
+    the newer action keeps running."""
     services = Services()
     old = shell(services, "start_export")(MEMBER, 1, LOCATION)
     shell(services, "record_success")(1, old.action_uid)
     newer = shell(services, "start_export")(MEMBER, 1, LOCATION)
     with pytest.raises(DomainError) as refused:
         shell(services, "cancel")(MEMBER, old.action_uid)
-    assert refused.value.code == "invalid_transition"
+    assert refused.value.code == "action_completed"
     assert old.action_uid in refused.value.description
     current = services.bdbs.get(1)
     assert current is not None

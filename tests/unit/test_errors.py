@@ -32,6 +32,7 @@ def test_codes_are_the_published_vocabulary() -> None:
         "import_in_progress",
         "backup_in_progress",
         "invalid_transition",
+        "action_completed",
         "lease_not_expired",
         "invalid_failure_reason",
         "invalid_progress",

@@ -33,3 +33,19 @@ def test_a_stopped_import_names_the_importer() -> None:
     line = failure_line(bdb, "import")
     assert line is not None
     assert "the importer was stopped during the import" in line
+
+
+def test_a_file_larger_than_the_memory_limit_gets_both_numbers_in_the_hint() -> None:
+    bdb = {
+        "uid": 2,
+        "import_status": "failed",
+        "import_failure_reason": "file-larger-than-mem-limit:3145728:1048576",
+        "import_failure_detail": "the file has at least 3145728 bytes",
+    }
+    line = failure_line(bdb, "import")
+    assert line is not None
+    assert line.startswith(
+        "import of database 2 failed: file-larger-than-mem-limit:3145728:1048576: the file"
+    )
+    assert "the file (3145728 bytes) is larger than the database's memory limit" in line
+    assert "(1048576 bytes)" in line
