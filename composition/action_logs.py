@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from bdbexport.adapters.memory.action_log import AsyncInMemoryActionLog, InMemoryActionLog
 from bdbexport.domain.ports import ActionLog, AsyncActionLog
 
-from .stores import StoreUrlError, _sqlite_path
+from .stores import StoreUrlError, _sqlite_path, open_loop_database
 
 
 async def _nothing() -> None:
@@ -38,27 +38,21 @@ def open_action_logs(url: str) -> ActionLogs:
         shared = InMemoryActionLog()
         return ActionLogs(shared, lambda: (AsyncInMemoryActionLog(shared), _nothing), _noop)
     if scheme == "sqlite":
-        from bdbexport.adapters.sqlite import AsyncSqliteDatabase, SqliteDatabase
+        from bdbexport.adapters.sqlite import SqliteDatabase
         from bdbexport.adapters.sqlite.action_log import AsyncSqliteActionLog, SqliteActionLog
 
         path = _sqlite_path(url)
         database = SqliteDatabase(path)
 
         def open_sqlite() -> tuple[AsyncActionLog, Callable[[], Awaitable[None]]]:
-            connection = AsyncSqliteDatabase(path)
-
-            async def close() -> None:
-                connection.close()
-
+            connection, close = open_loop_database(path)  # the store's own, shared
             return AsyncSqliteActionLog(connection), close
 
         return ActionLogs(SqliteActionLog(database), open_sqlite, database.close)
     if scheme in {"redis", "rediss"}:
         from bdbexport.adapters.redis_store import AsyncRedisConnection, RedisConnection
-        from bdbexport.adapters.redis_store.action_log import (
-            AsyncRedisActionLog,
-            RedisActionLog,
-        )
+        from bdbexport.adapters.redis_store.action_log import RedisActionLog
+        from bdbexport.adapters.redis_store.async_action_log import AsyncRedisActionLog
 
         connection = RedisConnection(url)
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from bdbexport.adapters.audit import JsonLinesEventLog
 from bdbexport.adapters.audit.json_lines import TextSink
-from bdbexport.adapters.exporting import ExportWorkerPool, RdbExporter, SimulatedExporter
+from bdbexport.adapters.exporting import ActionRunner, RdbExporter, SimulatedExporter
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
+from bdbexport.adapters.exporting.location_check import LocationCheck
 from bdbexport.adapters.exporting.partials import KEEP_ALIVE_EVERY, PartialSweeper
 from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.memory import SystemClock, UuidIds
@@ -49,7 +50,7 @@ from bdbexport.domain.principal import Principal
 from bdbexport.domain.service import ActionService
 
 from .action_logs import ActionLogs, open_action_logs
-from .importers import choose_importer, import_location_types
+from .importers import choose_importer, location_types
 from .stores import AsyncStore, Store, default_export_root, open_store, store_hosts
 
 EXPORTERS = ("rdb", "simulated")
@@ -86,45 +87,20 @@ class Application:
     service: ActionService
     """The synchronous use cases: export workers, the CLI, sync embedders."""
     bus: EventBus
-    pool: ExportWorkerPool
+    pool: ActionRunner
     stopping: threading.Event
     exporter_name: str
-    location_types: frozenset[str] | None
-    """The location types the exporter can write to (None: every type)."""
+    check_location: Callable[[ExportLocation, ActionKind], None]
+    """The refusals due before an action starts, whatever adapter runs it: a location
+    type the exporter (exports, backups) or importer (imports) cannot serve, a path
+    outside the export roots, a destination or source the egress policy refuses."""
     async_store: AsyncStore | None = None
     async_service: AsyncActionService | None = None
     """The asynchronous use cases over the same data, when built `with_async`."""
-    check_location: Callable[[ExportLocation], None] = lambda location: None
-    """The refusals due before an export starts (a path outside the export roots, a
-    destination the egress policy refuses); nothing for an exporter that writes nothing."""
     sweeper: PartialSweeper | None = None
     """Removes temporary files of exports that died (`sweep()`; lease expiries do it too)."""
     action_logs: ActionLogs | None = None
     """The action records (the Actions API) in the store: sync, and async on demand."""
-    import_location_types: frozenset[str] | None = None
-    """The source types the importer reads (None: every type)."""
-
-    def run_export_here(
-        self,
-        started: Bdb,
-        location: ExportLocation,
-        *,
-        on_progress: Callable[[int], None],
-        poll: float = 0.1,
-    ) -> None:
-        """Run an export `start_export` just began, in the foreground, through the
-        worker pool; returns when it has ended. Ctrl-C stops it as a server shutdown
-        would: recorded as failed, never left `exporting`."""
-        self.pool.submit(started, location)
-        try:
-            while self.pool.running():
-                self.stopping.wait(poll)
-                current = self.store.bdbs.get(started.uid)
-                if current is not None:
-                    on_progress(current.export_progress)
-        except KeyboardInterrupt:
-            self.stopping.set()
-            raise
 
     def run_here(
         self,
@@ -307,7 +283,7 @@ def bootstrap(
         if isinstance(importer, str)
         else importer
     )
-    pool = ExportWorkerPool(
+    pool = ActionRunner(
         service,
         chosen,
         chosen_importer,
@@ -323,15 +299,25 @@ def bootstrap(
         pool=pool,
         stopping=stopping,
         exporter_name=exporter,
-        location_types=RdbExporter.location_types if exporter == "rdb" else None,
+        check_location=location_check(chosen, chosen_importer, roots=roots, egress=egress),
         async_store=async_store,
         async_service=async_service,
-        check_location=(
-            chosen.check_location if isinstance(chosen, RdbExporter) else lambda location: None
-        ),
         sweeper=sweeper,
         action_logs=action_logs,
-        import_location_types=(
-            None if chosen_importer is None else import_location_types(chosen_importer)
-        ),
     )
+
+
+def location_check(
+    exporter: Exporter, importer: Importer | None, *, roots: ExportRoots, egress: EgressPolicy
+) -> LocationCheck:
+    """The start-time checks for these adapters: the types each serves (an adapter that
+    does not say serves every type), then the roots and the egress policy, the same for
+    every adapter (docs/domain.md, the order of checks)."""
+    types: dict[ActionKind, frozenset[str]] = {}
+    exported = location_types(exporter)
+    if exported is not None:
+        types[ActionKind.EXPORT] = types[ActionKind.BACKUP] = exported
+    imported = location_types(importer) if importer is not None else None
+    if imported is not None:
+        types[ActionKind.IMPORT] = imported
+    return LocationCheck(roots=roots, egress=egress, types=types)

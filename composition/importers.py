@@ -62,7 +62,8 @@ def _check_source_host(egress: EgressPolicy, host: str) -> None:
         raise EgressNotAllowedError()
 
 
-def import_location_types(importer: Importer) -> frozenset[str] | None:
-    """The source types `importer` reads (None: it does not say, so every type)."""
-    types = getattr(importer, "location_types", None)
+def location_types(adapter: object) -> frozenset[str] | None:
+    """The location types an exporter writes to or an importer reads from (None: it
+    does not say, so every type the API defines)."""
+    types = getattr(adapter, "location_types", None)
     return frozenset(types) if types is not None else None

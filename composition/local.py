@@ -1,8 +1,8 @@
 """The use cases over a store in this process: what the CLI's local mode runs.
 
-An export started locally runs in the foreground through the same worker pool and
-exporter machinery as the server's (`bootstrap` builds both), with the exporter the
-command chose.
+An action started locally (export, import or backup alike) runs in the foreground
+through the same runner and adapters as the server's (`bootstrap` builds both), with
+the exporter or importer the command chose, after the same start-time checks.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
-from bdbexport.adapters.exporting.rdb_exporter import RdbExporter
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.auth.ports import LoginAttempts, UserDirectory
 from bdbexport.domain.bdb import Bdb
@@ -20,7 +19,8 @@ from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, ModuleRegistry
 from bdbexport.domain.service import ActionService
 
-from .application import Application, bootstrap, choose_exporter
+from .application import Application, bootstrap, choose_exporter, location_check
+from .importers import choose_importer
 from .login_attempts import open_login_attempts
 from .stores import Store, default_export_root, default_store_url, open_store, store_hosts
 
@@ -61,36 +61,25 @@ class StoreRuntime:
             self._login_attempts = open_login_attempts(self._store.url)
         return self._login_attempts[0]
 
-    def check_location(self, location: ExportLocation, export_roots: Sequence[Path] = ()) -> None:
-        """The server's start-time refusals, before anything is recorded: a `mount_point`
-        path outside the local roots (`local_export_roots`, with `export_roots` added) is
-        `ExportPathNotAllowedError`, an FTP host the default egress policy refuses is
-        `EgressNotAllowedError` (the real exporter's own check, so the answers match)."""
-        roots = ExportRoots(local_export_roots(self._store.url, export_roots))
-        egress = EgressPolicy.build((), store_hosts(self._store.url))
-        checker = choose_exporter("rdb", roots=roots, egress=egress)
-        assert isinstance(checker, RdbExporter)
-        checker.check_location(location)
-
-    def run_export(
+    def check_location(
         self,
-        started: Bdb,
         location: ExportLocation,
-        exporter: str,
-        on_progress: Callable[[int], None],
+        *,
+        kind: ActionKind,
+        worker: str = "rdb",
         export_roots: Sequence[Path] = (),
     ) -> None:
-        runner: Application = bootstrap(
-            self._store,
-            exporter=exporter,
-            simulated_duration=self._simulated_duration,
-            max_concurrent_exports=1,
-            export_roots=local_export_roots(self._store.url, export_roots),
-        )
-        try:
-            runner.run_export_here(started, location, on_progress=on_progress)
-        finally:
-            runner.pool.shutdown(grace=0 if runner.stopping.is_set() else 1.0)
+        """The start-time refusals a server makes, before anything is recorded, for the
+        adapter `worker` names (an exporter, or for imports an importer): a location
+        type it cannot serve, a `mount_point` path outside the local roots
+        (`local_export_roots`, with `export_roots` added), an FTP host the default
+        egress policy refuses. The same `LocationCheck` as a server's, so the answers
+        match."""
+        roots = ExportRoots(local_export_roots(self._store.url, export_roots))
+        egress = EgressPolicy.build((), store_hosts(self._store.url))
+        exporter = choose_exporter("rdb" if kind is ActionKind.IMPORT else worker, roots=roots)
+        importer = choose_importer(worker, roots=roots) if kind is ActionKind.IMPORT else None
+        location_check(exporter, importer, roots=roots, egress=egress)(location, kind)
 
     def run_action(
         self,
@@ -130,11 +119,15 @@ class StoreRuntime:
 
 
 def local_export_roots(store_url: str, extra: Sequence[Path] = ()) -> list[Path]:
-    """Where a local export may write and a local import may read: the store's export
-    folder (as `serve` would), the working directory, and the roots the command was
-    given (`bdbexport --export-root DIR`); the command runs with its user's own rights,
-    and the roots keep it from going where a path merely leads (`..`, symlinks)."""
-    return [default_export_root(store_url), Path.cwd(), *extra]
+    """Where a local export may write and a local import may read: the working
+    directory, the store's export folder (as `serve` would), and the roots the command
+    was given (`bdbexport --export-root DIR`); the command runs with its user's own
+    rights, and the roots keep it from going where a path merely leads (`..`, symlinks).
+
+    The working directory comes first because the first root anchors relative paths:
+    locally `--path rel` is `./rel`, as for every command line tool (a server anchors
+    them at its first export root instead, docs/exports.md)."""
+    return [Path.cwd(), default_export_root(store_url), *extra]
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -17,7 +17,7 @@ from bdbexport.adapters.memory.login_attempts import (
 )
 from bdbexport.domain.auth.ports import AsyncLoginAttempts, LoginAttempts
 
-from .stores import StoreUrlError, _sqlite_path
+from .stores import StoreUrlError, _sqlite_path, open_loop_database
 
 
 async def _nothing() -> None:
@@ -52,14 +52,9 @@ def open_async_login_attempts(
     if scheme == "memory":
         return AsyncInMemoryLoginAttempts(), _nothing
     if scheme == "sqlite":
-        from bdbexport.adapters.sqlite import AsyncSqliteDatabase
         from bdbexport.adapters.sqlite.login_attempts import AsyncSqliteLoginAttempts
 
-        database = AsyncSqliteDatabase(_sqlite_path(url))
-
-        async def close() -> None:
-            database.close()
-
+        database, close = open_loop_database(_sqlite_path(url))  # the store's own, shared
         return AsyncSqliteLoginAttempts(database), close
     if scheme in {"redis", "rediss"}:
         from bdbexport.adapters.redis_store import AsyncRedisConnection

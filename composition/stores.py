@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bdbexport.adapters.memory import (
@@ -37,6 +38,9 @@ from bdbexport.domain.ports import (
     BdbRepository,
     ModuleRegistry,
 )
+
+if TYPE_CHECKING:  # imported when a SQLite store is opened, never by memory embedders
+    from bdbexport.adapters.sqlite import AsyncSqliteDatabase
 
 STORE_ENV = "BDBEXPORT_STORE"
 HOME_ENV = "BDBEXPORT_HOME"
@@ -143,7 +147,6 @@ def _sqlite_store(url: str) -> Store:
     # never loads a store driver.
     from bdbexport.adapters.sqlite import (
         AsyncSqliteBdbRepository,
-        AsyncSqliteDatabase,
         AsyncSqliteModuleCatalog,
         AsyncSqliteUserDirectory,
         SqliteBdbRepository,
@@ -156,12 +159,8 @@ def _sqlite_store(url: str) -> Store:
     database = SqliteDatabase(path)
 
     def open_async() -> AsyncStore:
-        # Its own connection, which never blocks the loop on SQLite's lock.
-        connection = AsyncSqliteDatabase(path)
-
-        async def close() -> None:
-            connection.close()
-
+        # The loop's SQLite: writes on one thread, reads at once, never blocking the loop.
+        connection, close = open_loop_database(path)
         return AsyncStore(
             bdbs=AsyncSqliteBdbRepository(connection),
             modules=AsyncSqliteModuleCatalog(connection),
@@ -180,6 +179,45 @@ def _sqlite_store(url: str) -> Store:
         open_async=open_async,
         never_served=lambda: not database.has_secret("jwt"),
     )
+
+
+_loop_databases: dict[str, tuple[AsyncSqliteDatabase, int]] = {}
+_loop_databases_lock = threading.Lock()
+
+
+def open_loop_database(path: str) -> tuple[AsyncSqliteDatabase, Callable[[], Awaitable[None]]]:
+    """The event loop's database of the SQLite file at `path`, and how to let go of it.
+
+    One per file in a process: the store's async ports, its action log and its login
+    attempts share one writing thread holding one connection (one connection beat a
+    pool contending for SQLite's write lock), and it closes when the last of them lets
+    go."""
+    from bdbexport.adapters.sqlite import AsyncSqliteDatabase
+
+    try:
+        status = os.stat(path)  # the file itself: one replaced under the same name is another
+        key = f"{Path(path).resolve()}:{status.st_dev}:{status.st_ino}"
+    except OSError:
+        key = str(Path(path).resolve())  # no such file: AsyncSqliteDatabase says so
+    with _loop_databases_lock:
+        database, users = _loop_databases.get(key) or (AsyncSqliteDatabase(path), 0)
+        _loop_databases[key] = (database, users + 1)
+    released = False
+
+    async def close() -> None:
+        nonlocal released
+        with _loop_databases_lock:
+            if released:
+                return
+            released = True
+            database_now, remaining = _loop_databases[key]
+            if remaining > 1:
+                _loop_databases[key] = (database_now, remaining - 1)
+                return
+            del _loop_databases[key]
+        database.close()
+
+    return database, close
 
 
 def _redis_store(url: str) -> Store:

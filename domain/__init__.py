@@ -90,7 +90,7 @@ from .ports import (
 )
 from .principal import Principal
 from .rules_engine import CHECK_ORDER, RulesEngine
-from .service import ActionService, ExportService
+from .service import ActionService
 from .statuses import (
     BackupStatus,
     BdbStatus,
@@ -99,6 +99,9 @@ from .statuses import (
     ImportFailureReason,
     ImportStatus,
 )
+
+ExportService = ActionService
+"""The name the service had when export was the family's only member."""
 
 __all__ = [
     "ACTIONS",

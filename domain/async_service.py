@@ -1,9 +1,15 @@
-"""The asynchronous shell: the same use cases, awaited, for asyncio applications (and
-our own server) over async ports.
+"""The shell: the use cases, over the ports, for our server and every embedder.
 
-It drives the very plans the synchronous shell drives (`plans`), answering each I/O
-request with an `await`, so a slow or stuck store delays only the requests that need
-it, never the event loop. Same public API shape as `ActionService`.
+This asynchronous module is the one source of both shells: `AsyncActionService`
+awaits async ports (the server on its event loop, asyncio embedders), and
+`service.py`'s `ActionService`, which calls sync ports (the CLI, export workers, sync
+embedders), is generated from it by `tools/async_to_sync.py` (`await` dropped, `Async`
+names swapped for their sync twins). Edit this file, then run the tool.
+
+Each use case runs a plan (`plans`: the loop of load, decide, compare-and-set, retry,
+written once); the shell answers the plan's I/O requests with its ports, writes the
+action records, publishes and returns or raises (`Shell.finish`). A slow or stuck store
+delays only the requests that need it, never the event loop.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ _EXPORT = ActionKind.EXPORT
 
 
 class AsyncActionService(Shell):
-    """The application services of the hexagon over asynchronous ports."""
+    """The application services of the hexagon over the ports."""
 
     def __init__(
         self,
@@ -75,7 +81,7 @@ class AsyncActionService(Shell):
         """Where action records go (None: this service keeps none)."""
 
     async def _drive(self, plan: plans.Plan[T]) -> T:
-        """Answer the plan's requests by awaiting the ports until it returns."""
+        """Answer the plan's requests with the ports until it returns."""
         try:
             request = next(plan)
             while True:
@@ -191,7 +197,7 @@ class AsyncActionService(Shell):
         limit: int | None = None,
     ) -> AsyncIterator[ActionRecord]:
         """Action records, newest first; only bdb `bdb_uid`'s (which must exist) when
-        given. Rules and the bdb are checked when awaited, before the first record."""
+        given. Rules and the bdb are checked at the call, before the first record."""
         self._check_read(principal, Action.VIEW_ACTIONS)
         if bdb_uid is not None and (
             not 1 <= bdb_uid <= MAX_UID or await self._bdbs.get(bdb_uid) is None
@@ -202,7 +208,9 @@ class AsyncActionService(Shell):
         return self._actions.list(bdb_uid=bdb_uid, limit=limit)
 
     async def cancel(self, principal: Principal | None, action_uid: str) -> ActionRecord:
-        """Cancel a running action (see `ActionService.cancel`)."""
+        """Cancel a running action: its member ends `failed` (`general-error`,
+        `cancelled by <principal>`), its record `cancelled`. Only a principal allowed to
+        start that member may; an action that already ended is `invalid_transition`."""
         record = await self.get_action(principal, action_uid)
         kind = ActionKind(record.name)
         await self._run(self._cancel_plan(principal, record.bdb_uid, action_uid, kind))
@@ -224,7 +232,8 @@ class AsyncActionService(Shell):
         location: ExportLocation,
         kind: ActionKind = _EXPORT,
     ) -> Bdb:
-        """Begin an action; the returned bdb's `action_uid` identifies it to the worker."""
+        """Begin an action; the returned bdb's `action_uid` identifies it to the worker,
+        which must report progress or heartbeats before the lease runs out."""
         return await self._run(self._start_plan(principal, uid, location, kind))
 
     async def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
@@ -245,11 +254,13 @@ class AsyncActionService(Shell):
     async def start_import(
         self, principal: Principal | None, uid: int, source: ExportLocation
     ) -> Bdb:
+        """Begin an import from `source` (the worker loads it; `flush` is the worker's)."""
         return await self.start_action(principal, uid, source, ActionKind.IMPORT)
 
     async def start_backup(
         self, principal: Principal | None, uid: int, location: ExportLocation
     ) -> Bdb:
+        """Begin a backup to `location` (the bdb's `backup_location`, as a rule)."""
         return await self.start_action(principal, uid, location, ActionKind.BACKUP)
 
     # --- workers' reports ----------------------------------------------------------------
@@ -257,7 +268,8 @@ class AsyncActionService(Shell):
     async def record_progress(
         self, uid: int, action_uid: str, progress: int | None, kind: ActionKind = _EXPORT
     ) -> Bdb:
-        """Progress of a running action (None: a heartbeat), which also renews its lease."""
+        """Progress of a running action (None: a heartbeat), which also renews its lease.
+        A report that changes nothing is accepted and stores nothing."""
         return await self._run(
             self._report_plan(Trigger.PROGRESS, uid, action_uid, kind, progress=progress)
         )
@@ -300,6 +312,9 @@ class AsyncActionService(Shell):
         return await self.record_progress(uid, action_uid, progress)
 
     async def record_export_heartbeat(self, uid: int, action_uid: str) -> Bdb:
+        """A sign of life: renews the lease, at most one write per half lease. The
+        progress is read inside the compare-and-set loop, so a report made meanwhile is
+        never contradicted by a stale value."""
         return await self.record_progress(uid, action_uid, None)
 
     async def record_export_success(self, uid: int, action_uid: str) -> Bdb:
@@ -312,5 +327,7 @@ class AsyncActionService(Shell):
 
 
 async def _no_records() -> AsyncIterator[ActionRecord]:
-    return
-    yield  # an async generator that yields nothing
+    """No records: the listing of a service that keeps none."""
+    records: tuple[ActionRecord, ...] = ()
+    for record in records:
+        yield record

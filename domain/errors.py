@@ -336,3 +336,18 @@ class EgressNotAllowedError(DomainError):
             "The export destination's or import source's host is not one this server may"
             " connect to (the operator allows hosts with --allow-egress)."
         )
+
+
+class UnsupportedLocationTypeError(DomainError):
+    """A location type the chosen exporter or importer cannot serve: refused at the
+    start, before anything is recorded, in a server (400) and locally (exit 2) alike."""
+
+    code = "unsupported_location_type"
+
+    def __init__(self, what: str, location_type: str, supported: Iterable[str]) -> None:
+        listed = ", ".join(sorted(supported))
+        super().__init__(
+            f"{what} location type '{location_type}' are not supported here;"
+            f" supported types: {listed}."
+        )
+        self.location_type = location_type

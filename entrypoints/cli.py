@@ -14,7 +14,8 @@ import typer
 
 from bdbexport.adapters.cli.errors import CliError
 from bdbexport.adapters.cli.exit_codes import ExitCode
-from bdbexport.adapters.cli.main import State, build_app, run_command
+from bdbexport.adapters.cli.main import build_app
+from bdbexport.adapters.cli.runtime import State, run_command
 from bdbexport.adapters.cli.wiring import CliWiring, LocalRuntime
 from bdbexport.adapters.http.authentication import DEFAULT_TOKEN_LIFETIME, default_kdf_concurrency
 from bdbexport.adapters.http.edge_protocol import (

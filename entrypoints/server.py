@@ -370,10 +370,7 @@ def build_server(config: ServerConfig) -> Server:
     context = HttpContext(
         service=application.async_service,
         authenticator=authenticator,
-        launch_export=application.pool.submit,
         launch=application.pool.submit,
-        import_location_types=application.import_location_types,
-        location_types=application.location_types,
         check_location=application.check_location,
         permits=policy.permits,
     )

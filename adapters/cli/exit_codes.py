@@ -42,6 +42,7 @@ EXIT_CODE_OF_ERROR: Mapping[str, ExitCode] = MappingProxyType(
         "store_unavailable": ExitCode.CONNECTION,
         "connection_error": ExitCode.CONNECTION,
         "incompatible_store": ExitCode.STORE,
+        "store_unreadable": ExitCode.STORE,
         "invalid_schema": ExitCode.USAGE,
         "invalid_header": ExitCode.USAGE,
         "invalid_argument": ExitCode.USAGE,

@@ -24,7 +24,12 @@ from bdbexport.domain.auth.lockout import user_subject
 from bdbexport.domain.auth.passwords import hash_password
 from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
-from bdbexport.domain.errors import DomainError, NoBackupLocationError
+from bdbexport.domain.errors import (
+    DomainError,
+    ForbiddenError,
+    NoBackupLocationError,
+    UnauthenticatedError,
+)
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.permissions import Role
@@ -43,6 +48,11 @@ _HOSTNAME = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
 )
 LOCAL_ADMIN = Principal("local-admin", Role.ADMIN)
+START_ACTIONS = {
+    ActionKind.EXPORT: Action.START,
+    ActionKind.IMPORT: Action.START_IMPORT,
+    ActionKind.BACKUP: Action.START_BACKUP,
+}
 LOCATIONS: TypeAdapter[ExportLocation] = TypeAdapter(ExportLocation)
 
 
@@ -136,32 +146,46 @@ class LocalTarget:
             for module in modules
         ]
 
-    def reset(self, uid: int) -> dict[str, Any]:
-        return self._call(lambda: self.service.reset_export_status(self.principal, uid)).to_wire()
-
-    def start_export(
+    def start_action(
         self,
+        kind: ActionKind,
         uid: int,
-        location: ExportLocation,
+        location: ExportLocation | None,
         on_progress: Callable[[int], None],
-        exporter: str = "rdb",
+        worker: str = "rdb",
+        *,
+        flush: bool = False,
     ) -> dict[str, Any]:
-        """Start and run the export here; returns the bdb when it has ended. A location
-        the server would refuse at the start is refused here too, before anything is
-        recorded (the same exit code in both modes)."""
-        self._check(location, writes=exporter != "simulated")
-        started = self._call(lambda: self.service.start_export(self.principal, uid, location))
-        self.runtime.run_export(
-            started, location, exporter, on_progress, export_roots=self.export_roots
+        """Start `kind` and run it here, with the exporter or importer `worker` names;
+        returns the bdb when it has ended. Judged in the one order (docs/domain.md): the
+        permission first, so a principal without it learns nothing about locations;
+        then the location as a server judges it at the start (type, roots, egress),
+        before anything is recorded; then the rules, by the use case. A backup with no
+        `location` goes to the bdb's `backup_location`."""
+        self._permitted(START_ACTIONS[kind])
+        where = location if location is not None else self._backup_location(uid)
+        self._call(
+            lambda: self.runtime.check_location(
+                where, kind=kind, worker=worker, export_roots=self.export_roots
+            )
+        )
+        started = self._call(lambda: self.service.start_action(self.principal, uid, where, kind))
+        self.runtime.run_action(
+            started,
+            where,
+            kind=kind,
+            flush=flush,
+            worker=worker,
+            on_progress=on_progress,
+            export_roots=self.export_roots,
         )
         return self.get_bdb(uid)
 
-    def _check(self, location: ExportLocation, *, writes: bool) -> None:
-        """The start-time location check, unless nothing is written or read (the
-        simulated exporter touches no file and no host, like `serve --exporter
-        simulated`, which skips the check too)."""
-        if writes:
-            self._call(lambda: self.runtime.check_location(location, self.export_roots))
+    def _permitted(self, action: Action) -> None:
+        """The permission step alone (the rules engine's first check)."""
+        refusal = self.service.evaluate(self.principal, action, None).error
+        if isinstance(refusal, ForbiddenError | UnauthenticatedError):
+            raise CliError(refusal.code, refusal.description)
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
         return self.service.evaluate(self.principal, action, uid).to_dict()
@@ -171,55 +195,12 @@ class LocalTarget:
     def reset_kind(self, uid: int, kind: ActionKind) -> dict[str, Any]:
         return self._call(lambda: self.service.reset_status(self.principal, uid, kind)).to_wire()
 
-    def start_import(
-        self,
-        uid: int,
-        source: ExportLocation,
-        flush: bool,
-        on_progress: Callable[[int], None],
-        importer: str = "rdb",
-    ) -> dict[str, Any]:
-        """Start and run the import here; returns the bdb when it has ended. Both
-        importers read files, so the source is checked against the roots first."""
-        self._check(source, writes=True)
-        started = self._call(lambda: self.service.start_import(self.principal, uid, source))
-        self.runtime.run_action(
-            started,
-            source,
-            kind=ActionKind.IMPORT,
-            flush=flush,
-            worker=importer,
-            on_progress=on_progress,
-            export_roots=self.export_roots,
-        )
-        return self.get_bdb(uid)
-
-    def start_backup(
-        self,
-        uid: int,
-        location: ExportLocation | None,
-        on_progress: Callable[[int], None],
-        exporter: str = "rdb",
-    ) -> dict[str, Any]:
-        """Back up now, here, to `location` or the bdb's `backup_location`; returns the bdb
-        when the backup has ended."""
-        if location is None:
-            bdb = self._call(lambda: self.service.get_bdb(self.principal, uid))
-            if bdb.backup_location is None:
-                raise CliError(NoBackupLocationError.code, NoBackupLocationError(uid).description)
-            location = bdb.backup_location
-        where = location
-        self._check(where, writes=exporter != "simulated")
-        started = self._call(lambda: self.service.start_backup(self.principal, uid, where))
-        self.runtime.run_action(
-            started,
-            where,
-            kind=ActionKind.BACKUP,
-            worker=exporter,
-            on_progress=on_progress,
-            export_roots=self.export_roots,
-        )
-        return self.get_bdb(uid)
+    def _backup_location(self, uid: int) -> ExportLocation:
+        """The bdb's `backup_location` (a backup asked without one)."""
+        bdb = self._call(lambda: self.service.get_bdb(self.principal, uid))
+        if bdb.backup_location is None:
+            raise CliError(NoBackupLocationError.code, NoBackupLocationError(uid).description)
+        return bdb.backup_location
 
     def list_actions(self, bdb_uid: int | None = None) -> list[dict[str, Any]]:
         records = self._call(

@@ -93,17 +93,6 @@ class RemoteTarget:
         result: list[dict[str, Any]] = self._request("GET", "/v1/modules")
         return result
 
-    def reset(self, uid: int) -> dict[str, Any]:
-        result: dict[str, Any] = self._request(
-            "PUT", f"/v1/bdbs/{uid}/actions/export_reset_status", json={}
-        )
-        return result
-
-    def start_export(self, uid: int, location: ExportLocation) -> dict[str, Any]:
-        body = {"export_location": _reveal(location.model_dump())}
-        result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/export", json=body)
-        return result
-
     def unlock_user(self, email: str) -> dict[str, Any]:
         """`POST /v1/users/unlock` (admins only): lift `email`'s sign-in lock."""
         result: dict[str, Any] = self._request("POST", "/v1/users/unlock", json={"email": email})
@@ -115,16 +104,21 @@ class RemoteTarget:
         )
         return result
 
-    def start_import(self, uid: int, source: ExportLocation, flush: bool) -> dict[str, Any]:
-        """`POST .../actions/import` in the form real clients send (`import_location`)."""
-        body = {"import_location": _reveal(source.model_dump()), "flush": flush}
-        result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/import", json=body)
-        return result
-
-    def start_backup(self, uid: int, location: ExportLocation | None) -> dict[str, Any]:
-        """`POST .../actions/backup` with `{}` (the bdb's location), as clients send it."""
-        body = {} if location is None else {"backup_location": _reveal(location.model_dump())}
-        result: dict[str, Any] = self._request("POST", f"/v1/bdbs/{uid}/actions/backup", json=body)
+    def start_action(
+        self, kind: ActionKind, uid: int, location: ExportLocation | None, *, flush: bool = False
+    ) -> dict[str, Any]:
+        """`POST .../actions/<kind>` in the form real clients send: `export_location`,
+        `import_location` (with `flush`), or for a backup `{}` (the bdb's location) or
+        `backup_location`."""
+        where = None if location is None else _reveal(location.model_dump())
+        body: dict[str, Any] = {}
+        if kind is ActionKind.IMPORT:
+            body = {"import_location": where, "flush": flush}
+        elif where is not None:
+            body = {f"{kind.value}_location": where}
+        result: dict[str, Any] = self._request(
+            "POST", f"/v1/bdbs/{uid}/actions/{kind.value}", json=body
+        )
         return result
 
     def list_actions(self, bdb_uid: int | None = None) -> list[dict[str, Any]]:
@@ -145,21 +139,20 @@ class RemoteTarget:
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
         """The server's decision (`?dry_run=true` on the action's endpoint), in the shape
         of `Decision.to_dict()`. A refusal is a decision too, answered with the real call's
-        4xx: any answer whose body says `"dry_run": true` is the decision."""
-        body: dict[str, Any] = {}
+        4xx: any answer whose body says `"dry_run": true` is the decision. Asked without
+        a body: a dry run with none judges no location, only the permission and the
+        rules (docs/domain.md, the order of checks)."""
         if action is Action.RESET:
             method, path = "PUT", f"/v1/bdbs/{uid}/actions/export_reset_status"
         elif action is Action.START:
-            # A placeholder: the decision does not depend on where the export would go.
             method, path = "POST", f"/v1/bdbs/{uid}/actions/export"
-            body = {"export_location": {"type": "mount_point", "path": "/"}}
         else:
             raise CliError(
                 "invalid_argument",
                 f"only reset and start can be explained against a server, not {action.value}"
                 " (explain --action view needs a local store: --store)",
             )
-        response = self._send(method, path, params={"dry_run": "true"}, json=body)
+        response = self._send(method, path, params={"dry_run": "true"})
         try:
             answer = response.json()
         except ValueError:

@@ -41,8 +41,22 @@ class CliSettings:
         return self.url is not None
 
     def with_profile(self, config: Path | None, profile: str | None) -> CliSettings:
-        path = config or Path(os.environ.get(CONFIG_ENV) or default_config_path())
-        if not path.exists():
+        try:
+            path = config or Path(os.environ.get(CONFIG_ENV) or default_config_path())
+            present = path.exists()
+        except (OSError, RuntimeError) as error:  # RuntimeError: no home to expand
+            # An unreadable home (or config directory): said, with the way out, never a
+            # traceback; the file may hold the profile the command needs, so no guess.
+            why = getattr(error, "strerror", None) or error
+            name = getattr(error, "filename", None)
+            raise CliError(
+                "config_error",
+                f"cannot read the config file: {why}{f' ({name})' if name else ''}",
+                exit_code=ExitCode.USAGE,
+                hint="point --config or BDBEXPORT_CONFIG at a readable file, or"
+                " XDG_CONFIG_HOME (or HOME) at a readable directory.",
+            ) from None
+        if not present:
             if config is not None or profile is not None:
                 raise CliError(
                     "config_error", f"config file {path} does not exist", exit_code=ExitCode.USAGE

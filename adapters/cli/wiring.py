@@ -2,7 +2,7 @@
 
 The CLI adapter never opens a store or picks an exporter itself: the entry point
 hands it a `CliWiring`, whose `open_local` gives a `LocalRuntime` (the use cases over
-a store, and a way to run an export in the foreground). So the adapter depends on
+a store, and a way to run any action in the foreground). So the adapter depends on
 the domain and on these protocols only.
 """
 
@@ -40,20 +40,18 @@ class LocalRuntime(Protocol):
     def login_attempts(self) -> LoginAttempts:
         """Failed sign-ins and locks, as the servers on this store count them."""
 
-    def check_location(self, location: ExportLocation, export_roots: Sequence[Path] = ()) -> None:
-        """Refuse, before anything is recorded, what a server refuses at the start: a
-        `mount_point` path outside the local export roots (plus `export_roots`), an
-        FTP host the egress policy refuses (a `DomainError`)."""
-
-    def run_export(
+    def check_location(
         self,
-        started: Bdb,
         location: ExportLocation,
-        exporter: str,
-        on_progress: Callable[[int], None],
+        *,
+        kind: ActionKind,
+        worker: str = "rdb",
         export_roots: Sequence[Path] = (),
     ) -> None:
-        """Run the export `started` names in the foreground, to its end."""
+        """Refuse, before anything is recorded, what a server refuses at the start (a
+        `DomainError`): a location type the adapter `worker` names cannot serve, a
+        `mount_point` path outside the local export roots (plus `export_roots`), an FTP
+        host the egress policy refuses."""
 
     def run_action(
         self,

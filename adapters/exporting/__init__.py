@@ -2,6 +2,6 @@
 
 from .rdb_exporter import RdbExporter
 from .simulated import SimulatedExporter
-from .worker_pool import ExportWorkerPool
+from .worker_pool import ActionRunner
 
-__all__ = ["ExportWorkerPool", "RdbExporter", "SimulatedExporter"]
+__all__ = ["ActionRunner", "RdbExporter", "SimulatedExporter"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.export_outcome import ExportFailedError
@@ -48,16 +47,6 @@ class RdbExporter:
         self._diskless = diskless
         self._progress_interval = progress_interval
         self._clock = clock
-
-    def check_location(self, location: ExportLocation) -> None:
-        """The refusals due before an export starts, without touching the network:
-        `ExportPathNotAllowedError` for a path outside the roots, `EgressNotAllowedError`
-        for an address (or `localhost`) the egress policy refuses. The export checks
-        again when it runs (names are resolved then, symlinks may have changed)."""
-        if isinstance(location, MountPointLocation):
-            self.roots.resolve(location.path)
-        elif isinstance(location, UrlLocation):
-            self.egress.check_host(urlsplit(location.url.get_secret_value()).hostname or "")
 
     def export(self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]) -> int:
         """Returns the bytes written: the RDB file's size at the destination."""

@@ -16,6 +16,8 @@ from bdbexport.domain.export_outcome import ExportFailedError
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.statuses import ExportFailureReason
 
+from .rdb_exporter import SUPPORTED_LOCATION_TYPES
+
 SUCCEED = "succeed"
 
 
@@ -25,6 +27,10 @@ class SimulatedExporter:
     `outcome` is "succeed" or an `ExportFailureReason` value. `stop` (an event the
     worker pool sets on shutdown) ends a running simulation early, as a failure.
     """
+
+    location_types = SUPPORTED_LOCATION_TYPES
+    """What the real exporter serves: a simulation refuses what a real export would
+    (docs/exports.md), and the same start-time checks judge its locations."""
 
     def __init__(
         self,

@@ -329,7 +329,3 @@ class _ShutdownError(Exception):
 
     def __str__(self) -> str:
         return "server shutdown"
-
-
-ExportWorkerPool = ActionRunner
-"""The name the runner had when it ran exports only."""

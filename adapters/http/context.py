@@ -20,10 +20,6 @@ from .access_log import PRINCIPAL_KEY, REQUEST_ID_KEY
 from .authentication import Authenticator, Caller
 from .errors import ProtocolError
 
-LaunchExport = Callable[[Bdb, ExportLocation, bool], None]
-"""Hands a started export to a worker: the bdb `start_export` returned, where to, and
-whether to announce its end (`email_notification`)."""
-
 
 class LaunchAction(Protocol):
     """Hands any started action to this replica's runner: the bdb its start returned,
@@ -46,20 +42,16 @@ class HttpContext:
     service: AsyncActionService
     """The use cases, awaited: a slow store delays only the requests that need it."""
     authenticator: Authenticator
-    launch_export: LaunchExport
-    location_types: frozenset[str] | None = None
-    """Location types exports can go to; None accepts every type the API defines."""
-    check_location: Callable[[ExportLocation], None] = lambda location: None
-    """Refuses a location before the export starts (a `DomainError`: a path outside the
-    export roots, a destination the egress policy refuses)."""
-    launch: LaunchAction | None = None
-    """Hands imports and backups (and exports) to the runner; None: this server runs
-    none (their starts answer 501 `not_implemented`)."""
-    import_location_types: frozenset[str] | None = None
-    """Source types imports can read; None accepts every type the API defines."""
+    launch: LaunchAction
+    """Hands every started action (export, import, backup) to this replica's runner."""
+    check_location: Callable[[ExportLocation, ActionKind], None] = lambda location, kind: None
+    """Refuses a location before the action starts (a `DomainError`: a type the
+    server's exporter or importer cannot serve, a path outside the export roots, a
+    destination or source the egress policy refuses): `Application.check_location`."""
     permits: Callable[[Principal, str], bool] | None = None
     """The permission policy the use cases apply (`PermissionPolicy.permits`): with it,
-    a role lacking an action's permission is 403 before its body is read."""
+    a role lacking an action's permission is 403 before its body is read or a location
+    judged (None: the starts ask the rules engine's `permitted` check instead)."""
 
 
 CONTEXT_KEY = "bdbexport"

@@ -164,7 +164,10 @@ def _parameters(operation: Operation) -> list[dict[str, Any]]:
                 "in": "query",
                 "required": False,
                 "description": "true: answer the decision (every check and reason) with the"
-                " status the real call would get, and do nothing.",
+                " status the real call would get, and do nothing. Checks run in the one"
+                " order: authentication, permission, the request (its location), the rules."
+                " A start's dry run with no body judges no location (permission and rules"
+                " only); with a body, it is judged exactly as the real call's.",
                 "schema": {"type": "boolean"},
             }
         )

@@ -94,12 +94,14 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Export a database",
         description=(
             "Starts an export of the database to export_location. Progress is read from"
-            " the bdb's export_status, export_progress and export_failure_reason."
+            " the bdb's export_status, export_progress and export_failure_reason. The body"
+            " is required, except by a dry run (`?dry_run=true` without a body asks whether"
+            " the caller may start an export at all)."
         ),
         permission=Permission.START_BDB_EXPORT,
         responses=_BDB_ACTION,
         request_model=ExportRequest,
-        request_required=True,
+        request_required=True,  # by the real call; a dry run may omit it (`dry_run`)
         response_model=BdbObject,
         dry_run=True,
     ),
@@ -186,7 +188,7 @@ OPERATIONS: tuple[Operation, ...] = (
         permission=Permission.START_BDB_IMPORT,
         responses={**_BDB_ACTION, 501: "This server runs no imports."},
         request_model=ImportRequest,
-        request_required=True,
+        request_required=True,  # by the real call; a dry run may omit it (`dry_run`)
         response_model=BdbObject,
         dry_run=True,
     ),

@@ -18,7 +18,7 @@ from bdbexport.domain.permissions import Role
 from .access_log import PRINCIPAL_KEY
 from .context import caller_of, context_of, json_object_body, principal_of
 from .errors import ProtocolError
-from .export_endpoints import describe_validation
+from .family_endpoints import describe_validation
 from .proofs import Authenticated
 from .schemas import TokenRequest, TokenResponse
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 
 from bdbexport.domain.action_records import ActionRecord
+from bdbexport.domain.async_ports import AsyncActionLogOver
 
 
 class InMemoryActionLog:
@@ -51,23 +52,9 @@ class InMemoryActionLog:
             return len(doomed)
 
 
-class AsyncInMemoryActionLog:
-    """The async view of an `InMemoryActionLog` (a new one by default)."""
+class AsyncInMemoryActionLog(AsyncActionLogOver[InMemoryActionLog]):
+    """The async view of an `InMemoryActionLog` (a new one by default), run inline."""
 
     def __init__(self, shared: InMemoryActionLog | None = None) -> None:
-        self.sync = shared if shared is not None else InMemoryActionLog()
-
-    async def get(self, action_uid: str) -> ActionRecord | None:
-        return self.sync.get(action_uid)
-
-    async def put(self, record: ActionRecord) -> bool:
-        return self.sync.put(record)
-
-    async def list(
-        self, *, bdb_uid: int | None = None, limit: int | None = None
-    ) -> AsyncIterator[ActionRecord]:
-        for record in self.sync.list(bdb_uid=bdb_uid, limit=limit):
-            yield record
-
-    async def prune(self, *, keep: int, older_than: datetime) -> int:
-        return self.sync.prune(keep=keep, older_than=older_than)
+        log = shared if shared is not None else InMemoryActionLog()
+        super().__init__(log, reads=log)

@@ -45,6 +45,15 @@ class InMemoryBdbRepository:
             bisect.insort(self._uids, bdb.uid)
             self._index_schedule(bdb)
 
+    def add_many(self, bdbs: Iterable[Bdb]) -> int:
+        """Bulk load (seeding, benchmarks); an existing uid fails it, the ones before it
+        stay added. Returns how many were added."""
+        added = 0
+        for bdb in bdbs:
+            self.add(bdb)
+            added += 1
+        return added
+
     def save(self, bdb: Bdb, *, expected_revision: int) -> bool:
         with self._lock:
             current = self._by_uid.get(bdb.uid)

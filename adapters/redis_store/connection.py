@@ -9,8 +9,10 @@ reconnects by itself once Redis is back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
@@ -35,6 +37,7 @@ class RedisConnection:
             retry_on_timeout=False,
         )
         self.where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+        self._script_shas: dict[str, str] = {}
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(part) for part in parts)
@@ -58,6 +61,23 @@ class RedisConnection:
                     f"Redis at {self.where} is not ready ({error})"
                 ) from error
             raise
+
+    def call(self, *command: Any) -> Any:
+        """One command, one round trip (the same call as `AsyncRedisConnection.call`, so
+        the repositories generated from the async ones run on this connection)."""
+        with self.available():
+            return self.client.execute_command(*command)  # type: ignore[no-untyped-call]
+
+    def run_script(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """A Lua script by its SHA (`EVALSHA`); sent whole (`EVAL`) only when the
+        server's script cache has lost it (a restart)."""
+        sha = self._script_shas.get(source)
+        if sha is None:
+            sha = self._script_shas[source] = hashlib.sha1(source.encode()).hexdigest()
+        try:
+            return self.call("EVALSHA", sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return self.call("EVAL", source, len(keys), *keys, *args)
 
     def secret(self, name: str) -> bytes:
         """A random secret shared by every replica of this store, made on first use."""

@@ -75,3 +75,21 @@ indexed it: it is left alone."""
 def schedule_flag(backup: bool) -> str:
     """The last ARGV of `CREATE` and `COMPARE_AND_SET`."""
     return "1" if backup else "0"
+
+
+REPLACE_FIELD = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+"""Set a hash field only if it exists (a user's replacement): KEYS[1] the hash, ARGV the
+field and its value."""
+
+
+PUT_UNLESS_FINISHED = """
+if redis.call('HGET', KEYS[1], 'done') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'done', ARGV[2])
+return 1
+"""
+"""An action record's write (`async_action_log.py`): KEYS[1] its hash, ARGV its JSON and
+"1" once finished; a finished record is never changed again."""

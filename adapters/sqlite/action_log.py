@@ -1,4 +1,4 @@
-"""The `ActionLog` over the `actions` table (schema 3), sync and async.
+"""The `ActionLog` over the `actions` table (schema 3), sync (and async over it).
 
 One row per action: its uid, its bdb and start time in columns (indexed, for listing
 and pruning), the record's JSON in `doc`. "Unless finished" is in the statement
@@ -7,12 +7,12 @@ itself (an upsert whose update has a WHERE), so it is atomic in SQLite.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from bdbexport.domain.action_records import FINISHED, ActionRecord
+from bdbexport.domain.async_ports import AsyncActionLogOver
 
 from .async_database import AsyncSqliteDatabase
 from .database import SqliteDatabase
@@ -75,30 +75,10 @@ class SqliteActionLog:
             return int(removed + cursor.execute(PRUNE_MANY, (keep,)).rowcount)
 
 
-class AsyncSqliteActionLog:
+class AsyncSqliteActionLog(AsyncActionLogOver[SqliteActionLog]):
+    """`SqliteActionLog`: writes on the loop's SQLite thread, reads at once."""
+
     def __init__(self, database: AsyncSqliteDatabase) -> None:
-        self._db = database
-
-    async def get(self, action_uid: str) -> ActionRecord | None:
-        row = await self._db.read_one("SELECT doc FROM actions WHERE action_uid = ?", (action_uid,))
-        return None if row is None else ActionRecord.model_validate_json(row[0])
-
-    async def put(self, record: ActionRecord) -> bool:
-        row = _row(record)
-        return await self._db.write(lambda cursor: cursor.execute(PUT, row).rowcount > 0)
-
-    async def list(
-        self, *, bdb_uid: int | None = None, limit: int | None = None
-    ) -> AsyncIterator[ActionRecord]:
-        sql, params = _listing(bdb_uid, limit)
-        for (doc,) in await self._db.read_all(sql, params):
-            yield ActionRecord.model_validate_json(doc)
-
-    async def prune(self, *, keep: int, older_than: datetime) -> int:
-        cutoff = older_than.timestamp()
-
-        def prune(cursor: sqlite3.Cursor) -> int:
-            removed = cursor.execute(PRUNE_OLD, (cutoff,)).rowcount
-            return int(removed + cursor.execute(PRUNE_MANY, (keep,)).rowcount)
-
-        return await self._db.write(prune)
+        super().__init__(
+            SqliteActionLog(database.sync), database.run, reads=SqliteActionLog(database.reads)
+        )

@@ -10,6 +10,7 @@ with a clear error instead of being damaged.
 from __future__ import annotations
 
 import contextlib
+import random
 import secrets
 import sqlite3
 import threading
@@ -27,6 +28,8 @@ APPLICATION_ID = 0x62646278  # "bdbx"
 BUSY_TIMEOUT_MS = 5_000
 BUSY_RETRIES = 5
 BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+FIRST_BACKOFF = 0.001
+MAX_BACKOFF = 0.05
 
 T = TypeVar("T")
 
@@ -93,10 +96,34 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class SqliteDatabase:
-    """The connection and its lock; repositories borrow it through `read`/`write`."""
+    """The connection and its lock; repositories borrow it through `read`/`write`.
 
-    def __init__(self, path: str | Path) -> None:
+    Two ways to wait for SQLite's lock. By default (the CLI, export workers) SQLite
+    waits itself (`busy_timeout`), a few times over. Given `opened` and `lock_wait`, an
+    already open connection with `busy_timeout = 0` (the loop's, on its own thread:
+    `AsyncSqliteDatabase`), a locked statement is retried here with a growing backoff
+    until `deadline` (each caller's own), then `StoreUnavailableError`.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        opened: sqlite3.Connection | None = None,
+        lock_wait: float | None = None,
+    ) -> None:
         self.path = str(path)
+        self.lock_wait = lock_wait
+        self.deadline: float | None = None
+        """With `lock_wait`: when the current caller gives up waiting for the lock
+        (`time.monotonic()`); None: `lock_wait` from the first try."""
+        if opened is not None:
+            self._lock = threading.RLock()
+            self._depth = 0
+            self.created = False
+            self._connection = opened
+            self._watch = FileWatch(self.path)
+            return
         new_file = self.path != ":memory:" and not Path(self.path).exists()
         if self.path != ":memory:":
             # The store holds password hashes and the token signing key: a new store's
@@ -228,20 +255,46 @@ class SqliteDatabase:
     def _retry(self, operation: Callable[[], T]) -> T:
         # busy_timeout already waits; this covers the cases SQLite returns BUSY at once
         # (e.g. a lock upgrade in WAL mode) without turning them into errors.
+        if self.lock_wait is not None:
+            return self._retry_until(operation, self.lock_wait)
         for attempt in range(BUSY_RETRIES):
             try:
                 with self._lock:
                     return operation()
             except sqlite3.Error as error:
-                if primary_code(error) not in BUSY_CODES:
-                    unavailable = self._watch.translate(error)
-                    if unavailable is None:
-                        raise
-                    if self._connection.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            self._connection.execute("ROLLBACK")
-                    raise unavailable from error
+                self._raise_unless_busy(error)
                 if attempt == BUSY_RETRIES - 1:
                     raise StoreUnavailableError("the SQLite store stayed locked") from error
                 time.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")
+
+    def _retry_until(self, operation: Callable[[], T], lock_wait: float) -> T:
+        """Retry a statement SQLite found locked until the caller's deadline: the
+        thread sleeps, never the event loop, and nothing is held meanwhile."""
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + lock_wait
+        backoff = FIRST_BACKOFF
+        while True:
+            try:
+                with self._lock:
+                    return operation()
+            except sqlite3.Error as error:
+                self._raise_unless_busy(error)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StoreUnavailableError("the SQLite store stayed locked") from error
+                pause = min(remaining, backoff * random.uniform(0.5, 1.0))
+            time.sleep(pause)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _raise_unless_busy(self, error: sqlite3.Error) -> None:
+        """Return if `error` is SQLite's lock being held, else raise: the outage it is
+        (rolled back), or `error` itself."""
+        if primary_code(error) in BUSY_CODES:
+            return
+        unavailable = self._watch.translate(error)
+        if unavailable is None:
+            raise error
+        if self._connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.execute("ROLLBACK")
+        raise unavailable from error

@@ -62,7 +62,7 @@ def test_an_action_started_on_one_replica_is_followed_and_cancelled_on_the_other
     first, second = replicas
     started = httpx.post(
         f"{first.url}/v1/bdbs/1/actions/export",
-        json={"export_location": {"type": "mount_point", "path": "/mnt/backups"}},
+        json={"export_location": {"type": "mount_point", "path": "backups"}},
         auth=ADMIN,
         timeout=10,
     )
@@ -90,7 +90,7 @@ def test_an_action_started_on_one_replica_is_followed_and_cancelled_on_the_other
     # The bdb is free again at once: a new export can start on either replica.
     again = httpx.post(
         f"{second.url}/v1/bdbs/1/actions/export",
-        json={"export_location": {"type": "mount_point", "path": "/mnt/backups"}},
+        json={"export_location": {"type": "mount_point", "path": "backups"}},
         auth=ADMIN,
         timeout=10,
     )

@@ -70,7 +70,7 @@ def test_a_full_session_start_watch_reset_and_errors(server: DefaultServe) -> No
     root = str(server.export_root)
     started = bdbexport(server.url, "export", "start", "1", "--path", root, "--watch")
     assert started.returncode == 0, started.stderr
-    assert "export succeeded" in started.stdout
+    assert "export of bdb:1 completed, 100%" in started.stdout  # the action, followed
     shown = json.loads(bdbexport(server.url, "--json", "db", "show", "1").stdout)
     assert shown["export_progress"] == 100
     reset = bdbexport(server.url, "export", "reset", "1")

@@ -210,7 +210,7 @@ def test_the_cli_follows_lists_and_cancels_actions_remotely(
     watched = bdbexport(server.url, "import", "start", "2", "--path", str(rdb_file), "--watch")
     assert watched.returncode == 0, watched.stderr
     assert "import of bdb:2 completed, 100%" in watched.stdout
-    started = bdbexport(server.url, "-o", "json", "backup", "now", "1", "--path", "/mnt/b")
+    started = bdbexport(server.url, "-o", "json", "backup", "now", "1", "--path", "b")
     assert started.returncode == 0, started.stderr
     action_uid = json.loads(started.stdout)["action_uid"]
     cancelled = bdbexport(server.url, "action", "cancel", action_uid)

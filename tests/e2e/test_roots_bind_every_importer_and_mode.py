@@ -58,9 +58,9 @@ def import_outcome(client: httpx.Client, path: str) -> dict[str, Any]:
 def test_serve_importer_memory_gives_every_path_outside_the_roots_one_answer(
     tmp_path: Path, exporter: str
 ) -> None:
-    """With `--exporter simulated` the start does not check (nothing is written by
-    exports), so the importer's own check answers; with `rdb` the start refuses (400).
-    Either way a missing file, a directory and an unreadable file look the same."""
+    """With either exporter the start refuses every path outside the roots (400, the
+    same start-time checks for every adapter): a missing file, a directory and an
+    unreadable file look the same."""
     with (
         serving(tmp_path, "--exporter", exporter).start() as server,
         httpx.Client(base_url=server.url, auth=MEMBER, timeout=10) as client,
@@ -78,9 +78,7 @@ def test_serve_importer_memory_gives_every_path_outside_the_roots_one_answer(
                 assert reason[0] == "no-permission"
                 answers.append(reason)
                 client.put("/v1/bdbs/3/actions/import_reset_status")
-        assert len(set(answers)) == 1, answers
-        if exporter == "rdb":
-            assert answers[0] == (400, "export_path_not_allowed")
+        assert answers == [(400, "export_path_not_allowed")] * 4, answers
 
 
 def test_serve_importer_memory_still_reads_a_file_inside_the_roots(tmp_path: Path) -> None:
@@ -193,10 +191,18 @@ def test_export_root_widens_the_local_roots_and_the_working_directory_is_one(
     assert "--export-root is local-only" in remote.stderr
 
 
-def test_the_simulated_exporter_writes_nothing_and_skips_the_check(
-    local: dict[str, Any],
-) -> None:
-    result = bdbexport(
+def test_the_simulated_exporter_is_judged_like_the_real_one(local: dict[str, Any]) -> None:
+    """It writes nothing, yet a location outside the roots is refused at the start as
+    for the real exporter (exit 2, nothing recorded), and one inside is accepted."""
+    refused = bdbexport(
         local, "export", "start", "1", "--path", "/mnt/backups", "--exporter", "simulated"
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.startswith("error: export_path_not_allowed: ")
+    actions, bdb = recorded(local, "1")
+    assert actions == []
+    assert bdb["export_status"] == "idle"
+    accepted = bdbexport(
+        local, "export", "start", "1", "--path", "backups", "--exporter", "simulated"
+    )
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 ADMIN = ("ops@example.com", "ops-password")
 VIEWER = ("viewer@example.com", "viewer-password")
-MOUNT = {"export_location": {"type": "mount_point", "path": "/mnt/backups"}}
+MOUNT = {"export_location": {"type": "mount_point", "path": "backups"}}
 
 BOOTSTRAP: dict[str, Any] = {
     "users": [

@@ -29,7 +29,7 @@ from tests.faults.conftest import (
 
 pytestmark = pytest.mark.slow
 START = "/v1/bdbs/1/actions/export"
-MOUNT = {"type": "mount_point", "path": "/backups"}
+MOUNT = {"type": "mount_point", "path": "backups"}
 
 
 @contextmanager

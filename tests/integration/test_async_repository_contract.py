@@ -10,7 +10,7 @@ must exclude each other. Each test runs its own event loop under a deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,13 +72,25 @@ class AsyncModuleRegistry(AsyncModuleCatalog, Protocol):
     async def add(self, module: CatalogModule) -> None: ...
 
 
+class AsyncBdbStore(AsyncBdbRepository, Protocol):
+    """What every async bdb adapter offers, as its sync twin does (one source each)."""
+
+    def scheduled(self) -> AsyncIterator[Bdb]: ...
+
+    async def add_many(self, bdbs: Iterable[Bdb]) -> int: ...
+
+
+class AsyncUserStore(AsyncUserDirectory, Protocol):
+    async def replace(self, user: User) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Views:
     """The async ports of one store, and the sync ports of the same store."""
 
-    bdbs: AsyncBdbRepository
+    bdbs: AsyncBdbStore
     modules: AsyncModuleRegistry
-    users: AsyncUserDirectory
+    users: AsyncUserStore
     sync_bdbs: BdbRepository
     sync_modules: ModuleRegistry
     sync_users: UserDirectory
@@ -452,3 +464,31 @@ def test_redis_saves_still_compare_and_set_after_the_script_cache_is_flushed(
             assert stored.name == "two"
 
     asyncio.run(main())
+
+
+def test_the_async_views_bulk_load_list_the_schedule_and_replace_users(run: Run) -> None:
+    """Once drifted (the async Redis views had no `scheduled`, `add_many`, `replace`):
+    every async adapter now offers what its sync twin does, on the same data."""
+    location = MountPointLocation(path="/backups")
+
+    def bdb(uid: int, *, backup: bool) -> Bdb:
+        return Bdb(
+            uid=uid, name=f"db{uid}", backup=backup, backup_interval=60, backup_location=location
+        )
+
+    async def body(store: Views) -> None:
+        loaded = [bdb(2, backup=False), bdb(3, backup=True), bdb(1, backup=True)]
+        assert await store.bdbs.add_many(loaded) == 3
+        assert [b.uid for b in await collect(store.bdbs.scheduled())] == [1, 3]
+        assert [b.uid for b in store.sync_bdbs.scheduled()] == [1, 3]
+        user = User(email="a@example.com", role="admin", password_hash="scrypt$14$8$1$c2E=$aGE=")
+        await store.users.add(user)
+        assert await store.users.replace(user.model_copy(update={"role": "db_viewer"}))
+        replaced = store.sync_users.get("a@example.com")
+        assert replaced is not None
+        assert replaced.role == "db_viewer"
+        stranger = User(email="b@example.com", role="admin", password_hash="x")
+        assert not await store.users.replace(stranger)
+        assert await store.users.get("b@example.com") is None
+
+    run(body)

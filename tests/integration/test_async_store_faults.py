@@ -13,6 +13,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -287,3 +289,40 @@ def test_an_immutable_store_file_is_unavailable_for_the_workers_connection_too(
             subprocess.run(["chattr", "-i", str(file)], check=False)
         sync_db.close()
     assert SqliteBdbRepository(SqliteDatabase(path)).get(1) == Bdb(uid=1, name="db")
+
+
+def test_a_write_stuck_on_the_disk_stalls_neither_the_loop_nor_the_reads(tmp_path: Path) -> None:
+    """A write transaction that takes seconds (a commit on a stalled file system: here a
+    statement that sleeps) runs on the store's own thread: the loop keeps ticking, reads
+    answer meanwhile, and the stuck write and a write queued behind it end in 503 within
+    `lock_wait` plus the grace, not after the stall (the queued one is never run)."""
+    path = tmp_path / "store.sqlite3"
+    sync_db = SqliteDatabase(path)
+    SqliteBdbRepository(sync_db).add(Bdb(uid=1, name="db"))
+    database = AsyncSqliteDatabase(path, lock_wait=0.3)
+    database._connection.create_function("stall", 1, time.sleep)  # the writing connection
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        bdbs = AsyncSqliteBdbRepository(database)
+        assert await database.run(threading.get_ident) != threading.get_ident()
+        async with LoopWatch() as watch:
+            stuck = asyncio.create_task(database.write(lambda c: c.execute("SELECT stall(3)")))
+            await asyncio.sleep(0.1)
+            started = loop.time()
+            assert await bdbs.get(1) == Bdb(uid=1, name="db")
+            assert loop.time() - started < 0.5  # at once, not after the stall
+            with pytest.raises(StoreUnavailableError, match="did not answer in time"):
+                await bdbs.save(Bdb(uid=1, name="queued", revision=1), expected_revision=0)
+            waited = loop.time() - started
+            with pytest.raises(StoreUnavailableError):
+                await stuck  # its request, too, ends in 503 before the stall does
+        assert waited < 3.0, f"the queued write waited {waited:.2f}s, the whole stall"
+        assert watch.max_lag < MAX_LAG
+        assert await bdbs.get(1) == Bdb(uid=1, name="db")  # the dropped write never ran
+
+    try:
+        asyncio.run(asyncio.wait_for(scenario(), DEADLINE))
+    finally:
+        database.close()
+        sync_db.close()

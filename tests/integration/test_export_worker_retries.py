@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bdbexport.adapters.exporting import ExportWorkerPool, SimulatedExporter
+from bdbexport.adapters.exporting import ActionRunner, SimulatedExporter
 from bdbexport.adapters.memory import InMemoryBdbRepository, InMemoryEventLog
 from bdbexport.composition import build_service
 from bdbexport.domain import Bdb, MountPointLocation, Principal, StoreUnavailableError
@@ -41,7 +41,7 @@ def run_export(bdbs: FlakyBdbs, *, blips: int, retry_budget: float) -> Bdb:
     service = build_service(bdbs=bdbs, events=InMemoryEventLog())
     started = service.start_export(ADMIN, 1, LOCATION)
     bdbs.failures = blips
-    pool = ExportWorkerPool(
+    pool = ActionRunner(
         service,
         SimulatedExporter(duration=0.2, steps=4),
         max_concurrent=1,

@@ -175,3 +175,35 @@ def test_a_new_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     assert path.parent.stat().st_mode & 0o777 == 0o700
     for created in path.parent.iterdir():
         assert created.stat().st_mode & 0o077 == 0, created
+
+
+def test_a_process_has_one_loop_database_per_file_until_its_last_user_lets_go(
+    tmp_path: Path,
+) -> None:
+    """The server's store, action log and login attempts share one writing thread and
+    one connection (composition.stores.open_loop_database)."""
+    import asyncio
+
+    from bdbexport.adapters.sqlite import AsyncSqliteBdbRepository
+    from bdbexport.composition.stores import open_loop_database
+    from bdbexport.domain import StoreUnavailableError
+
+    path = tmp_path / "store.sqlite3"
+    SqliteDatabase(path).close()
+
+    async def scenario() -> None:
+        first, let_go_first = open_loop_database(str(path))
+        second, let_go_second = open_loop_database(str(path))
+        assert first is second
+        await let_go_first()
+        await let_go_first()  # a second release by the same user changes nothing
+        await AsyncSqliteBdbRepository(second).add(Bdb(uid=1, name="db"))
+        await let_go_second()
+        with pytest.raises(StoreUnavailableError, match="closed"):
+            await AsyncSqliteBdbRepository(second).add(Bdb(uid=2, name="late"))
+        third, let_go_third = open_loop_database(str(path))
+        assert third is not first
+        assert await AsyncSqliteBdbRepository(third).get(1) == Bdb(uid=1, name="db")
+        await let_go_third()
+
+    asyncio.run(scenario())

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 from starlette.applications import Starlette
 
+from bdbexport.adapters.exporting.location_check import WHAT
 from bdbexport.adapters.http import Authenticator, HttpContext, create_app
 from bdbexport.adapters.memory import InMemoryEventLog, ManualClock, SequentialIds
 from bdbexport.adapters.memory.login_attempts import AsyncInMemoryLoginAttempts
@@ -18,7 +19,9 @@ from bdbexport.composition.bootstrap_file import BootstrapDocument, BootstrapUse
 from bdbexport.composition.demo_data import demo_document
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import AsyncActionService, Bdb, ExportLocation, Role
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.auth.passwords import hash_password
+from bdbexport.domain.errors import UnsupportedLocationTypeError
 from bdbexport.domain.permissions import RoleTablePolicy
 
 PASSWORDS: Mapping[Role, str] = {role: f"{role.value}-password" for role in Role}
@@ -74,6 +77,15 @@ class ListSink:
         return None
 
 
+def served_types_only(
+    types: frozenset[str] | None, location: ExportLocation, kind: ActionKind
+) -> None:
+    """The start-time check of a server whose adapters serve `types` (None: every type),
+    with no roots and no egress policy: the in-process world judges types only."""
+    if types is not None and location.type not in types:
+        raise UnsupportedLocationTypeError(WHAT[kind], location.type, types)
+
+
 def make_http_world(
     *,
     bdbs: tuple[Bdb, ...] | None = None,
@@ -112,9 +124,8 @@ def make_http_world(
     context = HttpContext(
         service=application.async_service,
         authenticator=authenticator,
-        launch_export=lambda bdb, location, notify: launched.append((bdb, location)),
         launch=lambda bdb, location, notify=False, **how: launched.append((bdb, location)),
-        location_types=location_types,
+        check_location=functools.partial(served_types_only, location_types),
         permits=RoleTablePolicy().permits,
     )
     app = create_app(

@@ -45,6 +45,7 @@ def test_codes_are_the_published_vocabulary() -> None:
         "incompatible_store",
         "export_path_not_allowed",
         "egress_not_allowed",
+        "unsupported_location_type",
     }
 
 

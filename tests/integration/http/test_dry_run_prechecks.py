@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bdbexport.adapters.exporting.export_roots import ExportRoots
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.locations import ExportLocation, MountPointLocation
 from tests.support.http import ADMIN, MEMBER, VIEWER, HttpWorld
 
@@ -24,7 +25,7 @@ def with_roots(world: HttpWorld, root: Path) -> None:
     """The world's app, refusing mount_point paths outside `root` as a server does."""
     roots = ExportRoots([root])
 
-    def check(location: ExportLocation) -> None:
+    def check(location: ExportLocation, kind: ActionKind) -> None:
         if isinstance(location, MountPointLocation):
             roots.resolve(location.path)
 

@@ -139,7 +139,7 @@ def broken_app() -> Starlette:
             attempts=AsyncInMemoryLoginAttempts(),
             token_key=b"k" * 32,
         ),
-        launch_export=lambda bdb, location, notify: None,
+        launch=lambda bdb, location, notify=False, **how: None,
     )
     return create_app(context)
 

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Match, Route
 
 from bdbexport.adapters.http.app import operation_routes
 from bdbexport.adapters.http.route_table import RouteTable
+from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from tests.support.http import ADMIN, HttpWorld, make_http_world
 
@@ -145,7 +146,7 @@ async def test_an_unexpected_error_is_left_to_the_server_error_handler(world: Ht
     """An exception no handler knows goes on up: the pipeline logs a 500 and Starlette's
     outermost handler answers the JSON 500 (with the request id), as from the router."""
 
-    def broken(location: ExportLocation) -> None:
+    def broken(location: ExportLocation, kind: ActionKind) -> None:
         raise RuntimeError("a bug, not a refusal")
 
     context = world.app.state.bdbexport

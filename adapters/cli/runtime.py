@@ -1,0 +1,210 @@
+"""Running a CLI command: the state every command gets (settings, output, wiring), the
+target it acts on (a local store or a remote server), how its errors end (one exit-code
+table, docs/cli.md), `--retry-busy`, the location options and the progress bar."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+from bdbexport.domain.errors import DomainError
+from bdbexport.domain.locations import ExportLocation
+
+from .errors import CliError
+from .exit_codes import ExitCode
+from .local_target import LocalTarget, parse_location
+from .output import Output
+from .remote_target import RemoteTarget
+from .settings import CliSettings
+from .wiring import CliWiring
+
+T = TypeVar("T")
+PASSWORD_ENV = "BDBEXPORT_PASSWORD"
+
+HELP_OPTIONS: dict[str, object] = {"help_option_names": ["-h", "--help"]}
+"""`-h` is `--help`, at every level (each Typer says so; Click would also inherit it)."""
+
+
+@dataclass
+class State:
+    settings: CliSettings
+    output: Output
+    wiring: CliWiring
+
+
+def state_of(ctx: typer.Context) -> State:
+    state: State = ctx.ensure_object(State)
+    return state
+
+
+def run_command(ctx: typer.Context, body: Callable[[State], int | None]) -> None:
+    state = state_of(ctx)
+    try:
+        code = body(state)
+    except CliError as error:
+        state.output.error(error)
+        raise typer.Exit(int(error.exit_code)) from None
+    except DomainError as error:  # e.g. the store failing while a listing streams
+        failure = CliError(error.code, error.description)
+        state.output.error(failure)
+        raise typer.Exit(int(failure.exit_code)) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except typer.Exit:
+        raise
+    except Exception as error:
+        if state.settings.debug:
+            traceback.print_exc()
+        state.output.error(CliError("internal_error", f"{type(error).__name__}: {error}"))
+        raise typer.Exit(int(ExitCode.ERROR)) from None
+    raise typer.Exit(code or 0)
+
+
+def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTarget:
+    settings = state.settings
+    if settings.remote:
+        assert settings.url is not None
+        if settings.as_user is not None:
+            # Acting as another user is a power of whoever opens the store file; a
+            # server decides who you are from your credentials alone.
+            raise CliError(
+                "invalid_argument",
+                "--as is local-only: against a server you act as --user",
+                exit_code=ExitCode.USAGE,
+            )
+        if settings.export_roots:
+            raise CliError(
+                "invalid_argument",
+                "--export-root is local-only: a server's roots are its operator's"
+                " (serve --export-root)",
+                exit_code=ExitCode.USAGE,
+            )
+        if settings.user is None:
+            raise CliError("unauthenticated", "remote mode needs --user (or BDBEXPORT_USER)")
+        return RemoteTarget(
+            settings.url,
+            user=settings.user,
+            password=remote_password(settings.user),
+            insecure=settings.insecure,
+            ca_file=settings.ca_file,
+        )
+    try:
+        runtime = state.wiring.open_local(settings.store, create)
+    except OSError as error:  # the store's file or folder unreadable (an unreadable home)
+        where = f" ({error.filename})" if error.filename else ""
+        raise CliError(
+            "store_unreadable",
+            f"cannot open the store: {error.strerror or error}{where}",
+            hint="pass a store this user may read and write: --store sqlite:///PATH"
+            " (or BDBEXPORT_STORE), or set BDBEXPORT_HOME to a readable directory.",
+        ) from None
+    return LocalTarget(runtime, as_user=settings.as_user, export_roots=settings.export_roots)
+
+
+def local_only(state: State, what: str) -> LocalTarget:
+    if state.settings.remote:
+        raise CliError(
+            "invalid_argument", f"{what} is local-only: it writes the store directly (use --store)"
+        )
+    target = open_target(state, create=True)
+    assert isinstance(target, LocalTarget)
+    return target
+
+
+def remote_password(user: str) -> str:
+    password = os.environ.get(PASSWORD_ENV)
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise CliError("unauthenticated", f"no password for {user}: set {PASSWORD_ENV}")
+    return getpass.getpass(f"Password for {user}: ")
+
+
+def with_retries(state: State, operation: Callable[[], T]) -> T:
+    """Retry retryable refusals (409 busy, in progress) with exponential backoff,
+    waiting at least what the server's Retry-After asks."""
+    attempt = 0
+    while True:
+        try:
+            return operation()
+        except CliError as error:
+            if not error.retryable or attempt >= state.settings.retry_busy:
+                error.retries = attempt  # the hint then says so, not "use --retry-busy"
+                raise
+            delay = max(0.25 * 2**attempt, error.retry_after or 0.0)
+            sys.stderr.write(f"{error.code}: retrying in {delay:g}s\n")
+            time.sleep(delay)
+            attempt += 1
+
+
+def location_from(path: str | None, url: str | None, location_file: Path | None) -> ExportLocation:
+    given = [value for value in (path, url, location_file) if value is not None]
+    if len(given) != 1:
+        raise CliError("invalid_argument", "give exactly one of --path, --url and --location-file")
+    if path is not None:
+        return parse_location({"type": "mount_point", "path": path})
+    if url is not None:
+        try:
+            return parse_location({"type": "url", "url": url})
+        except CliError as error:
+            if url.lower().startswith(("http://", "https://")):
+                # The likely slip: the server's --url put after a verb that has its own.
+                raise CliError(
+                    error.code,
+                    error.description,
+                    hint="--url after the verb is the location's URL; put the server's"
+                    " --url before the verb (bdbexport --url SERVER backup now UID ...)",
+                ) from error
+            raise
+    assert location_file is not None
+    try:
+        document = json.loads(location_file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(
+            "invalid_argument", f"cannot read {location_file}: {error.strerror}"
+        ) from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CliError("invalid_schema", f"{location_file} is not JSON: {error}") from error
+    return parse_location(document)
+
+
+class progress_bar:  # noqa: N801 - used as a context manager, reads as a phrase
+    """A Rich progress bar labelled with what it follows (`export of database 1`, an
+    action), at a terminal only: silent in JSON mode and in a pipe (where Rich's live
+    display would leave a blank line behind)."""
+
+    def __init__(self, state: State, label: str) -> None:
+        self.enabled = not state.output.as_json and not state.output.plain
+        self.progress = Progress(
+            TextColumn(label),
+            BarColumn(),
+            TaskProgressColumn(),
+            console=state.output.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(label, total=100)
+
+    def __enter__(self) -> Callable[[int], None]:
+        if self.enabled:
+            self.progress.start()
+        return self.report
+
+    def report(self, percent: int) -> None:
+        if self.enabled:
+            self.progress.update(self.task, completed=percent)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
