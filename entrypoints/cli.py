@@ -57,8 +57,8 @@ app = build_app(CliWiring(open_local=open_local))
 @app.command("serve")
 def serve_command(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="Address to listen on.", metavar="HOST")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.", metavar="PORT")] = DEFAULT_PORT,
     store: Annotated[
         str | None,
         typer.Option(
@@ -67,61 +67,91 @@ def serve_command(
                 " (replicas share it) or memory://."
             ),
             show_default=False,
+            metavar="URL",
         ),
     ] = None,
     bootstrap: Annotated[
         Path | None,
-        typer.Option(help="JSON file of users, modules and bdbs to create if missing."),
+        typer.Option(
+            help="JSON file of users, modules and bdbs to create if missing.", metavar="FILE"
+        ),
     ] = None,
-    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
-    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM).", metavar="FILE")
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="TLS private key (PEM).", metavar="FILE")
+    ] = None,
     insecure_http: Annotated[
         bool, typer.Option(help="Allow plain HTTP on a non-loopback address.")
     ] = False,
     exporter: Annotated[
         str,
-        typer.Option(help="How exports run: 'rdb' (snapshots of the bdb's Redis) or 'simulated'."),
+        typer.Option(
+            help="How exports run: 'rdb' (snapshots of the bdb's Redis) or 'simulated'.",
+            metavar="rdb|simulated",
+        ),
     ] = "rdb",
     importer: Annotated[
         str,
         typer.Option(
             help="How imports run: 'rdb' (into the bdb's Redis) or 'memory' (an in-memory"
-            " dataset: demos, client tests)."
+            " dataset: demos, client tests).",
+            metavar="rdb|memory",
         ),
     ] = "rdb",
     simulated_duration: Annotated[
-        float, typer.Option(help="Seconds a simulated export takes.")
+        float, typer.Option(help="Seconds a simulated export takes.", metavar="SECONDS")
     ] = 5.0,
     simulated_outcome: Annotated[
         str,
-        typer.Option(help="succeed, or a failure reason (no-permission, wrong-file-path, ...)."),
+        typer.Option(
+            help="succeed, or a failure reason (no-permission, wrong-file-path, ...).",
+            metavar="OUTCOME",
+        ),
     ] = "succeed",
-    max_concurrent_exports: Annotated[int, typer.Option(help="Exports run at once.")] = 4,
+    max_concurrent_exports: Annotated[
+        int, typer.Option(help="Exports run at once.", metavar="N")
+    ] = 4,
     shutdown_grace: Annotated[
-        float, typer.Option(help="Seconds running exports get to finish when stopping.")
+        float,
+        typer.Option(
+            help="Seconds running exports get to finish when stopping.", metavar="SECONDS"
+        ),
     ] = 10.0,
     export_lease_ttl: Annotated[
         float,
-        typer.Option(help="Seconds a running export may go without a heartbeat before it fails."),
+        typer.Option(
+            help="Seconds a running export may go without a heartbeat before it fails.",
+            metavar="SECONDS",
+        ),
     ] = 60.0,
     smtp_url: Annotated[
         str | None,
         typer.Option(
             help="SMTP server for email_notification: smtp://host:port or smtps://.",
             show_default=False,
+            metavar="URL",
         ),
     ] = None,
-    notify_from: Annotated[str, typer.Option(help="Sender of notifications.")] = (
+    notify_from: Annotated[str, typer.Option(help="Sender of notifications.", metavar="EMAIL")] = (
         "bdbexport@localhost"
     ),
     notify_to: Annotated[
-        list[str] | None, typer.Option(help="Recipient of notifications (repeatable).")
+        list[str] | None,
+        typer.Option(help="Recipient of notifications (repeatable).", metavar="EMAIL"),
     ] = None,
     access_log: Annotated[
-        str, typer.Option(help="Access log: '-' for stdout, a file path, or 'off'.")
+        str,
+        typer.Option(
+            help="Access log: '-' for stdout, a file path, or 'off'.", metavar="-|FILE|off"
+        ),
     ] = "-",
     audit_log: Annotated[
-        str, typer.Option(help="Audit log: '-' for stderr, a file path, or 'off'.")
+        str,
+        typer.Option(
+            help="Audit log: '-' for stderr, a file path, or 'off'.", metavar="-|FILE|off"
+        ),
     ] = "-",
     export_root: Annotated[
         list[Path] | None,
@@ -131,6 +161,7 @@ def serve_command(
                 " next to the store)."
             ),
             show_default=False,
+            metavar="DIR",
         ),
     ] = None,
     allow_egress: Annotated[
@@ -141,6 +172,7 @@ def serve_command(
                 " refused by default (loopback, link-local, the store's host); repeatable."
             ),
             show_default=False,
+            metavar="HOST|CIDR",
         ),
     ] = None,
     export_timeout: Annotated[
@@ -148,7 +180,8 @@ def serve_command(
         typer.Option(
             help=(
                 "Seconds each network step of an export or an FTP import may take before it fails."
-            )
+            ),
+            metavar="SECONDS",
         ),
     ] = 30.0,
     metrics_access: Annotated[
@@ -159,69 +192,104 @@ def serve_command(
                 " loopback address, authenticated otherwise)."
             ),
             show_default=False,
+            metavar="open|authenticated",
         ),
     ] = None,
     login_lockout_threshold: Annotated[
         int,
-        typer.Option(help="Failed sign-ins that lock an account (0: never lock)."),
+        typer.Option(help="Failed sign-ins that lock an account (0: never lock).", metavar="N"),
     ] = DEFAULT_LOCKOUT.threshold,
     login_lockout_duration: Annotated[
         float,
-        typer.Option(help="Seconds a locked account stays locked (0: until an admin unlocks)."),
+        typer.Option(
+            help="Seconds a locked account stays locked (0: until an admin unlocks).",
+            metavar="SECONDS",
+        ),
     ] = DEFAULT_LOCKOUT.duration,
     login_lockout_counter_reset_after: Annotated[
         float,
-        typer.Option(help="Seconds without a failure after which the failure count restarts."),
+        typer.Option(
+            help="Seconds without a failure after which the failure count restarts.",
+            metavar="SECONDS",
+        ),
     ] = DEFAULT_LOCKOUT.reset_after,
     login_throttle_threshold: Annotated[
         int,
-        typer.Option(help="Failed sign-ins from one client address before it must wait (429)."),
+        typer.Option(
+            help="Failed sign-ins from one client address before it must wait (429).", metavar="N"
+        ),
     ] = DEFAULT_ADDRESS_THROTTLE.threshold,
     login_throttle_window: Annotated[
         float,
-        typer.Option(help="Seconds an address's failures are remembered, and it then waits."),
+        typer.Option(
+            help="Seconds an address's failures are remembered, and it then waits.",
+            metavar="SECONDS",
+        ),
     ] = DEFAULT_ADDRESS_THROTTLE.reset_after,
     token_lifetime: Annotated[
         int,
-        typer.Option(help="Seconds a token, and any token traded for it, lives after sign-in."),
+        typer.Option(
+            help="Seconds a token, and any token traded for it, lives after sign-in.",
+            metavar="SECONDS",
+        ),
     ] = DEFAULT_TOKEN_LIFETIME,
     kdf_concurrency: Annotated[
         int | None,
         typer.Option(
             help="Password verifications (scrypt) run at once (default: CPU cores - 1).",
             show_default=False,
+            metavar="N",
         ),
     ] = None,
     header_timeout: Annotated[
         float,
-        typer.Option(help="Seconds a client has to send a request's headers (slowloris)."),
+        typer.Option(
+            help="Seconds a client has to send a request's headers (slowloris).", metavar="SECONDS"
+        ),
     ] = DEFAULT_HEADER_TIMEOUT,
     max_header_bytes: Annotated[
-        int, typer.Option(help="Bytes the request line and headers may take together (431).")
+        int,
+        typer.Option(
+            help="Bytes the request line and headers may take together (431).", metavar="BYTES"
+        ),
     ] = DEFAULT_MAX_HEADER_BYTES,
     body_timeout: Annotated[
         float,
-        typer.Option(help="Seconds a client has to send a request's body, after its headers."),
+        typer.Option(
+            help="Seconds a client has to send a request's body, after its headers.",
+            metavar="SECONDS",
+        ),
     ] = DEFAULT_BODY_TIMEOUT,
     max_connections_per_address: Annotated[
         int,
-        typer.Option(help="Connections one client address may hold open at once (429; 0: no cap)."),
+        typer.Option(
+            help="Connections one client address may hold open at once (429; 0: no cap).",
+            metavar="N",
+        ),
     ] = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     import_max_bytes: Annotated[
         int,
-        typer.Option(help="Bytes an import may copy: a larger source file fails the import."),
+        typer.Option(
+            help="Bytes an import may copy: a larger source file fails the import.", metavar="BYTES"
+        ),
     ] = ImportLimits.max_bytes,
     import_max_memory: Annotated[
         int,
-        typer.Option(help="Bytes of memory the loader of an import file may use (its cage)."),
+        typer.Option(
+            help="Bytes of memory the loader of an import file may use (its cage).", metavar="BYTES"
+        ),
     ] = ImportLimits.max_memory,
     import_cpu_limit: Annotated[
         int,
-        typer.Option(help="Seconds of CPU time the loader of an import file may use."),
+        typer.Option(
+            help="Seconds of CPU time the loader of an import file may use.", metavar="SECONDS"
+        ),
     ] = ImportLimits.cpu_seconds,
     import_load_timeout: Annotated[
         float,
-        typer.Option(help="Seconds the loader of an import file may take to load it."),
+        typer.Option(
+            help="Seconds the loader of an import file may take to load it.", metavar="SECONDS"
+        ),
     ] = ImportLimits.load_timeout,
     allowed_origin: Annotated[
         list[str] | None,
@@ -231,6 +299,7 @@ def serve_command(
                 " things; others are refused (403). Repeatable."
             ),
             show_default=False,
+            metavar="ORIGIN",
         ),
     ] = None,
 ) -> None:

@@ -18,13 +18,18 @@ action_app = typer.Typer(
     help="The Actions API: every export, import and backup.",
     no_args_is_help=True,
     context_settings=HELP_OPTIONS,
+    rich_markup_mode=None,
 )
 
 FINISHED = {"completed", "failed", "cancelled"}
 ACTION_COLUMNS = ["action_uid", "name", "status", "progress", "object_name", "start_time"]
 
-ActionUid = Annotated[str, typer.Argument(help="The action's uid (a start's action_uid).")]
-Interval = Annotated[float, typer.Option(min=0.05, help="Seconds between polls (0.05 at least).")]
+ActionUid = Annotated[
+    str, typer.Argument(help="The action's uid (a start's action_uid).", metavar="ACTION_UID")
+]
+Interval = Annotated[
+    float, typer.Option(min=0.05, help="Seconds between polls (0.05 at least).", metavar="SECONDS")
+]
 
 
 def follow_action(
@@ -82,7 +87,9 @@ def show_action(state: State, action: dict[str, Any]) -> None:
 @action_app.command("list")
 def action_list(
     ctx: typer.Context,
-    db: Annotated[int | None, typer.Option(help="Only this database's actions.")] = None,
+    db: Annotated[
+        int | None, typer.Option(help="Only this database's actions.", metavar="UID")
+    ] = None,
 ) -> None:
     """Every export, import and backup the store remembers, newest first."""
 
@@ -112,7 +119,7 @@ def action_show(ctx: typer.Context, action_uid: ActionUid) -> None:
     run_command(ctx, body)
 
 
-@action_app.command("cancel")
+@action_app.command("cancel", short_help="Cancel a running export, import or backup.")
 def action_cancel(ctx: typer.Context, action_uid: ActionUid) -> None:
     """Cancel a running export, import or backup (needs the permission to start it)."""
 
@@ -127,13 +134,14 @@ def action_cancel(ctx: typer.Context, action_uid: ActionUid) -> None:
     run_command(ctx, body)
 
 
-@action_app.command("wait")
+@action_app.command("wait", short_help="Wait until the action has ended (exit 0 if completed).")
 def action_wait(
     ctx: typer.Context,
     action_uid: ActionUid,
     interval: Interval = 0.5,
     timeout: Annotated[
-        float | None, typer.Option(min=0, help="Give up after this many seconds (exit 6).")
+        float | None,
+        typer.Option(min=0, help="Give up after this many seconds (exit 6).", metavar="SECONDS"),
     ] = None,
 ) -> None:
     """Wait until the action is completed (exit 0), failed or cancelled (exit 9)."""

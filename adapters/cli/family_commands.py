@@ -40,21 +40,31 @@ from .runtime import (
     with_retries,
 )
 
-Uid = Annotated[int, typer.Argument(help="Database uid.")]
-PathOption = Annotated[str | None, typer.Option(help="A mount_point location: this path.")]
-UrlOption = Annotated[str | None, typer.Option("--url", help="An ftp:// or ftps:// URL.")]
-FileOption = Annotated[Path | None, typer.Option(help="A JSON file with any location object.")]
+Uid = Annotated[int, typer.Argument(help="Database uid.", metavar="UID")]
+PathOption = Annotated[
+    str | None, typer.Option(help="A mount_point location: this path.", metavar="PATH")
+]
+UrlOption = Annotated[
+    str | None, typer.Option("--url", help="An ftp:// or ftps:// URL.", metavar="URL")
+]
+FileOption = Annotated[
+    Path | None, typer.Option(help="A JSON file with any location object.", metavar="FILE")
+]
 Watch = Annotated[bool, typer.Option(help="Remote: follow the action to its end.")]
 WatchStatus = Annotated[bool, typer.Option(help="Show live progress until it has ended.")]
 Exporter = Annotated[
-    str, typer.Option(help="Local: 'rdb' (a real snapshot) or 'simulated' (copies nothing).")
+    str,
+    typer.Option(
+        help="Local: 'rdb' (a real snapshot) or 'simulated' (copies nothing).",
+        metavar="rdb|simulated",
+    ),
 ]
 EXPORTERS = ("rdb", "simulated")
 IMPORTERS = ("rdb", "memory")
 
 HELP = {
     ActionKind.EXPORT: "Exports: start, status (--watch), reset.",
-    ActionKind.IMPORT: "Imports of an RDB file into a database: start, status (--watch), reset.",
+    ActionKind.IMPORT: "Imports of an RDB file: start, status (--watch), reset.",
     ActionKind.BACKUP: "Backups: now, status (--watch), reset.",
 }
 
@@ -148,7 +158,9 @@ def start_member(
 
 def member_app(kind: ActionKind) -> typer.Typer:
     """The member's group with its `status` and `reset`; its start is added below."""
-    app = typer.Typer(help=HELP[kind], no_args_is_help=True, context_settings=HELP_OPTIONS)
+    app = typer.Typer(
+        help=HELP[kind], no_args_is_help=True, context_settings=HELP_OPTIONS, rich_markup_mode=None
+    )
     noun = kind.value
 
     @app.command("status", help=f"Show the {noun} status; with --watch, follow it to its end.")
@@ -204,13 +216,17 @@ def export_start(
     uid: Uid,
     path: Annotated[
         str | None,
-        typer.Option(help="Export to this directory (relative: to the working directory)."),
+        typer.Option(
+            help="Export to this directory (relative: to the working directory).", metavar="PATH"
+        ),
     ] = None,
     url: Annotated[
-        str | None, typer.Option("--url", help="Export to this ftp:// or ftps:// URL.")
+        str | None,
+        typer.Option("--url", help="Export to this ftp:// or ftps:// URL.", metavar="URL"),
     ] = None,
     location_file: Annotated[
-        Path | None, typer.Option(help="A JSON file with any export_location object.")
+        Path | None,
+        typer.Option(help="A JSON file with any export_location object.", metavar="FILE"),
     ] = None,
     watch: Watch = False,
     interval: Interval = 0.5,
@@ -235,9 +251,12 @@ def export_start(
 def import_start(
     ctx: typer.Context,
     uid: Uid,
-    path: Annotated[str | None, typer.Option(help="Import this RDB file (mount_point).")] = None,
+    path: Annotated[
+        str | None, typer.Option(help="Import this RDB file (mount_point).", metavar="PATH")
+    ] = None,
     url: Annotated[
-        str | None, typer.Option("--url", help="Import the RDB file at this ftp(s):// URL.")
+        str | None,
+        typer.Option("--url", help="Import the RDB file at this ftp(s):// URL.", metavar="URL"),
     ] = None,
     location_file: FileOption = None,
     flush: Annotated[
@@ -246,7 +265,8 @@ def import_start(
     watch: Watch = False,
     interval: Interval = 0.5,
     importer: Annotated[
-        str, typer.Option(help="Local: 'rdb' (into the bdb's Redis) or 'memory'.")
+        str,
+        typer.Option(help="Local: 'rdb' (into the bdb's Redis) or 'memory'.", metavar="rdb|memory"),
     ] = "rdb",
 ) -> None:
     """Start an import. Locally it runs in this process and returns when it ends."""

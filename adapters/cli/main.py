@@ -45,6 +45,7 @@ def build_app(wiring: CliWiring) -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=True,  # bdbexport --install-completion
         context_settings={"obj": wiring, **HELP_OPTIONS},
+        rich_markup_mode=None,
     )
     app.callback()(main)
     app.add_typer(db_app, name="db")
@@ -53,7 +54,9 @@ def build_app(wiring: CliWiring) -> typer.Typer:
     app.add_typer(module_app, name="module")
     app.add_typer(user_app, name="user")
     app.add_typer(action_app, name="action")
-    app.command("explain")(explain)
+    app.command(
+        "explain", short_help="Ask the rules engine what would happen, and why (changes nothing)."
+    )(explain)
     return app
 
 
@@ -83,6 +86,7 @@ def main(
             help="Local store URL (sqlite:///path or memory://); default: the embedded file.",
             envvar="BDBEXPORT_STORE",
             show_default=False,
+            metavar="URL",
         ),
     ] = None,
     url: Annotated[
@@ -91,6 +95,7 @@ def main(
             help="Remote server URL, e.g. https://cluster:9443 (remote mode).",
             envvar="BDBEXPORT_URL",
             show_default=False,
+            metavar="URL",
         ),
     ] = None,
     user: Annotated[
@@ -99,6 +104,7 @@ def main(
             help="Remote user (email); password from BDBEXPORT_PASSWORD or a prompt.",
             envvar="BDBEXPORT_USER",
             show_default=False,
+            metavar="EMAIL",
         ),
     ] = None,
     as_user: Annotated[
@@ -107,13 +113,17 @@ def main(
             "--as",
             help="Local mode: act as this user of the store (default: admin).",
             show_default=False,
+            metavar="EMAIL",
         ),
     ] = None,
     insecure: Annotated[
         bool, typer.Option(help="Remote: accept a certificate that does not verify.")
     ] = False,
     ca_file: Annotated[
-        Path | None, typer.Option(help="Remote: trust this CA bundle (PEM).", show_default=False)
+        Path | None,
+        typer.Option(
+            help="Remote: trust this CA bundle (PEM).", show_default=False, metavar="FILE"
+        ),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON (stable, documented) instead of tables.")
@@ -126,11 +136,14 @@ def main(
             help="Output format: table (the default) or json (the same as --json).",
             case_sensitive=False,
             show_default=False,
+            metavar="table|json",
         ),
     ] = None,
     retry_busy: Annotated[
         int,
-        typer.Option(min=0, help="Retry a busy/in-progress refusal up to N times, with backoff."),
+        typer.Option(
+            min=0, help="Retry a busy/in-progress refusal up to N times, with backoff.", metavar="N"
+        ),
     ] = 0,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
     export_root: Annotated[
@@ -140,6 +153,7 @@ def main(
             " (repeatable; always allowed: the store's exports folder and the working"
             " directory).",
             show_default=False,
+            metavar="DIR",
         ),
     ] = None,
     profile: Annotated[
@@ -148,6 +162,7 @@ def main(
             help="Profile of the config file to use.",
             envvar="BDBEXPORT_PROFILE",
             show_default=False,
+            metavar="NAME",
         ),
     ] = None,
     config: Annotated[
@@ -156,6 +171,7 @@ def main(
             help="Config file (default: ~/.config/bdbexport/config.toml).",
             envvar="BDBEXPORT_CONFIG",
             show_default=False,
+            metavar="FILE",
         ),
     ] = None,
     version: Annotated[
