@@ -149,9 +149,9 @@ def run(report: Report, *, quick: bool, bare_http_seconds: float | None) -> None
 
 
 def library_shares(service: object) -> dict[str, float]:
-    from bdbexport.domain import ExportService
+    from bdbexport.domain import ActionService
 
-    assert isinstance(service, ExportService)
+    assert isinstance(service, ActionService)
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(5000):

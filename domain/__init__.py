@@ -48,14 +48,6 @@ from .events import (
     ActionStarted,
     ActionSucceeded,
     DomainEvent,
-    ExportFailed,
-    ExportLeaseRenewed,
-    ExportNotificationNotSent,
-    ExportNotificationSent,
-    ExportProgressed,
-    ExportStarted,
-    ExportStatusReset,
-    ExportSucceeded,
     LifecycleEvent,
     NotificationNotSent,
     NotificationSent,
@@ -99,9 +91,6 @@ from .statuses import (
     ImportFailureReason,
     ImportStatus,
 )
-
-ExportService = ActionService
-"""The name the service had when export was the family's only member."""
 
 __all__ = [
     "ACTIONS",

@@ -44,8 +44,6 @@ from .shell import Shell, is_new_action, log, record_worthy
 
 T = TypeVar("T")
 
-_EXPORT = ActionKind.EXPORT
-
 
 class AsyncActionService(Shell):
     """The application services of the hexagon over the ports."""
@@ -220,7 +218,7 @@ class AsyncActionService(Shell):
     # --- principals' changes -----------------------------------------------------------
 
     async def reset_status(
-        self, principal: Principal | None, uid: int, kind: ActionKind = _EXPORT
+        self, principal: Principal | None, uid: int, kind: ActionKind = ActionKind.EXPORT
     ) -> Bdb:
         """Back to idle unless that lifecycle's action runs; idle is left as it is."""
         return await self._run(self._reset_plan(principal, uid, kind))
@@ -230,7 +228,7 @@ class AsyncActionService(Shell):
         principal: Principal | None,
         uid: int,
         location: ExportLocation,
-        kind: ActionKind = _EXPORT,
+        kind: ActionKind = ActionKind.EXPORT,
     ) -> Bdb:
         """Begin an action; the returned bdb's `action_uid` identifies it to the worker,
         which must report progress or heartbeats before the lease runs out."""
@@ -238,7 +236,7 @@ class AsyncActionService(Shell):
 
     async def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
         """The seed: back to idle unless exporting."""
-        return await self.reset_status(principal, uid, _EXPORT)
+        return await self.reset_status(principal, uid, ActionKind.EXPORT)
 
     async def reset_import_status(self, principal: Principal | None, uid: int) -> Bdb:
         return await self.reset_status(principal, uid, ActionKind.IMPORT)
@@ -266,7 +264,7 @@ class AsyncActionService(Shell):
     # --- workers' reports ----------------------------------------------------------------
 
     async def record_progress(
-        self, uid: int, action_uid: str, progress: int | None, kind: ActionKind = _EXPORT
+        self, uid: int, action_uid: str, progress: int | None, kind: ActionKind = ActionKind.EXPORT
     ) -> Bdb:
         """Progress of a running action (None: a heartbeat), which also renews its lease.
         A report that changes nothing is accepted and stores nothing."""
@@ -278,7 +276,7 @@ class AsyncActionService(Shell):
         self,
         uid: int,
         action_uid: str,
-        kind: ActionKind = _EXPORT,
+        kind: ActionKind = ActionKind.EXPORT,
         *,
         notify: bool = False,
         size_bytes: int | None = None,
@@ -297,7 +295,7 @@ class AsyncActionService(Shell):
         action_uid: str,
         reason: StrEnum | str,
         detail: str = "",
-        kind: ActionKind = _EXPORT,
+        kind: ActionKind = ActionKind.EXPORT,
         *,
         notify: bool = False,
     ) -> Bdb:

@@ -177,14 +177,3 @@ class ActionRefused(DomainEvent):
     action: str
     error_code: str
     description: str
-
-
-# The names these events had when export was the only member of the family.
-ExportStarted = ActionStarted
-ExportProgressed = ActionProgressed
-ExportLeaseRenewed = ActionLeaseRenewed
-ExportSucceeded = ActionSucceeded
-ExportFailed = ActionFailed
-ExportStatusReset = StatusReset
-ExportNotificationSent = NotificationSent
-ExportNotificationNotSent = NotificationNotSent

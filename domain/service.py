@@ -44,7 +44,6 @@ from .principal import Principal
 from .shell import Shell, is_new_action, log, record_worthy
 
 T = TypeVar("T")
-_EXPORT = ActionKind.EXPORT
 
 
 class ActionService(Shell):
@@ -203,7 +202,7 @@ class ActionService(Shell):
         return self._actions.get(action_uid) or record
 
     def reset_status(
-        self, principal: Principal | None, uid: int, kind: ActionKind = _EXPORT
+        self, principal: Principal | None, uid: int, kind: ActionKind = ActionKind.EXPORT
     ) -> Bdb:
         """Back to idle unless that lifecycle's action runs; idle is left as it is."""
         return self._run(self._reset_plan(principal, uid, kind))
@@ -213,7 +212,7 @@ class ActionService(Shell):
         principal: Principal | None,
         uid: int,
         location: ExportLocation,
-        kind: ActionKind = _EXPORT,
+        kind: ActionKind = ActionKind.EXPORT,
     ) -> Bdb:
         """Begin an action; the returned bdb's `action_uid` identifies it to the worker,
         which must report progress or heartbeats before the lease runs out."""
@@ -221,7 +220,7 @@ class ActionService(Shell):
 
     def reset_export_status(self, principal: Principal | None, uid: int) -> Bdb:
         """The seed: back to idle unless exporting."""
-        return self.reset_status(principal, uid, _EXPORT)
+        return self.reset_status(principal, uid, ActionKind.EXPORT)
 
     def reset_import_status(self, principal: Principal | None, uid: int) -> Bdb:
         return self.reset_status(principal, uid, ActionKind.IMPORT)
@@ -241,7 +240,7 @@ class ActionService(Shell):
         return self.start_action(principal, uid, location, ActionKind.BACKUP)
 
     def record_progress(
-        self, uid: int, action_uid: str, progress: int | None, kind: ActionKind = _EXPORT
+        self, uid: int, action_uid: str, progress: int | None, kind: ActionKind = ActionKind.EXPORT
     ) -> Bdb:
         """Progress of a running action (None: a heartbeat), which also renews its lease.
         A report that changes nothing is accepted and stores nothing."""
@@ -253,7 +252,7 @@ class ActionService(Shell):
         self,
         uid: int,
         action_uid: str,
-        kind: ActionKind = _EXPORT,
+        kind: ActionKind = ActionKind.EXPORT,
         *,
         notify: bool = False,
         size_bytes: int | None = None,
@@ -272,7 +271,7 @@ class ActionService(Shell):
         action_uid: str,
         reason: StrEnum | str,
         detail: str = "",
-        kind: ActionKind = _EXPORT,
+        kind: ActionKind = ActionKind.EXPORT,
         *,
         notify: bool = False,
     ) -> Bdb:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from bdbexport.adapters.audit.throttle_summary import DEFAULT_SUMMARY_INTERVAL
 from bdbexport.adapters.cli.errors import CliError
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.cli.main import build_app
@@ -302,6 +303,10 @@ def serve_command(
             metavar="ORIGIN",
         ),
     ] = None,
+    throttle_summary_interval: Annotated[
+        float,
+        typer.Option(help="Seconds of throttled sign-ins from one address one audit line sums up."),
+    ] = DEFAULT_SUMMARY_INTERVAL,
 ) -> None:
     """Run the REST server (Redis Software's export endpoints)."""
 
@@ -346,6 +351,7 @@ def serve_command(
             import_cpu_limit=import_cpu_limit,
             import_load_timeout=import_load_timeout,
             allowed_origins=tuple(allowed_origin or ()),
+            throttle_summary_interval=throttle_summary_interval,
         )
         try:
             serve(config)

@@ -23,7 +23,7 @@ from bdbexport.composition import build_service
 from bdbexport.composition.demo_data import demo_bdbs, demo_email, demo_modules
 from bdbexport.domain import (
     Action,
-    ExportService,
+    ActionService,
     MountPointLocation,
     Principal,
     Role,
@@ -35,7 +35,7 @@ REFUSED = 5
 """The demo database the tour asks about: `social`, whose module lacks `backup_restore`."""
 
 
-def demo_service(events: InMemoryEventLog) -> ExportService:
+def demo_service(events: InMemoryEventLog) -> ActionService:
     """The demo cluster's databases and modules (not its users), in memory."""
     return build_service(
         bdbs=InMemoryBdbRepository(demo_bdbs()),

@@ -17,7 +17,6 @@ from bdbexport.domain.errors import DomainError
 
 from .access_log import REQUEST_ID_KEY, LineSink
 from .context import HttpContext, parse_uid
-from .cross_site import CrossSiteRefusal
 from .errors import ProtocolError, error_response
 from .openapi import openapi_document
 from .operations import OPERATIONS, Operation
@@ -39,7 +38,7 @@ def create_app(
     on_shutdown: Sequence[Callable[[], None]] = (),
     on_shutdown_async: Sequence[Callable[[], Awaitable[None]]] = (),
     operator: OperatorView | None = None,
-    allowed_origins: Sequence[str] = (),
+    guards: Sequence[Middleware] = (),
 ) -> Starlette:
     """The REST API of the export family, wired to `context`'s use cases.
 
@@ -47,8 +46,9 @@ def create_app(
     `on_shutdown` runs when the server stops (e.g. the export worker pool's grace),
     then `on_shutdown_async` on the loop (closing connections that belong to it).
     `operator` adds /metrics, /healthz, /readyz and /dashboard (docs/operations.md);
-    None gives them with their defaults. `allowed_origins` are the browser origins
-    whose cross-site requests may change things (`cross_site.py`; none by default).
+    None gives them with their defaults. `guards` are ASGI layers every request
+    passes after the request pipeline (so what they refuse is logged, counted and
+    carries a request id) and before any route, outermost first.
     """
     operator = operator if operator is not None else OperatorView()
     document = openapi_document(version=version)
@@ -80,7 +80,7 @@ def create_app(
                 readiness_bound=operator.readiness_bound,
                 max_body=max_body,
             ),
-            Middleware(CrossSiteRefusal, allowed=allowed_origins),
+            *guards,
             Middleware(RouteTable, routes=api_routes, handlers=ERROR_HANDLERS),
         ],
         exception_handlers={**ERROR_HANDLERS, Exception: _unexpected_error},

@@ -4,7 +4,7 @@ a request the same way everywhere (credentials, uid, JSON body)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,14 +44,22 @@ class HttpContext:
     authenticator: Authenticator
     launch: LaunchAction
     """Hands every started action (export, import, backup) to this replica's runner."""
-    check_location: Callable[[ExportLocation, ActionKind], None] = lambda location, kind: None
+    check_location: Callable[[ExportLocation, ActionKind], Awaitable[None]] = (
+        lambda location, kind: _nothing()
+    )
     """Refuses a location before the action starts (a `DomainError`: a type the
     server's exporter or importer cannot serve, a path outside the export roots, a
-    destination or source the egress policy refuses): `Application.check_location`."""
+    destination or source the egress policy refuses): `Application.check_location`.
+    Awaited: resolving a path or a host name can block (a hung mount), so the
+    composition root runs it off the loop (composition/http_app.py)."""
     permits: Callable[[Principal, str], bool] | None = None
     """The permission policy the use cases apply (`PermissionPolicy.permits`): with it,
     a role lacking an action's permission is 403 before its body is read or a location
     judged (None: the starts ask the rules engine's `permitted` check instead)."""
+
+
+async def _nothing() -> None:
+    return None
 
 
 CONTEXT_KEY = "bdbexport"

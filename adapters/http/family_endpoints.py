@@ -27,7 +27,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from anyio import to_thread
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,7 +34,7 @@ from starlette.responses import Response
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.actions import ACTIONS, Action
 from bdbexport.domain.errors import ForbiddenError, NoBackupLocationError, UnauthenticatedError
-from bdbexport.domain.locations import ExportLocation, MountPointLocation
+from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.principal import Principal
 
 from .bdb_endpoints import bdb_response
@@ -117,12 +116,11 @@ def start_endpoint(member: Member) -> Endpoint:
         location = asked.location
         if location is None and member.kind is ActionKind.BACKUP:
             location = await _backup_location(context.service.peek, uid)
-        if isinstance(location, MountPointLocation):
-            # Resolving a path follows symlinks on the file system: off the loop, so a
-            # hung mount (a stale NFS export target) stalls this request only.
-            await to_thread.run_sync(context.check_location, location, member.kind)
-        elif location is not None:
-            context.check_location(location, member.kind)
+        if location is not None:
+            # Resolving a path follows symlinks and a host name needs a lookup: the check
+            # runs off the loop, so a hung mount (a stale NFS export target) stalls this
+            # request only.
+            await context.check_location(location, member.kind)
         # 4. the rules: the decision, or the use case (which applies the same rules).
         if dry_run:
             return await dry_run_response(request, principal, member.action)

@@ -50,7 +50,14 @@ class RequestPipeline:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] in PROBE_PATHS:
+        path = scope["path"]
+        root = scope.get("root_path")
+        if root and path.startswith(root):  # mounted under a prefix (docs/embedding.md)
+            path = path[len(root) :]
+            if path in PROBE_PATHS:
+                await self.health.answer({**scope, "path": path}, send)
+                return
+        if path in PROBE_PATHS:
             await self.health.answer(scope, send)
             return
         request_id = self.access.request_id_for(scope)

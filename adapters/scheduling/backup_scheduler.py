@@ -18,7 +18,11 @@ itself runs like any other: the same use cases, statuses and exporter.
   schedule that is switched on) within an interval whose backup nobody took, takes it
   then, late; earlier missed moments are not caught up.
 - A refused start (the bdb is busy with another action, it has no location any more,
-  the store is away) is logged and that moment is skipped: the next one comes.
+  the store is away) is logged and that moment is skipped: the next one comes. The
+  same refusal of the same bdb is logged once, not at every due moment: a one-second
+  schedule behind a backup that runs (or waits queued, or lapsed) for minutes, on a
+  thousand bdbs, wrote a thousand lines a second. A different refusal is logged
+  again, and the next start says how many moments were skipped meanwhile.
 - One bdb whose schedule cannot be computed (settings out of range in a record written
   before they were validated) is skipped and logged once, until its settings change;
   the other bdbs' backups go on. A pass that fails as a whole (the list cannot be read)
@@ -76,6 +80,9 @@ class BackupScheduler:
         self._unschedulable: dict[int, tuple[int | None, int | None]] = {}
         """Bdbs skipped because their schedule cannot be computed, with the settings
         that were logged: the same settings are not logged again."""
+        self._refused: dict[int, tuple[str, int]] = {}
+        """Per bdb, the refusal last logged and how many due moments it has skipped
+        since: the same refusal is not logged again."""
         self._last_failure: str | None = None
         self._next_due: datetime | None = None
         self._schedules: dict[int, BackupSchedule] | None = None
@@ -107,22 +114,39 @@ class BackupScheduler:
             try:
                 self._start_backup(uid)
             except DomainError as refusal:
-                log.warning(
-                    "scheduled backup of bdb %s due %s not started: %s",
-                    uid,
-                    due.isoformat(),
-                    refusal.description,
-                )
+                self._log_refusal(uid, due, refusal)
                 continue
             except Exception:  # one bdb's unexpected failure never stops the others'
                 log.exception(
                     "scheduled backup of bdb %s due %s failed to start", uid, due.isoformat()
                 )
                 continue
-            log.info("scheduled backup of bdb %s due %s started", uid, due.isoformat())
+            skipped = self._refused.pop(uid, ("", 0))[1]
+            if skipped:
+                log.warning(
+                    "scheduled backup of bdb %s due %s started; %s earlier due moments skipped",
+                    uid,
+                    due.isoformat(),
+                    skipped,
+                )
+            else:
+                log.info("scheduled backup of bdb %s due %s started", uid, due.isoformat())
             started.append(uid)
         self._next_due = next_due
         return started
+
+    def _log_refusal(self, uid: int, due: datetime, refusal: DomainError) -> None:
+        said = f"{refusal.code}: {refusal.description}"
+        last, skipped = self._refused.get(uid, ("", 0))
+        self._refused[uid] = (said, skipped + 1)
+        if said == last:
+            return  # said already, for this bdb: counted, told when a backup starts
+        log.warning(
+            "scheduled backup of bdb %s due %s not started: %s (said once until it changes)",
+            uid,
+            due.isoformat(),
+            refusal.description,
+        )
 
     def _rescan(self) -> None:
         """List the bdbs with periodic backups on (the store's index) and keep their
@@ -143,6 +167,8 @@ class BackupScheduler:
             schedules[bdb.uid] = schedule
         for uid in set(self._handled) - set(schedules):
             del self._handled[uid]
+        for uid in set(self._refused) - set(schedules):
+            del self._refused[uid]
         self._schedules = schedules
         finished = time.monotonic()
         self._rescan_at = finished + (finished - began) / RESCAN_SHARE

@@ -1,4 +1,5 @@
-"""An in-process HTTP world: the real app over the memory store, known credentials."""
+"""An in-process HTTP world: the app `serve` builds (composition/http_app.py), over the
+memory store, with known credentials; started actions are recorded instead of run."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ import httpx
 from starlette.applications import Starlette
 
 from bdbexport.adapters.exporting.location_check import WHAT
-from bdbexport.adapters.http import Authenticator, HttpContext, create_app
+from bdbexport.adapters.http import Authenticator
 from bdbexport.adapters.memory import InMemoryEventLog, ManualClock, SequentialIds
 from bdbexport.adapters.memory.login_attempts import AsyncInMemoryLoginAttempts
 from bdbexport.composition import Application, bootstrap
 from bdbexport.composition.bootstrap_file import BootstrapDocument, BootstrapUser, apply_bootstrap
 from bdbexport.composition.demo_data import demo_document
+from bdbexport.composition.http_app import build_http_app
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import AsyncActionService, Bdb, ExportLocation, Role
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.auth.passwords import hash_password
 from bdbexport.domain.errors import UnsupportedLocationTypeError
-from bdbexport.domain.permissions import RoleTablePolicy
 
 PASSWORDS: Mapping[Role, str] = {role: f"{role.value}-password" for role in Role}
 
@@ -92,9 +93,10 @@ def make_http_world(
     location_types: frozenset[str] | None = None,
     store_url: str = "memory://",
 ) -> HttpWorld:
-    """The app over `bootstrap`'s wiring, on the store `store_url` names (in memory by
-    default), seeded with the demo bdbs and one user per role; exports are recorded in
-    `launched` instead of run."""
+    """The app `build_http_app` builds over `bootstrap`'s wiring (as `serve` does), on
+    the store `store_url` names (in memory by default), seeded with the demo bdbs and one
+    user per role; started actions are recorded in `launched` instead of run, and the
+    simulated exporter's checks apply (none), unless `location_types` narrows them."""
     store = open_store(store_url)
     demo, _ = demo_document()
     apply_bootstrap(
@@ -110,29 +112,26 @@ def make_http_world(
         ids=SequentialIds("export"),
         subscribers=[events],
         with_async=True,
+        exporter="simulated",
+        importer=None,  # every source type accepted: launches are only recorded
     )
     assert application.async_service is not None
-    assert application.async_store is not None
-    authenticator = Authenticator(
-        application.async_store.users,
-        attempts=AsyncInMemoryLoginAttempts(),
-        token_key=store.secret("jwt"),
-        publish=application.bus.publish,
-    )
     launched: list[tuple[Bdb, ExportLocation]] = []
     lines: list[str] = []
-    context = HttpContext(
-        service=application.async_service,
-        authenticator=authenticator,
-        launch=lambda bdb, location, notify=False, **how: launched.append((bdb, location)),
-        check_location=functools.partial(served_types_only, location_types),
-        permits=RoleTablePolicy().permits,
-    )
-    app = create_app(
-        context,
+    built = build_http_app(
+        application,
+        attempts=AsyncInMemoryLoginAttempts(),
         access_log=ListSink(lines),
         version="test",
-        on_shutdown=[application.close],
-        on_shutdown_async=[application.aclose],
+        launch=lambda bdb, location, notify=False, **how: launched.append((bdb, location)),
+        check_location=functools.partial(served_types_only, location_types),
     )
-    return HttpWorld(app, store, application.async_service, authenticator, events, launched, lines)
+    return HttpWorld(
+        built.app,
+        store,
+        application.async_service,
+        built.authenticator,
+        events,
+        launched,
+        lines,
+    )

@@ -15,11 +15,11 @@ from bdbexport.adapters.memory import (
 )
 from bdbexport.composition import build_async_service, build_service
 from bdbexport.domain import (
+    ActionService,
     AsyncActionService,
     Bdb,
     CatalogModule,
     ExportFailureReason,
-    ExportService,
     ExportStatus,
     ModuleRef,
     Principal,
@@ -32,7 +32,7 @@ MEMBER = Principal("member@example.com", "db_member")
 
 @dataclass
 class World:
-    service: ExportService
+    service: ActionService
     bdbs: InMemoryBdbRepository
     modules: InMemoryModuleCatalog
     events: InMemoryEventLog

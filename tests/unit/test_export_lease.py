@@ -13,11 +13,11 @@ from bdbexport.adapters.memory import InMemoryBdbRepository, ManualClock, Sequen
 from bdbexport.composition import build_service
 from bdbexport.domain import (
     Action,
+    ActionFailed,
+    ActionLeaseRenewed,
     ActionRefused,
     Bdb,
     DomainError,
-    ExportFailed,
-    ExportLeaseRenewed,
     ExportStatus,
     MountPointLocation,
 )
@@ -54,7 +54,7 @@ def test_heartbeats_write_only_when_half_the_lease_is_gone(world: World, exporti
     assert renewed.revision == revision + 1
     assert renewed.export_progress == 0
     event = world.events.events[-1]
-    assert isinstance(event, ExportLeaseRenewed)
+    assert isinstance(event, ActionLeaseRenewed)
     assert event.until == world.clock.now() + timedelta(seconds=60)
 
 
@@ -65,8 +65,8 @@ def test_an_expired_lease_fails_the_export_on_the_next_read(world: World, export
     assert bdb.export_failure_reason == "general-error"
     assert bdb.action_uid is None
     assert bdb.action_lease_expires is None
-    event = world.events.of_type(ExportFailed)[-1]
-    assert isinstance(event, ExportFailed)
+    event = world.events.of_type(ActionFailed)[-1]
+    assert isinstance(event, ActionFailed)
     assert event.actor == "lease-expiry"
     assert "lease expired" in event.detail
     assert world.bdbs.get(1) == bdb  # stored, not just shown
@@ -113,11 +113,11 @@ def test_exports_without_a_lease_never_expire() -> None:
 
 def test_the_lease_length_must_be_positive() -> None:
     from bdbexport.composition import build_service
-    from bdbexport.domain import ExportService
+    from bdbexport.domain import ActionService
 
     service = build_service()
     with pytest.raises(ValueError, match="lease_ttl"):
-        ExportService(
+        ActionService(
             bdbs=service._bdbs,
             modules=service._modules,
             policy=service.rules.policy,

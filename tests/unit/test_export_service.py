@@ -9,21 +9,21 @@ import pytest
 from bdbexport.adapters.memory import InMemoryBdbRepository
 from bdbexport.composition import build_service
 from bdbexport.domain import (
+    ActionFailed,
+    ActionProgressed,
     ActionRefused,
+    ActionStarted,
+    ActionSucceeded,
     Bdb,
     BdbNotFoundError,
     ConcurrentUpdateError,
     DomainError,
-    ExportFailed,
     ExportFailureReason,
     ExportInProgressError,
-    ExportProgressed,
-    ExportStarted,
     ExportStatus,
-    ExportStatusReset,
-    ExportSucceeded,
     ForbiddenError,
     MountPointLocation,
+    StatusReset,
     UnauthenticatedError,
 )
 from tests.support.world import ADMIN, MEMBER, VIEWER, World, make_world
@@ -37,7 +37,7 @@ def test_reset_of_a_failed_export_clears_the_reason_and_publishes_it(world: Worl
     assert bdb.export_failure_reason is None
     assert world.bdbs.get(2) == bdb
     (event,) = world.events.events
-    assert isinstance(event, ExportStatusReset)
+    assert isinstance(event, StatusReset)
     assert event.actor == ADMIN.name
     assert event.uid == 2
     assert event.previous_status is ExportStatus.FAILED
@@ -51,7 +51,7 @@ def test_reset_of_an_idle_export_is_accepted_without_a_write(world: World) -> No
     assert world.service.reset_export_status(MEMBER, 1) == before
     assert world.bdbs.get(1) is before
     (event,) = world.events.events
-    assert isinstance(event, ExportStatusReset)
+    assert isinstance(event, StatusReset)
     assert not event.changed
 
 
@@ -96,14 +96,14 @@ def test_a_full_export_story(world: World) -> None:
     assert idle.last_export_time == done.last_export_time
     kinds = [type(event) for event in world.events]
     assert kinds == [
-        ExportStarted,
-        ExportProgressed,
-        ExportProgressed,
-        ExportSucceeded,
-        ExportStatusReset,
+        ActionStarted,
+        ActionProgressed,
+        ActionProgressed,
+        ActionSucceeded,
+        StatusReset,
     ]
     started_event = world.events.events[0]
-    assert isinstance(started_event, ExportStarted)
+    assert isinstance(started_event, ActionStarted)
     assert started_event.location_type == "mount_point"
 
 
@@ -115,7 +115,7 @@ def test_a_failed_export_records_its_reason_and_detail(world: World) -> None:
     )
     assert failed.export_failure_reason is ExportFailureReason.NO_PERMISSION
     event = world.events.events[-1]
-    assert isinstance(event, ExportFailed)
+    assert isinstance(event, ActionFailed)
     assert event.detail == "EACCES on /var/backups"
     assert event.to_record()["reason"] == "no-permission"
 

@@ -13,7 +13,7 @@ from bdbexport.adapters.memory import (
     SystemClock,
     UuidIds,
 )
-from bdbexport.domain import ActionRefused, ExportSucceeded
+from bdbexport.domain import ActionRefused, ActionSucceeded
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -41,7 +41,7 @@ def test_ids_are_unique() -> None:
 def test_the_event_log_keeps_order_and_can_be_bounded() -> None:
     log = InMemoryEventLog(maxlen=2)
     for n in range(3):
-        log.publish(ExportSucceeded(actor="w", uid=n, at=AT, action_uid=f"a{n}"))
+        log.publish(ActionSucceeded(actor="w", uid=n, at=AT, action_uid=f"a{n}"))
     log.publish(
         ActionRefused(actor="u", uid=1, at=AT, action="reset", error_code="busy", description="d")
     )

@@ -25,7 +25,7 @@ def with_roots(world: HttpWorld, root: Path) -> None:
     """The world's app, refusing mount_point paths outside `root` as a server does."""
     roots = ExportRoots([root])
 
-    def check(location: ExportLocation, kind: ActionKind) -> None:
+    async def check(location: ExportLocation, kind: ActionKind) -> None:
         if isinstance(location, MountPointLocation):
             roots.resolve(location.path)
 

@@ -146,7 +146,7 @@ async def test_an_unexpected_error_is_left_to_the_server_error_handler(world: Ht
     """An exception no handler knows goes on up: the pipeline logs a 500 and Starlette's
     outermost handler answers the JSON 500 (with the request id), as from the router."""
 
-    def broken(location: ExportLocation, kind: ActionKind) -> None:
+    async def broken(location: ExportLocation, kind: ActionKind) -> None:
         raise RuntimeError("a bug, not a refusal")
 
     context = world.app.state.bdbexport
