@@ -73,7 +73,11 @@ def db_add(
         endpoints = [parse_endpoint(endpoint)] if endpoint is not None else []
         target = local_only(state, "db add")
         try:
-            state.output.bdb(target.add_bdb(uid, name, module or [], endpoints))
+            added = target.add_bdb(uid, name, module or [], endpoints)
+            if state.output.as_json:
+                state.output.json(added)
+            else:
+                state.output.line(added_line(added))
         finally:
             target.close()
 
@@ -167,6 +171,19 @@ def db_set(
             state.output.line(f"database {uid} ({bdb['name']}): {backup_summary(bdb)}")
 
     run_command(ctx, body)
+
+
+def added_line(bdb: dict[str, Any]) -> str:
+    """`database 8 (blooms) added; modules: bf; endpoint 127.0.0.1:6379`: one line
+    (the bdb object is for `-o json`)."""
+    text = f"database {bdb['uid']} ({bdb['name']}) added"
+    modules = ", ".join(m["module_name"] for m in bdb.get("module_list") or [])
+    if modules:
+        text += f"; modules: {modules}"
+    for endpoint in bdb.get("endpoints") or []:
+        host = str(endpoint["addr"][0])
+        text += f"; endpoint {f'[{host}]' if ':' in host else host}:{endpoint['port']}"
+    return text
 
 
 def backup_summary(bdb: dict[str, Any]) -> str:

@@ -86,6 +86,16 @@ def member_line(bdb: dict[str, Any], kind: ActionKind) -> str:
     return text
 
 
+def accepted_line(bdb: dict[str, Any], kind: ActionKind) -> str:
+    """What a remote start prints when it is accepted: one line with the action to
+    follow (the bdb object is for `-o json`)."""
+    action = bdb.get("action_uid") or "?"
+    return (
+        f"{kind.value} of database {bdb['uid']} ({bdb['name']}) started (action {action});"
+        f" follow it: bdbexport action wait {action}"
+    )
+
+
 def finish_member(state: State, bdb: dict[str, Any], kind: ActionKind) -> int | None:
     """The end of a followed member: the bdb, or its line; exit 9 for a failure."""
     if state.output.as_json:
@@ -124,9 +134,10 @@ def start_member(
     flush: bool = False,
 ) -> int | None:
     """Any member's start: locally it runs here to its end under a progress bar (with
-    the exporter or importer `worker` names); remotely the started bdb is printed at
-    once, or with `--watch` the action is followed to its end and printed (when it
-    did not complete, in human output, the member's failure line: why, and a hint)."""
+    the exporter or importer `worker` names); remotely one line says it was accepted
+    (the started bdb with `-o json`), or with `--watch` the action is followed to its
+    end and printed (when it did not complete, in human output, the member's failure
+    line: why, and a hint)."""
     allowed = IMPORTERS if kind is ActionKind.IMPORT else EXPORTERS
     if worker not in allowed:
         option = "--importer" if kind is ActionKind.IMPORT else "--exporter"
@@ -144,7 +155,10 @@ def start_member(
         remote = target
         started = with_retries(state, lambda: remote.start_action(kind, uid, location, flush=flush))
         if not watch:
-            state.output.bdb(started)
+            if state.output.as_json:
+                state.output.json(started)
+            else:
+                state.output.line(accepted_line(started, kind))
             return None
         action = wait_for_action(state, target, started["action_uid"], interval)
         if action["status"] == "completed" or state.output.as_json:
