@@ -57,7 +57,10 @@ def wait_for_action(
     bar; `wait_timeout` (exit 6) after `timeout` seconds."""
     deadline = None if timeout is None else time.monotonic() + timeout
     action = target.get_action(action_uid)
-    with progress_bar(state, f"action {action_uid}") as report:
+    # 0 % is an action still `queued` or `starting`: for an export, Redis has not
+    # started the snapshot yet (docs/exports.md).
+    waiting = "waiting for its source to start"
+    with progress_bar(state, f"action {action_uid}", waiting=waiting) as report:
         while action["status"] not in FINISHED:
             report(int(action["progress"]))
             if deadline is not None and time.monotonic() >= deadline:

@@ -29,6 +29,7 @@ from .errors import CliError
 from .exit_codes import ExitCode
 from .failures import failure_line
 from .local_target import LocalTarget
+from .output import shown_time
 from .remote_target import RemoteTarget
 from .runtime import (
     HELP_OPTIONS,
@@ -59,6 +60,12 @@ Exporter = Annotated[
         metavar="rdb|simulated",
     ),
 ]
+WAITING: dict[ActionKind, str | None] = {
+    ActionKind.EXPORT: "waiting for Redis to start the snapshot",
+    ActionKind.BACKUP: "waiting for Redis to start the snapshot",
+    ActionKind.IMPORT: None,  # its status, `initializing`, says it waits for the file
+}
+"""What 0 % means while a member runs: shown beside the bar until the first percent."""
 EXPORTERS = ("rdb", "simulated")
 IMPORTERS = ("rdb", "memory")
 
@@ -82,7 +89,7 @@ def member_line(bdb: dict[str, Any], kind: ActionKind) -> str:
         if bdb.get("action_uid"):
             text += f" (action {bdb['action_uid']})"
     if bdb.get(f"last_{kind.value}_time"):
-        text += f"; last successful {kind.value} {bdb[f'last_{kind.value}_time']}"
+        text += f"; last successful {kind.value} {shown_time(bdb[f'last_{kind.value}_time'])}"
     return text
 
 
@@ -113,7 +120,7 @@ def follow_member(
     running = {status.value for status in LIFECYCLES[kind].running}
     field = f"{kind.value}_status"
     bdb = target.get_bdb(uid)
-    with progress_bar(state, f"{kind.value} of database {uid}") as report:
+    with progress_bar(state, f"{kind.value} of database {uid}", waiting=WAITING[kind]) as report:
         while bdb[field] in running:
             report(int(bdb[f"{kind.value}_progress"]))
             time.sleep(max(interval, 0.05))
@@ -146,7 +153,8 @@ def start_member(
     try:
         if isinstance(target, LocalTarget):
             local = target
-            with progress_bar(state, f"{kind.value} of database {uid}") as report:
+            label = f"{kind.value} of database {uid}"
+            with progress_bar(state, label, waiting=WAITING[kind]) as report:
                 bdb = with_retries(
                     state,
                     lambda: local.start_action(kind, uid, location, report, worker, flush=flush),

@@ -221,11 +221,16 @@ def _longest_word(text: str) -> int:
 _MOMENT = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]00:00)$")
 
 
-def _cell(value: Any) -> str:
-    """A value as a table shows it: `-` for none, a UTC timestamp to the second
-    (`2026-12-07T16:40:01Z`; `-o json` keeps the full precision)."""
-    if value is None:
-        return "-"
+def shown_time(value: Any) -> str:
+    """A UTC timestamp as people read it, to the second (`2026-12-07T16:40:01Z`); any
+    other value as it is. `-o json` keeps the full precision."""
     text = str(value)
     moment = _MOMENT.match(text)
     return f"{moment[1]}Z" if moment else text
+
+
+def _cell(value: Any) -> str:
+    """A value as a table shows it: `-` for none, timestamps to the second."""
+    if value is None:
+        return "-"
+    return shown_time(value)

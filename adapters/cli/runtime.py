@@ -185,16 +185,22 @@ class progress_bar:  # noqa: N801 - used as a context manager, reads as a phrase
     action), at a terminal only: silent in JSON mode and in a pipe (where Rich's live
     display would leave a blank line behind)."""
 
-    def __init__(self, state: State, label: str) -> None:
+    def __init__(self, state: State, label: str, *, waiting: str | None = None) -> None:
+        """`waiting`: what 0 % means, shown after the label until the first percent
+        (an export's first percent is reported when Redis starts sending the snapshot,
+        docs/exports.md, so 0 % is the wait for Redis and says so)."""
         self.enabled = not state.output.as_json and not state.output.plain
+        self.label = label
+        self.waiting = waiting
         self.progress = Progress(
-            TextColumn(label),
+            TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
             console=state.output.console,
             transient=True,
         )
-        self.task = self.progress.add_task(label, total=100)
+        first = f"{label}: {waiting}" if waiting else label
+        self.task = self.progress.add_task(first, total=100)
 
     def __enter__(self) -> Callable[[int], None]:
         if self.enabled:
@@ -203,7 +209,9 @@ class progress_bar:  # noqa: N801 - used as a context manager, reads as a phrase
 
     def report(self, percent: int) -> None:
         if self.enabled:
-            self.progress.update(self.task, completed=percent)
+            waiting = self.waiting is not None and percent == 0
+            label = f"{self.label}: {self.waiting}" if waiting else self.label
+            self.progress.update(self.task, completed=percent, description=label)
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:

@@ -6,62 +6,20 @@ the second (`-o json` keeps full precision)."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
 import subprocess
 
 import pytest
 
-from tests.support.server_process import ServerProcess, bdbexport_command
+from tests.support.server_process import bdbexport_command
+from tests.support.terminal import demo_store, on_terminal
 
 pytestmark = pytest.mark.slow
-
-ENV = {"COLUMNS": "80", "LINES": "50", "TERM": "xterm", "NO_COLOR": "1"}
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def on_terminal(*args: str, store: str) -> str:
-    """What the CLI shows on a terminal 80 columns wide (colour codes removed)."""
-    main, secondary = pty.openpty()
-    try:
-        process = subprocess.run(
-            [*bdbexport_command(), "--store", store, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=secondary,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **ENV},
-            timeout=60,
-            check=False,
-        )
-        os.close(secondary)
-        secondary = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the terminal's other end is closed: all is read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(main)
-        if secondary >= 0:
-            os.close(secondary)
-    assert process.returncode == 0, process.stderr
-    return ANSI.sub("", b"".join(chunks).decode().replace("\r\n", "\n"))
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The demo store, as the README's first start seeds it."""
-    home = tmp_path_factory.mktemp("tables")
-    url = f"sqlite://{home / 'bdbexport.sqlite3'}"
-    env = {"BDBEXPORT_ADMIN_PASSWORD": "tables-admin-pw", "BDBEXPORT_HOME": str(home)}
-    with ServerProcess(url, env=env, workdir=home).start():
-        pass
-    return url
+    return demo_store(tmp_path_factory.mktemp("tables"))
 
 
 def test_db_list_splits_no_word_and_shows_seconds(store: str) -> None:
