@@ -122,6 +122,27 @@ def action_show(ctx: typer.Context, action_uid: ActionUid) -> None:
     run_command(ctx, body)
 
 
+def already_ended(
+    target: LocalTarget | RemoteTarget, action_uid: str, refusal: CliError
+) -> CliError:
+    """A cancel refused because the action has ended says so, and how it ended (the
+    domain's refusal speaks of the bdb's status, `failed` even for a cancelled one)."""
+    if refusal.code != "invalid_transition":
+        return refusal
+    try:
+        action = target.get_action(action_uid)
+    except CliError:
+        return refusal
+    if action["status"] not in FINISHED:
+        return refusal
+    return CliError(
+        refusal.code,
+        f"Action {action_uid} has already ended: {action['status']}; there is nothing to cancel.",
+        exit_code=refusal.exit_code,
+        hint=f"see how it ended: bdbexport action show {action_uid}",
+    )
+
+
 @action_app.command("cancel", short_help="Cancel a running export, import or backup.")
 def action_cancel(ctx: typer.Context, action_uid: ActionUid) -> None:
     """Cancel a running export, import or backup (needs the permission to start it)."""
@@ -129,7 +150,10 @@ def action_cancel(ctx: typer.Context, action_uid: ActionUid) -> None:
     def body(state: State) -> None:
         target = open_target(state)
         try:
-            action = target.cancel_action(action_uid)
+            try:
+                action = target.cancel_action(action_uid)
+            except CliError as refusal:
+                raise already_ended(target, action_uid, refusal) from None
         finally:
             target.close()
         show_action(state, action)

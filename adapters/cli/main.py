@@ -9,6 +9,7 @@ module of its own (`db_commands`, `family_commands` for export, import and backu
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -205,6 +206,12 @@ def main(
     except CliError as error:
         output.error(error)
         raise typer.Exit(int(error.exit_code)) from None
+    if settings.user is not None and settings.url is None:
+        # --user names a server's user: without a server it would be silently ignored.
+        sys.stderr.write(
+            f"warning: --user {settings.user} is for a server (--url); this command runs"
+            " locally on the store (to act as a user of the store: --as EMAIL)\n"
+        )
     wiring = ctx.obj
     assert isinstance(wiring, CliWiring), "build the app with build_app(wiring)"
     ctx.obj = State(settings=settings, output=output, wiring=wiring)
