@@ -9,7 +9,15 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import http_and_stores, rules_engine, scale_out, sign_in_flood
+from . import (
+    http_and_stores,
+    remote_exports,
+    rules_engine,
+    scale_out,
+    sign_in_flood,
+    worker_latency,
+    workers,
+)
 from .report import Report
 
 
@@ -28,6 +36,11 @@ def main() -> int:
         scale_out.run(report, Path(workdir), seconds=2 if options.quick else 10)
     rules_engine.run(report, quick=options.quick, bare_http_seconds=bare)
     sign_in_flood.run(report)
+    with tempfile.TemporaryDirectory(prefix="bdbexport-worker-latency-") as workdir:
+        worker_latency.run(report, Path(workdir), quick=options.quick)
+    with tempfile.TemporaryDirectory(prefix="bdbexport-workers-") as workdir:
+        workers.run(report, Path(workdir), count=100 if options.quick else 1000)
+    remote_exports.run(report, quick=options.quick)
     table = report.markdown()
     print("\n" + table)
     if options.markdown:

@@ -105,6 +105,19 @@ def start_bare(workdir: Path) -> tuple[Process, str]:
     return process, url
 
 
+def start_bare_granian(workdir: Path) -> tuple[Process, str]:
+    """The same bare app on granian (one worker, uvloop, HTTP/1): `serve`'s server, and
+    the faster floor here (docs/performance.md: the server)."""
+    port = free_port()
+    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port)]
+    command += ["--workers", "1", "--runtime-threads", "1", "--http", "1", "--no-ws"]
+    command += ["--loop", "uvloop", "--log-level", "warning", "benchmarks.bare_app:app"]
+    process = Process(command, log=workdir / "bare-granian.log")
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url, process.popen)
+    return process, url
+
+
 def start_bdbexport(
     workdir: Path, store: str, *args: str, pythonpath: str | None = None
 ) -> tuple[Process, str]:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from bdbexport.adapters.audit import JsonLinesEventLog
@@ -26,6 +27,8 @@ from bdbexport.adapters.exporting.partials import KEEP_ALIVE_EVERY, PartialSweep
 from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.memory import SystemClock, UuidIds
 from bdbexport.adapters.notify import NotificationHandler
+from bdbexport.adapters.object_stores.remote import RemoteLocations
+from bdbexport.adapters.object_stores.settings import RemoteSettings
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.action_records import DEFAULT_KEEP_AGE, DEFAULT_KEEP_COUNT
 from bdbexport.domain.async_service import AsyncActionService
@@ -66,16 +69,25 @@ def choose_exporter(
     roots: ExportRoots | None = None,
     egress: EgressPolicy | None = None,
     export_timeout: float = 30.0,
+    remote: RemoteLocations | None = None,
 ) -> Exporter:
     """The exporter `name` stands for (one of `EXPORTERS`). The real one writes only
     inside `roots` (default: the working directory's `exports`) and connects only where
     `egress` permits."""
     if name == "rdb":
         return RdbExporter(
-            roots=roots or ExportRoots([Path("exports")]), egress=egress, timeout=export_timeout
+            roots=roots or ExportRoots([Path("exports")]),
+            egress=egress,
+            timeout=export_timeout,
+            remote=remote,
         )
     if name == "simulated":
-        return SimulatedExporter(duration=simulated_duration, outcome=simulated_outcome, stop=stop)
+        return SimulatedExporter(
+            duration=simulated_duration,
+            outcome=simulated_outcome,
+            stop=stop,
+            remote_types=remote.types if remote is not None else frozenset(),
+        )
     raise ValueError(f"Unknown exporter {name!r}; choose one of: {', '.join(EXPORTERS)}.")
 
 
@@ -101,6 +113,9 @@ class Application:
     """Removes temporary files of exports that died (`sweep()`; lease expiries do it too)."""
     action_logs: ActionLogs | None = None
     """The action records (the Actions API) in the store: sync, and async on demand."""
+    launch: Callable[..., None] | None = None
+    """Where scheduled backups are handed (None: `pool.submit`); `serve` sets the work
+    queue's launcher when workers run apart (docs/workers.md)."""
 
     def run_here(
         self,
@@ -137,7 +152,8 @@ class Application:
         if bdb.backup_location is None:
             raise NoBackupLocationError(uid)
         started = self.service.start_backup(SCHEDULER, uid, bdb.backup_location)
-        self.pool.submit(started, bdb.backup_location, kind=ActionKind.BACKUP)
+        launch = self.launch if self.launch is not None else self.pool.submit
+        launch(started, bdb.backup_location, kind=ActionKind.BACKUP)
         return started
 
     def prepare_exports(self) -> None:
@@ -198,6 +214,7 @@ def bootstrap(
     allow_egress: Sequence[str] = (),
     export_timeout: float = 30.0,
     import_limits: ImportLimits | None = None,
+    remote_settings: RemoteSettings | None = None,
 ) -> Application:
     """The application over `store` (a `Store`, or a URL to open).
 
@@ -208,7 +225,9 @@ def bootstrap(
     (default: `exports` next to the store, docs/exports.md) bound where `mount_point`
     exports may write; `allow_egress` lists hosts and networks remote exports may reach
     despite the default refusals; `export_timeout` bounds every network step of an export;
-    `import_limits` what one import may take from the machine (docs/security.md).
+    `import_limits` what one import may take from the machine (docs/security.md);
+    `remote_settings` the endpoints and bounds of the s3, abs and sftp location types
+    (docs/exports.md; default: the providers' own, with `export_timeout`).
     """
     opened = open_store(store) if isinstance(store, str) else store
     clock = clock if clock is not None else SystemClock()
@@ -262,6 +281,7 @@ def bootstrap(
     stopping = threading.Event()
     roots = ExportRoots(export_roots or [default_export_root(opened.url)])
     egress = EgressPolicy.build(allow_egress, store_hosts(opened.url))
+    remote = remote_locations(remote_settings, egress, export_timeout)
     chosen = choose_exporter(
         exporter,
         simulated_duration=simulated_duration,
@@ -270,6 +290,7 @@ def bootstrap(
         roots=roots,
         egress=egress,
         export_timeout=export_timeout,
+        remote=remote,
     )
     sweeper: PartialSweeper | None = None
     if isinstance(chosen, RdbExporter):
@@ -278,7 +299,12 @@ def bootstrap(
         bus.subscribe(ActionFailed, sweeper.on_failed)
     chosen_importer = (
         choose_importer(
-            importer, roots=roots, egress=egress, timeout=export_timeout, limits=import_limits
+            importer,
+            roots=roots,
+            egress=egress,
+            timeout=export_timeout,
+            limits=import_limits,
+            remote=remote,
         )
         if isinstance(importer, str)
         else importer
@@ -299,7 +325,9 @@ def bootstrap(
         pool=pool,
         stopping=stopping,
         exporter_name=exporter,
-        check_location=location_check(chosen, chosen_importer, roots=roots, egress=egress),
+        check_location=location_check(
+            chosen, chosen_importer, roots=roots, egress=egress, remote=remote
+        ),
         async_store=async_store,
         async_service=async_service,
         sweeper=sweeper,
@@ -307,8 +335,20 @@ def bootstrap(
     )
 
 
+def remote_locations(
+    settings: RemoteSettings | None, egress: EgressPolicy, timeout: float
+) -> RemoteLocations:
+    """The s3, abs and sftp adapters (`adapters/object_stores`), under `egress`."""
+    return RemoteLocations(settings or RemoteSettings(timeout=timeout), egress)
+
+
 def location_check(
-    exporter: Exporter, importer: Importer | None, *, roots: ExportRoots, egress: EgressPolicy
+    exporter: Exporter,
+    importer: Importer | None,
+    *,
+    roots: ExportRoots,
+    egress: EgressPolicy,
+    remote: RemoteLocations | None = None,
 ) -> LocationCheck:
     """The start-time checks for these adapters: the types each serves (an adapter that
     does not say serves every type), then the roots and the egress policy, the same for
@@ -320,4 +360,9 @@ def location_check(
     imported = location_types(importer) if importer is not None else None
     if imported is not None:
         types[ActionKind.IMPORT] = imported
-    return LocationCheck(roots=roots, egress=egress, types=types)
+    return LocationCheck(
+        roots=roots,
+        egress=egress,
+        types=types,
+        remote=None if remote is None else partial(remote.check, policy=egress),
+    )

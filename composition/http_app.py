@@ -5,9 +5,9 @@ with_async=True)`) and adds everything the REST API needs around it: the
 authenticator (its failed sign-ins counted in the store's `LoginAttempts`, its events
 on the application's bus, throttled attempts summarized), the metrics (fed by the bus
 and the worker pool) and the operators' view, the location checks run off the event
-loop, the access log, the request guards, and what the edge protocol reports to. What
+loop, the access log, the request guards, and what the edge rules report to. What
 differs between `serve`, a test and an embedder is a keyword here, never a second
-wiring: `serve` adds the uvicorn edge and the scheduler around the same app
+wiring: `serve` adds the edge rules, granian and the scheduler around the same app
 (entrypoints/server.py), a test passes an in-memory `LoginAttempts` and records
 launches instead of running them, an embedder mounts `HttpApp.app` under its own
 Starlette or ASGI application (docs/embedding.md).
@@ -28,7 +28,7 @@ from bdbexport.adapters.http.access_log import LineSink
 from bdbexport.adapters.http.authentication import AuthSettings
 from bdbexport.adapters.http.context import LaunchAction
 from bdbexport.adapters.http.cross_site import CrossSiteRefusal
-from bdbexport.adapters.http.edge_protocol import EdgeObservers
+from bdbexport.adapters.http.edge_rules import EdgeObservers
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.domain.action_kind import ActionKind
@@ -36,6 +36,7 @@ from bdbexport.domain.auth.ports import AsyncLoginAttempts
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import PermissionPolicy
+from bdbexport.domain.work_queue import WorkQueue
 
 from .application import Application
 from .login_attempts import open_async_login_attempts
@@ -55,8 +56,8 @@ class HttpApp:
     metrics: ServerMetrics
     context: HttpContext
     edge: EdgeObservers = field(default_factory=EdgeObservers)
-    """Where an HTTP edge in front of the app tells its refusals (`serve`'s uvicorn
-    protocol): the same access log and metrics as the app's requests."""
+    """Where an HTTP edge in front of the app tells its refusals (`serve`'s edge
+    rules): the same access log and metrics as the app's requests."""
 
 
 def request_guards(*, allowed_origins: Sequence[str] = ()) -> list[Middleware]:
@@ -84,6 +85,7 @@ def build_http_app(
     allowed_origins: Sequence[str] = (),
     check_location: Callable[[ExportLocation, ActionKind], None] | None = None,
     location_check_threads: int = 4,
+    work_queue: WorkQueue | None = None,
 ) -> HttpApp:
     """The REST API over `application` (built `with_async=True`).
 
@@ -93,8 +95,9 @@ def build_http_app(
     the one the use cases apply (None: the built-in roles). `launch` hands started
     actions to a runner (None: the application's worker pool). `on_shutdown` runs when
     the app's lifespan ends (None: `application.close`). `check_location` replaces the
-    application's start-time location check (tests that judge types only). `guards`: None gives
-    `request_guards(allowed_origins=...)`.
+    application's start-time location check (tests that judge types only). `work_queue`
+    is the queue workers apart from the API claim from (`GET /v1/workers` reads it).
+    `guards`: None gives `request_guards(allowed_origins=...)`.
     """
     if application.async_service is None or application.async_store is None:
         raise ValueError("build_http_app needs an application built with_async=True")
@@ -125,6 +128,7 @@ def build_http_app(
         authenticator=authenticator,
         launch=launch if launch is not None else application.pool.submit,
         check_location=check_off_loop,
+        work_queue=work_queue,
         permits=policy.permits,
     )
     operator = operator_view(

@@ -13,6 +13,7 @@ from bdbexport.adapters.exporting.egress import OPEN, EgressPolicy, addresses_of
 from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.ftp_connection import open_ftp
 from bdbexport.adapters.importing.limits import ImportLimits
+from bdbexport.adapters.importing.sources import RemoteSource
 from bdbexport.adapters.memory.importer import InMemoryImporter
 from bdbexport.domain.errors import EgressNotAllowedError
 from bdbexport.domain.ports import Importer
@@ -28,6 +29,7 @@ def choose_importer(
     egress: EgressPolicy | None = None,
     timeout: float = 30.0,
     limits: ImportLimits | None = None,
+    remote: RemoteSource | None = None,
 ) -> Importer:
     """The importer `name` stands for (one of `IMPORTERS`). The real one reads
     `mount_point` files only inside `roots` and FTP only from hosts `egress` permits
@@ -45,6 +47,7 @@ def choose_importer(
             open_ftp=partial(open_ftp, egress=OPEN if egress is None else egress),
             timeout=timeout,
             limits=limits,
+            remote=remote,
         )
         importer.reap_leftovers()
         return importer

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bdbexport.adapters.cli.settings import RemoteOptions
 from bdbexport.adapters.exporting.egress import EgressPolicy
 from bdbexport.adapters.exporting.export_roots import ExportRoots
+from bdbexport.adapters.object_stores.settings import RemoteSettings
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.auth.ports import LoginAttempts, UserDirectory
 from bdbexport.domain.bdb import Bdb
@@ -19,10 +21,19 @@ from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, ModuleRegistry
 from bdbexport.domain.service import ActionService
 
-from .application import Application, bootstrap, choose_exporter, location_check
+from .application import (
+    Application,
+    bootstrap,
+    choose_exporter,
+    location_check,
+    remote_locations,
+)
 from .importers import choose_importer
 from .login_attempts import open_login_attempts
 from .stores import Store, default_export_root, default_store_url, open_store, store_hosts
+
+DEFAULT_TIMEOUT = 30.0
+"""Every network step of a local action (the CLI has no --export-timeout of its own)."""
 
 
 class MissingStoreError(FileNotFoundError):
@@ -68,6 +79,7 @@ class StoreRuntime:
         kind: ActionKind,
         worker: str = "rdb",
         export_roots: Sequence[Path] = (),
+        remote_options: RemoteOptions | None = None,
     ) -> None:
         """The start-time refusals a server makes, before anything is recorded, for the
         adapter `worker` names (an exporter, or for imports an importer): a location
@@ -76,10 +88,20 @@ class StoreRuntime:
         egress policy refuses. The same `LocationCheck` as a server's, so the answers
         match."""
         roots = ExportRoots(local_export_roots(self._store.url, export_roots))
-        egress = EgressPolicy.build((), store_hosts(self._store.url))
-        exporter = choose_exporter("rdb" if kind is ActionKind.IMPORT else worker, roots=roots)
-        importer = choose_importer(worker, roots=roots) if kind is ActionKind.IMPORT else None
-        location_check(exporter, importer, roots=roots, egress=egress)(location, kind)
+        options = remote_options or RemoteOptions()
+        egress = EgressPolicy.build(options.allow_egress, store_hosts(self._store.url))
+        remote = remote_locations(remote_settings(options), egress, DEFAULT_TIMEOUT)
+        exporter = choose_exporter(
+            "rdb" if kind is ActionKind.IMPORT else worker, roots=roots, remote=remote
+        )
+        importer = (
+            choose_importer(worker, roots=roots, remote=remote)
+            if kind is ActionKind.IMPORT
+            else None
+        )
+        location_check(exporter, importer, roots=roots, egress=egress, remote=remote)(
+            location, kind
+        )
 
     def run_action(
         self,
@@ -91,6 +113,7 @@ class StoreRuntime:
         worker: str = "rdb",
         on_progress: Callable[[int], None],
         export_roots: Sequence[Path] = (),
+        remote_options: RemoteOptions | None = None,
     ) -> None:
         """Run any action its start began, in the foreground, to its end: `worker` is the
         exporter (exports, backups) or the importer (imports) to use."""
@@ -101,6 +124,9 @@ class StoreRuntime:
             simulated_duration=self._simulated_duration,
             max_concurrent_exports=1,
             export_roots=local_export_roots(self._store.url, export_roots),
+            allow_egress=(remote_options or RemoteOptions()).allow_egress,
+            remote_settings=remote_settings(remote_options or RemoteOptions()),
+            export_timeout=DEFAULT_TIMEOUT,
         )
         try:
             runner.run_here(started, location, kind=kind, flush=flush, on_progress=on_progress)
@@ -116,6 +142,20 @@ class StoreRuntime:
         if self._login_attempts is not None:
             self._login_attempts[1]()
         self._store.close()
+
+
+def remote_settings(options: RemoteOptions) -> RemoteSettings:
+    """The CLI's `--s3-url`, ... as the remote adapters' settings (as `serve` builds
+    them); `ValueError` for a CA file that cannot be read."""
+    ca = None if options.s3_ca_cert is None else options.s3_ca_cert.read_text()
+    return RemoteSettings(
+        s3_url=options.s3_url,
+        s3_ca_cert=ca,
+        gs_url=options.gs_url,
+        abs_url=options.abs_url,
+        sftp_known_hosts=options.sftp_known_hosts,
+        timeout=DEFAULT_TIMEOUT,
+    )
 
 
 def local_export_roots(store_url: str, extra: Sequence[Path] = ()) -> list[Path]:

@@ -21,11 +21,12 @@ from pydantic import (
     SerializationInfo,
     TypeAdapter,
     field_serializer,
+    field_validator,
     model_validator,
 )
 
 from .family import LIFECYCLES
-from .locations import ExportLocation
+from .locations import ExportLocation, for_storage
 from .statuses import (
     BackupStatus,
     BdbStatus,
@@ -142,6 +143,12 @@ class Bdb(BaseModel):
         if isinstance(info.context, dict) and info.context.get("reveal_secrets"):
             return value.get_secret_value()
         return "**********"
+
+    @field_validator("backup_location")
+    @classmethod
+    def _no_customer_key_kept(cls, value: ExportLocation | None) -> ExportLocation | None:
+        for_storage(value)
+        return value
 
     @field_serializer("backup_location", when_used="always")
     def _location_secrets_only_to_stores(

@@ -10,7 +10,15 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 # Spaces and control characters are spelled out (`\x00-\x20`, `\x7f`) rather than `\s`:
 # Python's `\s` also matches \x1c-\x1f and other code points, so a client generating
@@ -90,48 +98,178 @@ class UrlLocation(_Location):
         return _matching(value, FTP_URL_PATTERN, "an ftp:// or ftps:// URL with a host")
 
 
+# Each check below is a pattern, published in the JSON Schema as it is applied here, so
+# a client generating requests from the schema never writes one the server refuses.
+_B64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+BASE64_PATTERN = rf"^{_B64}$"
+AES256_KEY_PATTERN = r"^[A-Za-z0-9+/]{43}=$"
+"""Base64 of exactly 32 bytes (44 characters, one `=`)."""
+_KEY_KIND = r"(RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY"
+PRIVATE_KEY_PATTERN = (
+    rf"^-----BEGIN {_KEY_KIND}-----\r?\n([A-Za-z0-9+/=]{{1,80}}\r?\n)+"
+    rf"-----END {_KEY_KIND}-----\r?\n?$"
+)
+"""A PEM private key (PKCS#8, PKCS#1, SEC1, OpenSSH's own): the armour and a body in
+base64. Whether the key itself parses is the adapter's check, when the action starts."""
+_SAS_PART = r"[A-Za-z0-9%_.~+/=-]"
+SAS_TOKEN_PATTERN = rf"^\??({_SAS_PART}+&)*sig={_SAS_PART}*(&{_SAS_PART}+)*$"
+"""A SAS token: a URL query string with its signature (`sig=`), `?` first or not."""
+_SEGMENT_CHAR = r"[^/\x00-\x1f\x7f\\]"
+_SEGMENT = rf"([^./\x00-\x1f\x7f\\]|\.[^./\x00-\x1f\x7f\\]|\.\.{_SEGMENT_CHAR}){_SEGMENT_CHAR}*"
+"""A path segment other than `.` and `..`, without control characters or backslashes."""
+SUBDIR_PATTERN = rf"^/*({_SEGMENT}(/+{_SEGMENT})*)?/*$"
+
+
+def _secret_matching(value: SecretStr | None, pattern: str, what: str) -> SecretStr | None:
+    if value is not None and not re.fullmatch(pattern, value.get_secret_value()):
+        raise ValueError(f"must be {what}")
+    return value
+
+
+def _subdir(value: str | None) -> str | None:
+    """A folder inside the bucket or container: no `.`/`..` segments, no control
+    characters; leading and trailing slashes dropped, empty means the top."""
+    if value is None:
+        return None
+    if not re.fullmatch(SUBDIR_PATTERN, value):
+        raise ValueError("must be a path without . or .. segments, control characters or \\")
+    return "/".join(part for part in value.split("/") if part) or None
+
+
+FILENAME_PATTERN = r"^[^/\x00-\x1f\x7f\\]+$"
+Filename = Annotated[str | None, Field(pattern=FILENAME_PATTERN)]
+"""On an import source (Redis Software's `dataset_import_sources`): the object to read
+in `subdir`. Exports and backups always write a name of their own (unique per action)."""
+
+Subdir = Annotated[
+    str | None, AfterValidator(_subdir), Field(json_schema_extra={"pattern": SUBDIR_PATTERN})
+]
+
+
 class SftpLocation(_Location):
+    """`sftp://user[:password]@host[:port][/path/]` (22 and `/` by default; for an import
+    the URL names the file) and an optional SSH private `key` (PEM or OpenSSH); without
+    one, the server's own key is used."""
+
     type: Literal["sftp"] = "sftp"
     sftp_url: SecretStr = Field(json_schema_extra={"pattern": SFTP_URL_PATTERN})
-    key: SecretStr | None = None
+    key: SecretStr | None = Field(default=None, json_schema_extra={"pattern": PRIVATE_KEY_PATTERN})
 
     @field_validator("sftp_url")
     @classmethod
     def _sftp_url(cls, value: SecretStr) -> SecretStr:
         return _matching(value, SFTP_URL_PATTERN, "an sftp:// URL with a host")
 
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        return _secret_matching(value, PRIVATE_KEY_PATTERN, "a PEM private key")
+
+
+class SseC(BaseModel):
+    """S3 server-side encryption with a customer key (SSE-C): on an export or import
+    request only, never in a stored backup location (the key would be kept with the
+    data it opens)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["sse-c"]
+    sse_customer_key: SecretStr = Field(json_schema_extra={"pattern": AES256_KEY_PATTERN})
+    """The AES-256 key: base64 of exactly 32 bytes."""
+
+    @field_validator("sse_customer_key")
+    @classmethod
+    def _aes256(cls, value: SecretStr) -> SecretStr | None:
+        return _secret_matching(value, AES256_KEY_PATTERN, "base64 of 32 bytes (an AES-256 key)")
+
+
+_S3_BUCKET = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$"
+"""S3's rules (3-63 lowercase) loosened for S3-compatible stores and legacy buckets; no
+slash, space or control character in any case."""
+
 
 class S3Location(_Location):
+    """Amazon S3, or the cluster's S3-compatible store (`s3_url` on the cluster)."""
+
     type: Literal["s3"] = "s3"
-    bucket_name: str = Field(min_length=1)
-    subdir: str | None = None
-    region_name: str | None = None
-    access_key_id: str = Field(min_length=1)
-    secret_access_key: SecretStr
-    encryption: Literal["sse-c"] | None = None
+    bucket_name: str = Field(pattern=_S3_BUCKET)
+    subdir: Subdir = None
+    filename: Filename = None
+    region_name: str | None = Field(default=None, pattern=r"^[a-z0-9-]{1,64}$")
+    access_key_id: str = Field(min_length=1, pattern=r"^[\x21-\x7e]+$")
+    secret_access_key: SecretStr = Field(min_length=1)
+    encryption: SseC | None = None
 
 
 class GcsLocation(_Location):
-    """Google Cloud Storage, as Redis Software's `gs` location type."""
+    """Google Cloud Storage, as Redis Software's `gs` location type: a service account's
+    key, used as a self-signed JWT."""
 
     type: Literal["gs"] = "gs"
-    bucket_name: str = Field(min_length=1)
-    subdir: str | None = None
-    client_id: str = Field(min_length=1)
-    client_email: str = Field(min_length=1)
-    private_key_id: str = Field(min_length=1)
-    private_key: SecretStr
+    bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+    subdir: Subdir = None
+    filename: Filename = None
+    client_id: str = Field(min_length=1, pattern=r"^[\x21-\x7e]+$")
+    client_email: str = Field(pattern=r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+$")
+    private_key_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    private_key: SecretStr = Field(json_schema_extra={"pattern": PRIVATE_KEY_PATTERN})
+
+    @field_validator("private_key")
+    @classmethod
+    def _pem(cls, value: SecretStr) -> SecretStr | None:
+        return _secret_matching(value, PRIVATE_KEY_PATTERN, "a PEM private key")
+
+
+def _one_credential_schema(schema: dict[str, Any]) -> None:
+    _require_type(schema)
+    for name in ("account_key", "sas_token"):
+        field = schema["properties"][name]
+        options = [option for option in field.pop("anyOf", []) if option != {"type": "null"}]
+        field.pop("default", None)
+        for option in options:
+            field.update(option)
+    schema["oneOf"] = [
+        {"required": ["account_key"], "not": {"required": ["sas_token"]}},
+        {"required": ["sas_token"], "not": {"required": ["account_key"]}},
+    ]
 
 
 class AbsLocation(_Location):
-    """Azure Blob Storage, as Redis Software's `abs` location type."""
+    """Azure Blob Storage, as Redis Software's `abs` location type: `account_key` or
+    `sas_token`, never both."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_one_credential_schema)
 
     type: Literal["abs"] = "abs"
-    container: str = Field(min_length=1)
-    subdir: str | None = None
-    account_name: str = Field(min_length=1)
-    account_key: SecretStr | None = None
-    sas_token: SecretStr | None = None
+    container: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    subdir: Subdir = None
+    filename: Filename = None
+    account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
+    account_key: SecretStr | None = Field(
+        default=None, min_length=4, json_schema_extra={"pattern": BASE64_PATTERN}
+    )
+    sas_token: SecretStr | None = Field(
+        default=None, json_schema_extra={"pattern": SAS_TOKEN_PATTERN}
+    )
+
+    @field_validator("account_key")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        return _secret_matching(value, BASE64_PATTERN, "the account key in base64")
+
+    @field_validator("sas_token")
+    @classmethod
+    def _sas(cls, value: SecretStr | None) -> SecretStr | None:
+        checked = _secret_matching(value, SAS_TOKEN_PATTERN, "a SAS token with its sig=")
+        return None if checked is None else SecretStr(checked.get_secret_value().lstrip("?"))
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> AbsLocation:
+        if self.account_key is not None and self.sas_token is not None:
+            raise ValueError("give account_key or sas_token, not both")
+        if self.account_key is None and self.sas_token is None:
+            raise ValueError("give account_key or sas_token")
+        return self
 
 
 class MountPointLocation(_Location):
@@ -146,3 +284,13 @@ ExportLocation = Annotated[
     Field(discriminator="type"),
 ]
 """Any export location, told apart by its `type` field."""
+
+
+def for_storage(location: BaseModel | None) -> None:
+    """`ValueError` for a location that may go with one request but not be kept: an S3
+    location with a customer key (SSE-C)."""
+    if isinstance(location, S3Location) and location.encryption is not None:
+        raise ValueError(
+            "encryption (SSE-C) is accepted on export and import requests only, never in a"
+            " stored backup location"
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-NEEDED = ("typer", "rich", "httpx", "starlette", "uvicorn")
+NEEDED = ("typer", "rich", "httpx", "starlette", "granian")
 EXIT_MISSING_EXTRA = 2
 EXIT_INTERRUPTED = 130
 """The CLI table's `INTERRUPTED`: Ctrl-C while the command line is still loading (its

@@ -5,8 +5,8 @@ it serves: the settings are checked (`server_config.py`), the listening socket b
 and the TLS files loaded, the logs opened (files created 0600), the store opened and
 seeded (`server_seed.py`), `bootstrap` builds the application and `build_http_app` the
 HTTP app over it (composition/http_app.py, the one wiring the tests and embedders use
-too), the backup scheduler starts, and uvicorn serves the app behind our edge
-protocol. Nothing here runs at import time.
+too), the backup scheduler starts, and granian serves the app inside its edge rules
+(`granian_launch.py`, adapters/http/edge_rules.py). Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from bdbexport.adapters.http.edge_protocol import EdgeObservers, edge_protocol
+from bdbexport.adapters.http.edge_rules import EdgeObservers, EdgeRules
+from bdbexport.adapters.http.forwarded import TrustedForwardedFor
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.composition import Application, bootstrap
 from bdbexport.composition.demo_data import seed_demo_actions
@@ -42,6 +43,7 @@ from .server_config import (
     version,
 )
 from .server_seed import bootstrap_file_warning, seed_store
+from .server_workers import start_workers
 
 __all__ = [
     "DEFAULT_HOST",
@@ -116,11 +118,16 @@ def build_server(config: ServerConfig, *, terminal: bool = False) -> Server:
         allow_egress=config.allow_egress,
         export_timeout=config.export_timeout,
         import_limits=config.import_limits(),
+        remote_settings=config.remote_settings(),
     )
     application.prepare_exports()
     if application.action_logs is not None:  # the demo's running export has its record
         seed_demo_actions(store.bdbs, application.action_logs.sync)
 
+    # Where actions run: here, or enqueued for a worker child or workers apart.
+    workers = start_workers(config, metrics.registry)
+    if workers is not None:
+        application.launch = workers.launcher.submit
     # Periodic backups: each due moment started by one replica only (docs/backups.md).
     scheduler = start_backup_scheduler(application)
     closed = threading.Event()
@@ -130,6 +137,8 @@ def build_server(config: ServerConfig, *, terminal: bool = False) -> Server:
             return
         closed.set()
         scheduler.stop()
+        if workers is not None:
+            workers.close()
         application.close(grace=config.shutdown_grace)
         close_access()
         close_audit()
@@ -145,6 +154,8 @@ def build_server(config: ServerConfig, *, terminal: bool = False) -> Server:
         on_shutdown=[close],
         throttle_summary_interval=config.throttle_summary_interval,
         allowed_origins=config.allowed_origins,
+        launch=None if workers is None else workers.launcher.submit,
+        work_queue=None if workers is None else workers.queue,
     )
     return Server(
         app=built.app,
@@ -171,9 +182,9 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
     """Run the server. The order is what makes a failed start harmless: the listening
     socket is bound and the TLS files are loaded first (a busy port or a bad certificate
     fails before anything is stored or printed), then the store is opened and seeded,
-    and the one-time passwords and the `serving` line are printed only once uvicorn
-    has started on that socket."""
-    import uvicorn
+    and the one-time passwords and the `serving` line are printed only once granian
+    listens on that port."""
+    from .granian_launch import Listen, run
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     config.check()
@@ -196,30 +207,26 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
         f"bdbexport {version()} serving {scheme}://{host}:{config.port}"
         f" (store {without_password(config.store_url)}, exporter {config.exporter})\n"
     )
-    uvicorn_config = uvicorn.Config(
+    # The app's own edge rules around it; the protocol's are the server's (edge_rules.py).
+    app: Any = EdgeRules(
         server.app,
+        body_timeout=config.body_timeout,
+        write_timeout=config.write_timeout,
+        max_requests_per_address=config.max_requests_per_address,
+        observers=server.edge,
+    )
+    if config.forwarded_allow_ips:
+        app = TrustedForwardedFor(app, trusted=frozenset(config.forwarded_allow_ips))
+    listen = Listen(
         host=config.host,
         port=config.port,
-        ssl_certfile=str(config.certfile) if config.certfile else None,
-        ssl_keyfile=str(config.keyfile) if config.keyfile else None,
-        loop=_fastest("uvloop", "asyncio"),
-        # Our subclass of uvicorn's protocol: header size and time limits, and our
-        # error JSON wherever the HTTP parser itself refuses a request.
-        http=edge_protocol(
-            _fastest("httptools", "h11"),
-            max_header_bytes=config.max_header_bytes,
-            header_timeout=config.header_timeout,
-            body_timeout=config.body_timeout,
-            max_connections_per_address=config.max_connections_per_address,
-            observers=server.edge,
-        ),
-        timeout_keep_alive=int(max(1, config.header_timeout)),
-        access_log=False,
-        log_level="warning",
-        lifespan="on",
-        server_header=False,
+        header_timeout=config.header_timeout,
+        max_header_bytes=config.max_header_bytes,
+        certfile=config.certfile,
+        keyfile=config.keyfile,
     )
-    _announcing_server(uvicorn_config, server.announcement + serving, out).run(sockets=[listening])
+    listening.close()  # the port was free a moment ago: granian binds it now
+    run(app, listen, server.announcement + serving, out)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -239,7 +246,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def _load_tls(config: ServerConfig) -> None:
-    """Load the certificate and key as uvicorn will: a bad file fails the start here."""
+    """Load the certificate and key as the server will: a bad file fails the start here."""
     import ssl
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -249,28 +256,6 @@ def _load_tls(config: ServerConfig) -> None:
         raise ServerConfigError(
             f"TLS certificate {config.certfile} or key {config.keyfile} cannot be loaded ({error})."
         ) from error
-
-
-def _announcing_server(config: Any, announce: str, out: TextIO) -> Any:
-    """uvicorn's server, printing `announce` once it serves (its startup done)."""
-    import uvicorn
-
-    class AnnouncingServer(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if not self.should_exit:
-                out.write(announce)
-                out.flush()
-
-    return AnnouncingServer(config)
-
-
-def _fastest(preferred: str, fallback: str) -> Any:
-    try:
-        __import__(preferred)
-    except ImportError:
-        return fallback
-    return preferred
 
 
 def _notifier(config: ServerConfig) -> Notifier | None:

@@ -21,14 +21,18 @@ from bdbexport.adapters.http.authentication import (
     default_kdf_concurrency,
 )
 from bdbexport.adapters.http.cross_site import normalize_origin
-from bdbexport.adapters.http.edge_protocol import (
+from bdbexport.adapters.http.edge_rules import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
     DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    DEFAULT_WRITE_TIMEOUT,
+    MAX_HEADER_TIMEOUT,
+    MIN_HEADER_BYTES,
 )
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.adapters.importing.limits import ImportLimits
+from bdbexport.adapters.object_stores.settings import RemoteSettings
 from bdbexport.composition import EXPORTERS
 from bdbexport.composition.importers import IMPORTERS
 from bdbexport.domain.auth.lockout import DEFAULT_ADDRESS_THROTTLE, DEFAULT_LOCKOUT, LockoutPolicy
@@ -56,6 +60,8 @@ class ServerConfig:
     simulated_duration: float = 5.0
     simulated_outcome: str = "succeed"
     max_concurrent_exports: int = 4
+    worker_mode: str = "in-process"
+    """Where actions run: `in-process`, `child` or `none` (entrypoints/server_workers.py)."""
     access_log: str = "-"
     audit_log: str = "-"
     credential_cache_ttl: float = 60.0
@@ -70,6 +76,12 @@ class ServerConfig:
     """Hosts and networks exports may connect to despite the default refusals."""
     export_timeout: float = 30.0
     """Seconds every network step of an export may take (docs/exports.md)."""
+    s3_url: str | None = None
+    s3_ca_cert: Path | None = None
+    gs_url: str | None = None
+    abs_url: str | None = None
+    sftp_known_hosts: Path | None = None
+    """The remote location types' endpoints and host keys (docs/exports.md)."""
     metrics_access: str | None = None
     """`open` or `authenticated`; None: open on a loopback address, else authenticated."""
     login_lockout_threshold: int = DEFAULT_LOCKOUT.threshold
@@ -82,7 +94,10 @@ class ServerConfig:
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
-    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT
+    max_requests_per_address: int = DEFAULT_MAX_REQUESTS_PER_ADDRESS
+    forwarded_allow_ips: tuple[str, ...] = ()
+    """Proxies whose `X-Forwarded-For` names the client (none by default)."""
     throttle_summary_interval: float = DEFAULT_SUMMARY_INTERVAL
     allowed_origins: tuple[str, ...] = ()
     """Browser origins whose cross-site requests may change things (`--allowed-origin`)."""
@@ -142,6 +157,17 @@ class ServerConfig:
                 f"Unknown importer {self.importer!r}; choose one of: {', '.join(IMPORTERS)}."
             )
 
+    def _check_worker_mode(self) -> None:
+        if self.worker_mode not in ("in-process", "child", "none"):
+            raise ServerConfigError(
+                f"Unknown worker mode {self.worker_mode!r}; choose in-process, child or none."
+            )
+        if self.worker_mode != "in-process" and self.store_url.startswith("memory:"):
+            raise ServerConfigError(
+                "A memory:// store lives in one process: its actions run in-process"
+                " (--worker-mode in-process)."
+            )
+
     def check(self) -> None:
         if (self.certfile is None) != (self.keyfile is None):
             raise ServerConfigError("--certfile and --keyfile go together.")
@@ -160,6 +186,7 @@ class ServerConfig:
             )
         if self.smtp_url is not None and not self.notify_to:
             raise ServerConfigError("--smtp-url needs at least one --notify-to address.")
+        self._check_worker_mode()
         if self.export_lease_ttl <= 0:
             raise ServerConfigError("--export-lease-ttl must be positive.")
         if self.throttle_summary_interval <= 0:
@@ -188,15 +215,16 @@ class ServerConfig:
                 raise ServerConfigError(f"{error}.") from error
 
     def _check_edge(self) -> None:
-        if self.header_timeout <= 0 or self.max_header_bytes < 1024:
+        if not 0 < self.header_timeout <= MAX_HEADER_TIMEOUT:
             raise ServerConfigError(
-                "--header-timeout must be positive and --max-header-bytes at least 1024."
+                f"--header-timeout must be positive and at most {MAX_HEADER_TIMEOUT:g} seconds."
             )
-        if self.body_timeout <= 0 or self.max_connections_per_address < 0:
-            raise ServerConfigError(
-                "--body-timeout must be positive and --max-connections-per-address"
-                " at least 0 (0: no cap)."
-            )
+        if self.max_header_bytes < MIN_HEADER_BYTES:
+            raise ServerConfigError(f"--max-header-bytes must be at least {MIN_HEADER_BYTES}.")
+        if self.body_timeout <= 0 or self.write_timeout <= 0:
+            raise ServerConfigError("--body-timeout and --write-timeout must be positive.")
+        if self.max_requests_per_address < 0:
+            raise ServerConfigError("--max-requests-per-address must be at least 0 (0: no cap).")
 
     def _check_exports(self) -> None:
         if self.export_timeout <= 0:
@@ -208,6 +236,31 @@ class ServerConfig:
             EgressPolicy.build(self.allow_egress)
         except ValueError as error:
             raise ServerConfigError(f"{error}.") from error
+        for flag, url in (
+            ("--s3-url", self.s3_url),
+            ("--gs-url", self.gs_url),
+            ("--abs-url", self.abs_url),
+        ):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ServerConfigError(f"{flag} must be an http:// or https:// URL.")
+        for flag, path in (
+            ("--s3-ca-cert", self.s3_ca_cert),
+            ("--sftp-known-hosts", self.sftp_known_hosts),
+        ):
+            if path is not None and not path.is_file():
+                raise ServerConfigError(f"{flag} {path} is not a readable file.")
+
+    def remote_settings(self) -> RemoteSettings:
+        """The s3, abs and sftp adapters' endpoints and bounds."""
+        ca = None if self.s3_ca_cert is None else self.s3_ca_cert.read_text()
+        return RemoteSettings(
+            s3_url=self.s3_url,
+            s3_ca_cert=ca,
+            gs_url=self.gs_url,
+            abs_url=self.abs_url,
+            sftp_known_hosts=self.sftp_known_hosts,
+            timeout=self.export_timeout,
+        )
 
 
 def is_loopback(host: str) -> bool:

@@ -36,6 +36,7 @@ from bdbexport.domain.permissions import Role
 from bdbexport.domain.principal import Principal
 
 from .errors import CliError
+from .settings import RemoteOptions
 from .wiring import LocalRuntime
 
 T = TypeVar("T")
@@ -107,13 +108,19 @@ def parse_location(document: Any) -> ExportLocation:
 
 class LocalTarget:
     def __init__(
-        self, runtime: LocalRuntime, *, as_user: str | None, export_roots: Sequence[Path] = ()
+        self,
+        runtime: LocalRuntime,
+        *,
+        as_user: str | None,
+        export_roots: Sequence[Path] = (),
+        remote_options: RemoteOptions | None = None,
     ) -> None:
         self.runtime = runtime
         self.service = runtime.service
         self.principal = self._principal(as_user)
         self.export_roots = tuple(export_roots)
         """Added to the local roots (`bdbexport --export-root DIR`)."""
+        self.remote_options = remote_options or RemoteOptions()
 
     def _principal(self, as_user: str | None) -> Principal:
         if as_user is None:
@@ -166,7 +173,11 @@ class LocalTarget:
         where = location if location is not None else self._backup_location(uid)
         self._call(
             lambda: self.runtime.check_location(
-                where, kind=kind, worker=worker, export_roots=self.export_roots
+                where,
+                kind=kind,
+                worker=worker,
+                export_roots=self.export_roots,
+                remote_options=self.remote_options,
             )
         )
         started = self._call(lambda: self.service.start_action(self.principal, uid, where, kind))
@@ -178,6 +189,7 @@ class LocalTarget:
             worker=worker,
             on_progress=on_progress,
             export_roots=self.export_roots,
+            remote_options=self.remote_options,
         )
         return self.get_bdb(uid)
 

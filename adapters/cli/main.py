@@ -25,7 +25,7 @@ from .explain_command import explain
 from .family_commands import MEMBER_APPS
 from .output import Output
 from .runtime import HELP_OPTIONS, State
-from .settings import CliSettings
+from .settings import CliSettings, RemoteOptions
 from .wiring import CliWiring
 
 
@@ -157,6 +157,45 @@ def main(
             metavar="DIR",
         ),
     ] = None,
+    allow_egress: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Local: a host, address or CIDR network remote locations may be reached at"
+            " although refused by default (as serve --allow-egress; repeatable).",
+            show_default=False,
+            metavar="HOST|CIDR",
+        ),
+    ] = None,
+    s3_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Local: an S3-compatible store (as serve --s3-url).",
+            show_default=False,
+            metavar="URL",
+        ),
+    ] = None,
+    s3_ca_cert: Annotated[
+        Path | None,
+        typer.Option(
+            help="Local: the CA PEM of --s3-url (as serve).", show_default=False, metavar="FILE"
+        ),
+    ] = None,
+    gs_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Local: the GCS endpoint (as serve --gs-url).", show_default=False, metavar="URL"
+        ),
+    ] = None,
+    abs_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Local: the Azure Blob endpoint (as serve).", show_default=False, metavar="URL"
+        ),
+    ] = None,
+    sftp_known_hosts: Annotated[
+        Path | None,
+        typer.Option(help="Local: SFTP host keys (as serve).", show_default=False, metavar="FILE"),
+    ] = None,
     profile: Annotated[
         str | None,
         typer.Option(
@@ -200,6 +239,14 @@ def main(
         debug=debug,
         retry_busy=max(retry_busy, 0),
         export_roots=tuple(export_root or ()),
+        remote_options=RemoteOptions(
+            allow_egress=tuple(allow_egress or ()),
+            s3_url=s3_url,
+            s3_ca_cert=s3_ca_cert,
+            gs_url=gs_url,
+            abs_url=abs_url,
+            sftp_known_hosts=sftp_known_hosts,
+        ),
     )
     try:
         settings = settings.with_profile(config, profile)

@@ -92,6 +92,13 @@ def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTa
                 " (serve --export-root)",
                 exit_code=ExitCode.USAGE,
             )
+        if settings.remote_options.given():
+            raise CliError(
+                "invalid_argument",
+                "--allow-egress, --s3-url and the other location options are local-only: a"
+                " server's are its operator's (serve --s3-url, ...)",
+                exit_code=ExitCode.USAGE,
+            )
         if settings.user is None:
             raise CliError("unauthenticated", "remote mode needs --user (or BDBEXPORT_USER)")
         return RemoteTarget(
@@ -111,7 +118,12 @@ def open_target(state: State, *, create: bool = False) -> LocalTarget | RemoteTa
             hint="pass a store this user may read and write: --store sqlite:///PATH"
             " (or BDBEXPORT_STORE), or set BDBEXPORT_HOME to a readable directory.",
         ) from None
-    return LocalTarget(runtime, as_user=settings.as_user, export_roots=settings.export_roots)
+    return LocalTarget(
+        runtime,
+        as_user=settings.as_user,
+        export_roots=settings.export_roots,
+        remote_options=settings.remote_options,
+    )
 
 
 def local_only(state: State, what: str) -> LocalTarget:

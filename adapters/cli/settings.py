@@ -23,6 +23,22 @@ def default_config_path() -> Path:
 
 
 @dataclass(frozen=True)
+class RemoteOptions:
+    """Local mode: what `serve` takes for the remote location types (docs/cli.md), so a
+    local export, import or backup reaches the same stores a server would."""
+
+    allow_egress: tuple[str, ...] = ()
+    s3_url: str | None = None
+    s3_ca_cert: Path | None = None
+    gs_url: str | None = None
+    abs_url: str | None = None
+    sftp_known_hosts: Path | None = None
+
+    def given(self) -> bool:
+        return self != RemoteOptions()
+
+
+@dataclass(frozen=True)
 class CliSettings:
     store: str | None = None
     url: str | None = None
@@ -35,6 +51,8 @@ class CliSettings:
     retry_busy: int = 0
     export_roots: tuple[Path, ...] = ()
     """Local mode: directories added to the export roots (`--export-root`)."""
+    remote_options: RemoteOptions = RemoteOptions()
+    """Local mode: the remote location types' endpoints and egress (`--s3-url`, ...)."""
 
     @property
     def remote(self) -> bool:

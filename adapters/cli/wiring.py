@@ -20,6 +20,8 @@ from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.ports import BdbRepository, ModuleRegistry
 from bdbexport.domain.service import ActionService
 
+from .settings import RemoteOptions
+
 
 class LocalRuntime(Protocol):
     """The use cases over one store, in this process."""
@@ -47,6 +49,7 @@ class LocalRuntime(Protocol):
         kind: ActionKind,
         worker: str = "rdb",
         export_roots: Sequence[Path] = (),
+        remote_options: RemoteOptions | None = None,
     ) -> None:
         """Refuse, before anything is recorded, what a server refuses at the start (a
         `DomainError`): a location type the adapter `worker` names cannot serve, a
@@ -63,6 +66,7 @@ class LocalRuntime(Protocol):
         worker: str = "rdb",
         on_progress: Callable[[int], None],
         export_roots: Sequence[Path] = (),
+        remote_options: RemoteOptions | None = None,
     ) -> None:
         """Run any action its start began (export, import, backup) in the foreground, to
         its end, with `worker` as its exporter or importer; `flush` for imports."""

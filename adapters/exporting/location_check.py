@@ -12,7 +12,7 @@ symlinks followed again, when the action runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from bdbexport.domain.action_kind import ActionKind
@@ -42,10 +42,14 @@ class LocationCheck:
         roots: ExportRoots,
         egress: EgressPolicy,
         types: Mapping[ActionKind, frozenset[str]],
+        remote: Callable[[ExportLocation], None] | None = None,
     ) -> None:
+        """`remote` judges the other location types (s3, abs, sftp) the same way, with
+        no network: a host that is an address literal the policy refuses."""
         self.roots = roots
         self.egress = egress
         self.types = dict(types)
+        self.remote = remote
 
     def __call__(self, location: ExportLocation, kind: ActionKind = ActionKind.EXPORT) -> None:
         served = self.types.get(kind)
@@ -55,3 +59,5 @@ class LocationCheck:
             self.roots.resolve(location.path)
         elif isinstance(location, UrlLocation):
             self.egress.check_host(urlsplit(location.url.get_secret_value()).hostname or "")
+        elif self.remote is not None:
+            self.remote(location)

@@ -156,6 +156,24 @@ class PartialSweeper:
             if path is not None and _touch(path):
                 self._kept_alive[action_uid] = path
 
+    def remove_partials(self, uid: int, action_uid: str, location: ExportLocation) -> list[str]:
+        """Remove the temporary files an earlier attempt of this action left in its
+        destination (a worker killed mid-export); returns their paths. A queue worker
+        calls it before running an action again (docs/workers.md)."""
+        if not isinstance(location, MountPointLocation):
+            return []
+        removed: list[str] = []
+        while (path := self._find(uid, action_uid, location)) is not None:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                log.warning("cannot remove %s, left by an earlier attempt", path)
+                break
+            removed.append(path)
+        return removed
+
     def _find(self, uid: int, action_uid: str, location: MountPointLocation) -> str | None:
         try:
             directory = self.roots.resolve(location.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bdbexport.domain.bdb import Bdb
 from bdbexport.domain.export_outcome import ExportFailedError
@@ -22,6 +23,16 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds every network step of an export may take: a connect, a reply, a chunk."""
 
 
+class RemoteSinks(Protocol):
+    """The other location types' destinations (`s3`, `abs`, `sftp`: the composition
+    root provides `adapters/object_stores`): a `Sink` for the file `name`, or
+    `ExportFailedError` with the reason the provider's answer deserves."""
+
+    types: frozenset[str]
+
+    def sink(self, location: ExportLocation, name: str) -> Sink: ...
+
+
 class RdbExporter:
     """Takes a point-in-time RDB from the bdb's first endpoint (its first address) and
     streams it to a `mount_point` directory inside an export root, or to an FTP/FTPS
@@ -38,6 +49,7 @@ class RdbExporter:
         diskless: bool = True,
         progress_interval: float = 0.1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        remote: RemoteSinks | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("the export timeout must be positive")
@@ -47,6 +59,8 @@ class RdbExporter:
         self._diskless = diskless
         self._progress_interval = progress_interval
         self._clock = clock
+        self._remote = remote
+        self.location_types = SUPPORTED_LOCATION_TYPES | (remote.types if remote else frozenset())
 
     def export(self, bdb: Bdb, location: ExportLocation, progress: Callable[[int], None]) -> int:
         """Returns the bytes written: the RDB file's size at the destination."""
@@ -97,6 +111,8 @@ class RdbExporter:
             return FtpSink(
                 location, name, egress=self.egress, timeout=self._timeout, waiting=waiting
             )
+        if self._remote is not None and location.type in self._remote.types:
+            return self._remote.sink(location, name)
         raise ExportFailedError(
             ExportFailureReason.GENERAL_ERROR, f"no exporter for location type {location.type}"
         )

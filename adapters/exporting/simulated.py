@@ -39,7 +39,11 @@ class SimulatedExporter:
         outcome: str = SUCCEED,
         steps: int = 10,
         stop: threading.Event | None = None,
+        remote_types: frozenset[str] = frozenset(),
     ) -> None:
+        """`remote_types`: the types the real exporter serves through the composition
+        root's remote adapters (s3, abs, sftp), so the simulation accepts them too."""
+        self.location_types = SUPPORTED_LOCATION_TYPES | remote_types
         if duration < 0 or steps < 1:
             raise ValueError("duration must be >= 0 and steps >= 1")
         if outcome != SUCCEED:

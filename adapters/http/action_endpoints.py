@@ -8,6 +8,7 @@ Redis Software documents none) cancels a running one.
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -20,10 +21,16 @@ from .errors import ProtocolError
 async def get_action(request: Request) -> Response:
     """`GET /v1/actions/{action_uid}` and `GET /v2/actions/{action_uid}`."""
     principal = await principal_of(request)
-    record = await context_of(request).service.get_action(
-        principal, request.path_params["action_uid"]
-    )
-    return JSONResponse(record.to_wire())
+    context = context_of(request)
+    record = await context.service.get_action(principal, request.path_params["action_uid"])
+    wire = record.to_wire()
+    queue = context.work_queue
+    if queue is not None:  # run by workers apart: where its attempts stand
+        state = await run_in_threadpool(queue.item, record.action_uid)
+        if state is not None:
+            wire["attempt"] = state.attempt
+            wire["last_error"] = state.last_error
+    return JSONResponse(wire)
 
 
 async def list_actions_v1(request: Request) -> Response:

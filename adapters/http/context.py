@@ -15,6 +15,7 @@ from bdbexport.domain.async_service import AsyncActionService
 from bdbexport.domain.bdb import MAX_UID, Bdb
 from bdbexport.domain.locations import ExportLocation
 from bdbexport.domain.principal import Principal
+from bdbexport.domain.work_queue import WorkQueue
 
 from .access_log import PRINCIPAL_KEY, REQUEST_ID_KEY
 from .authentication import Authenticator, Caller
@@ -52,6 +53,9 @@ class HttpContext:
     destination or source the egress policy refuses): `Application.check_location`.
     Awaited: resolving a path or a host name can block (a hung mount), so the
     composition root runs it off the loop (composition/http_app.py)."""
+    work_queue: WorkQueue | None = None
+    """The queue workers apart from the API claim from (`GET /v1/workers` reads it);
+    None when this server runs its actions in-process."""
     permits: Callable[[Principal, str], bool] | None = None
     """The permission policy the use cases apply (`PermissionPolicy.permits`): with it,
     a role lacking an action's permission is 403 before its body is read or a location

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.events import (
@@ -30,7 +30,7 @@ from bdbexport.domain.events import (
 )
 from bdbexport.domain.family import LIFECYCLES
 
-from .loop_histogram import LoopHistogram
+from .loop_histogram import LoopCounter, LoopHistogram
 
 REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 """Seconds: a cached reset answers in well under a millisecond, a store stall in 2 s."""
@@ -44,7 +44,9 @@ KNOWN_STORE_ERRORS = ("store_unavailable", "concurrent_update", "cancelled")
 """The store errors known in advance (domain codes, and `cancelled` for a caller that
 stopped waiting), whose series start at 0; an exception's class name, unforeseeable,
 starts its own series when it first happens."""
-EDGE_REFUSAL_STATUSES = (400, 408, 414, 429, 431, 505)
+EDGE_REFUSAL_STATUSES = (429,)
+"""What the app's edge rules refuse before the app sees the request (the in-flight cap);
+the server's own refusals (400, 431) run no code of ours and are counted nowhere here."""
 LOGIN_FAILURE_REASONS = ("bad_credentials", "locked", "throttled", "other")
 ACCOUNT_LOCKED = "AccountLocked"
 LOGIN_FAILED = "LoginFailed"
@@ -58,13 +60,15 @@ class ServerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         on = self.registry
-        self.requests = Counter(
+        # Counted and observed once a request, by the event loop alone (the request
+        # pipeline): lock-free series, exposed as Counter and Histogram expose theirs.
+        self.requests = LoopCounter(
             "bdbexport_http_requests",
             "HTTP requests answered, by method, route template and status.",
             ["method", "route", "status"],
             registry=on,
         )
-        self.request_duration = Histogram(
+        self.request_duration = LoopHistogram(
             "bdbexport_http_request_duration_seconds",
             "Time from a request's arrival to the end of its response, by route template.",
             ["method", "route", "status"],
@@ -73,8 +77,8 @@ class ServerMetrics:
         )
         self.edge_refusals = Counter(
             "bdbexport_http_edge_refusals",
-            "Requests and connections the HTTP edge refused before the app saw them, by"
-            " status (400, 408, 414, 429, 431, 505).",
+            "Requests the app's edge rules refused before the app saw them, by status"
+            " (429: the in-flight cap per client address).",
             ["status"],
             registry=on,
         )
@@ -257,7 +261,7 @@ class ServerMetrics:
     # --- hooks for the other parts of the server --------------------------------------
 
     def record_edge_refusal(self, status: int) -> None:
-        """Call when the HTTP edge answers a refusal itself (adapters/http/edge_protocol.py)."""
+        """Call when the HTTP edge answers a refusal itself (adapters/http/edge_rules.py)."""
         self.edge_refusals.labels(status=str(status)).inc()
 
     def record_lockout(self, subject: str = "user") -> None:

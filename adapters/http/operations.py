@@ -34,8 +34,10 @@ from .schemas import (
     ModuleObject,
     TokenRequest,
     TokenResponse,
+    WorkersObject,
 )
 from .token_endpoints import UnlockRequest, UnlockResponse, authorize, unlock_user
+from .worker_endpoints import list_workers
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -331,5 +333,22 @@ OPERATIONS: tuple[Operation, ...] = (
         request_model=UnlockRequest,
         request_required=True,
         response_model=UnlockResponse,
+    ),
+    Operation(
+        method="GET",
+        path="/v1/workers",
+        endpoint=list_workers,
+        operation_id="listWorkers",
+        summary="List workers and the queue",
+        description=(
+            "The workers running exports, imports and backups apart from the API (id,"
+            " host, pid, concurrency, last heartbeat, the actions each holds) and the"
+            " queue they share (depth by kind, running, counters), read from the store:"
+            " every replica answers the same (docs/workers.md)."
+        ),
+        permission=Permission.VIEW_STATUS_OF_CLUSTER_ACTION,
+        responses={200: "The workers and the queue."},
+        response_model=WorkersObject,
+        extension=True,
     ),
 )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .loop_histogram import LoopCounterChild, LoopHistogramChild
 from .metrics import ServerMetrics
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
@@ -24,7 +24,7 @@ class RequestMetricsMiddleware:
         self.metrics = metrics
         # prometheus_client's labels() costs more than the observation itself; the
         # children of each (method, route, status) are looked up once (a bounded set).
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._children: dict[tuple[str, str, int], tuple[LoopCounterChild, LoopHistogramChild]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

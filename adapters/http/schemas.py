@@ -10,7 +10,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from bdbexport.domain.action_records import ActionStatus
 from bdbexport.domain.bdb import MAX_UID, Endpoint, ModuleRef
-from bdbexport.domain.locations import FTP_URL_PATTERN, SFTP_URL_PATTERN, ExportLocation
+from bdbexport.domain.locations import (
+    FTP_URL_PATTERN,
+    SFTP_URL_PATTERN,
+    ExportLocation,
+    for_storage,
+)
 from bdbexport.domain.statuses import (
     BackupStatus,
     BdbStatus,
@@ -154,15 +159,31 @@ class ImportRequest(BaseModel):
         return self.dataset_import_sources is not None
 
 
+def _document_no_customer_key(schema: dict[str, Any]) -> None:
+    # What `for_storage` refuses, in the published schema: an SSE-C `encryption` object.
+    encrypted = {"required": ["encryption"], "properties": {"encryption": {"type": "object"}}}
+    schema["not"] = {
+        "required": ["backup_location"],
+        "properties": {"backup_location": encrypted},
+    }
+
+
 class BackupRequest(BaseModel):
     """`POST /v1/bdbs/{uid}/actions/backup`: clients send `{}` (or nothing), and the
     backup goes to the bdb's `backup_location`; ours also accepts `backup_location` (an
     extension) to back up elsewhere once, and `email_notification`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_no_customer_key)
 
     backup_location: ExportLocation | None = None
     email_notification: bool = Field(default=False, strict=True)
+
+    @field_validator("backup_location")
+    @classmethod
+    def _no_customer_key(cls, value: ExportLocation | None) -> ExportLocation | None:
+        # A backup is kept: its key would have to be kept to restore it (docs/backups.md).
+        for_storage(value)
+        return value
 
 
 class ActionObject(BaseModel):
@@ -179,6 +200,17 @@ class ActionObject(BaseModel):
     start_time: datetime
     end_time: datetime | None = Field(default=None, description="Once it has ended.")
     error: str | None = Field(default=None, description="On failure or cancel: why.")
+    attempt: int | None = Field(
+        default=None,
+        description=(
+            "Ours: with workers apart from the API, while the action is queued or running,"
+            " the attempts begun (docs/workers.md)."
+        ),
+    )
+    last_error: str | None = Field(
+        default=None,
+        description="Ours: with workers apart, why the previous attempt ended.",
+    )
 
 
 class ActionListV1(BaseModel):
@@ -303,6 +335,32 @@ class DecisionObject(BaseModel):
     checks: list[CheckObject]
     error_code: str | None = None
     description: str | None = None
+
+
+class WorkerObject(BaseModel):
+    """A worker as it registered itself (docs/workers.md)."""
+
+    id: str
+    host: str
+    pid: int
+    concurrency: int
+    heartbeat: str
+    running: list[str]
+
+
+class QueueObject(BaseModel):
+    """The queue the workers share: depth by kind, running, counters since the start."""
+
+    queued: dict[str, int]
+    running: int
+    counters: dict[str, int]
+
+
+class WorkersObject(BaseModel):
+    """`GET /v1/workers`: `queue` is null on a server that runs actions in-process."""
+
+    workers: list[WorkerObject]
+    queue: QueueObject | None
 
 
 class ModuleObject(BaseModel):

@@ -37,7 +37,7 @@ from .rdb_version import check_readable, rdb_version_of
 from .resp import ConnectionLostError, RespConnection, RespError
 from .scratch_server import ScratchServer
 from .size_cap import SizeCap
-from .sources import SUPPORTED_SOURCE_TYPES, FtpOpener, fetch, plain_ftp
+from .sources import SUPPORTED_SOURCE_TYPES, FtpOpener, RemoteSource, fetch, plain_ftp
 from .undo_journal import UndoJournal
 
 DEFAULT_DATABASES = 16
@@ -61,6 +61,7 @@ class RdbImporter:
         resolve_path: Callable[[str], Path] | None = None,
         check_host: Callable[[str], None] | None = None,
         open_ftp: FtpOpener = plain_ftp,
+        remote: RemoteSource | None = None,
     ) -> None:
         """`resolve_path` and `check_host` are the deployment's rules for where files
         may be read (a `mount_point` path, resolved) and which FTP hosts may be
@@ -79,6 +80,9 @@ class RdbImporter:
         self._resolve_path = resolve_path
         self._check_host = check_host
         self._open_ftp = open_ftp
+        self._remote = remote
+        # `remote` adds the other location types (s3, abs, sftp), docs/imports.md.
+        self.location_types = SUPPORTED_SOURCE_TYPES | (remote.types if remote else frozenset())
 
     def reap_leftovers(self) -> int:
         """Kill the loaders, and remove the work directories, that imports of servers
@@ -98,7 +102,7 @@ class RdbImporter:
         """Returns the bytes read: the size of the RDB file as fetched."""
         if not bdb.endpoints or not bdb.endpoints[0].addr:
             raise ImportFailedError(ImportFailureReason.GENERAL_ERROR, "no data endpoint")
-        if source.type not in SUPPORTED_SOURCE_TYPES:
+        if source.type not in self.location_types:
             raise ImportFailedError(
                 ImportFailureReason.GENERAL_ERROR, f"no importer for location type {source.type}"
             )
@@ -148,6 +152,7 @@ class RdbImporter:
                 cap=cap,
                 resolved=resolved,
                 open_ftp=self._open_ftp,
+                remote=self._remote,
             )
             size = rdb.stat().st_size
             version = rdb_version_of(rdb)

@@ -87,6 +87,30 @@ def plain_ftp(
     return ftp
 
 
+class RemoteSource(Protocol):
+    """The other location types' downloads (`s3`, `abs`, `sftp`: the composition root
+    provides `adapters/object_stores`): the file into `writer`, its size, or
+    `ImportFailedError` with the reason the provider's answer deserves."""
+
+    types: frozenset[str]
+
+    def fetch(self, source: ExportLocation, writer: BinaryIO, fraction: Fraction) -> int: ...
+
+
+class _CappedWriter:
+    """A file that holds every write against the `SizeCap` before it lands."""
+
+    def __init__(self, file: BinaryIO, cap: SizeCap) -> None:
+        self._file = file
+        self._cap = cap
+        self._done = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self._cap.copied(self._done + len(data))
+        self._done += len(data)
+        return self._file.write(data)
+
+
 def fetch(
     source: ExportLocation,
     destination: Path,
@@ -96,6 +120,7 @@ def fetch(
     cap: SizeCap | None = None,
     resolved: Path | None = None,
     open_ftp: FtpOpener = plain_ftp,
+    remote: RemoteSource | None = None,
 ) -> None:
     """Copy the file `source` names to `destination` (a new file), within `cap`
     (default: the default `ImportLimits`). `resolved` is where a `mount_point` path
@@ -108,6 +133,9 @@ def fetch(
         _copy_local(path, source.path, destination, fraction, cap)
     elif isinstance(source, UrlLocation):
         _download_ftp(source, destination, fraction, timeout=timeout, open_ftp=open_ftp, cap=cap)
+    elif remote is not None and source.type in remote.types:
+        with destination.open("xb") as file:
+            remote.fetch(source, _CappedWriter(file, cap), fraction)  # type: ignore[arg-type]
     else:
         raise ImportFailedError(
             ImportFailureReason.GENERAL_ERROR, f"no importer for location type {source.type}"

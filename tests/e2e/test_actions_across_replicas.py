@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
@@ -26,10 +27,11 @@ DEADLINE = 30.0
 def replicas(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     redis = RedisServer(tmp_path / "redis").start()
     bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(BOOTSTRAP))
+    bootstrap.write_text(json.dumps(with_cheap_hashes(BOOTSTRAP)))
     store = f"{redis.url}?prefix=replicas:"
     args = ["--bootstrap", str(bootstrap), "--exporter", "simulated"]
     args += ["--simulated-duration", "120", "--importer", "memory"]
+    args += ["--shutdown-grace", "1"]  # its length is not under test: stop without 10 s
     try:
         with (
             ServerProcess(store, args=args, workdir=tmp_path) as first,

@@ -12,6 +12,7 @@ import pytest
 
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from tests.e2e.test_serve import ADMIN
+from tests.support.passwords import with_cheap_hashes
 from tests.support.server_process import bdbexport_command, free_port
 
 
@@ -40,7 +41,7 @@ def test_serve_refuses_backup_settings_out_of_range(
         "bdbs": [bdb, {"uid": 2, "name": "db2"}],
     }
     bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(document))
+    bootstrap.write_text(json.dumps(with_cheap_hashes(document)))
     done = subprocess.run(
         [*bdbexport_command(), "serve", "--port", str(free_port()),
          "--store", f"sqlite://{tmp_path / 'store.sqlite3'}",

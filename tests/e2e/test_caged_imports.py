@@ -26,6 +26,7 @@ from tests.support.importing_server import (
     ADMIN,
     MIB,
     ended,
+    scratch_tmp,
     serve,
     start_import,
     work_directories,
@@ -45,7 +46,7 @@ def target(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def loaders(tmp_path: Path) -> list[int]:
-    """The redis-servers whose command line names a place under `tmp_path/tmp`: the
+    """The redis-servers whose command line names a place under the test's TMPDIR: the
     scratch loaders of this test's server (their title is `unixsocket:<path>`)."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -55,7 +56,7 @@ def loaders(tmp_path: Path) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"redis-server" in command and str(tmp_path / "tmp").encode() in command:
+        if b"redis-server" in command and str(scratch_tmp(tmp_path)).encode() in command:
             found.append(int(entry.name))
     return found
 
@@ -153,7 +154,7 @@ def test_a_killed_server_takes_its_loader_along_and_the_next_start_reaps_leftove
     gone_start = started_at(gone.pid)
     gone.kill()
     gone.wait()
-    leftover = tmp_path / "tmp" / "bdbexport-import-leftover"
+    leftover = scratch_tmp(tmp_path) / "bdbexport-import-leftover"
     leftover.mkdir(mode=0o700)
     orphan = subprocess.Popen(
         [redis_binary(), "--port", "0", "--unixsocket", str(leftover / "scratch.sock")],
@@ -165,7 +166,7 @@ def test_a_killed_server_takes_its_loader_along_and_the_next_start_reaps_leftove
             f"{gone.pid} {gone_start}\n{orphan.pid} {started_at(orphan.pid)}\n"
         )
         # Another server's live work directory is not ours to reap.
-        alive = tmp_path / "tmp" / "bdbexport-import-alive"
+        alive = scratch_tmp(tmp_path) / "bdbexport-import-alive"
         alive.mkdir(mode=0o700)
         (alive / "owner").write_text(f"{os.getpid()} {started_at(os.getpid())}\n0 None\n")
         with server.start():

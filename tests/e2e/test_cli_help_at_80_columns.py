@@ -50,7 +50,7 @@ def option_names(path: tuple[str, ...]) -> list[str]:
         command = command.commands[name]
     names: list[str] = []
     for param in command.params:
-        if isinstance(param, typer.core.TyperOption):
+        if isinstance(param, typer.core.TyperOption) and not param.hidden:
             names.extend(
                 name for name in param.opts + param.secondary_opts if name.startswith("--")
             )

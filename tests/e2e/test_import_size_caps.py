@@ -16,6 +16,7 @@ import redis
 from tests.support.importing_server import (
     MIB,
     ended,
+    scratch_tmp,
     serve,
     start_ftp_import,
     start_import,
@@ -88,12 +89,12 @@ def test_a_file_larger_than_the_databases_memory_limit_fails_as_redis_software_s
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """`tmp_path/tmp` on a 64 MiB tmpfs of its own (mounting needs root: CI has it)."""
+    """The server's TMPDIR on a 64 MiB tmpfs of its own (mounting needs root: CI has it)."""
     if os.geteuid() != 0:
         if os.environ.get("CI") == "true":
             pytest.fail("CI runs as root, to mount a small file system here")
         pytest.skip("mounting a small tmpfs needs root")
-    disk = tmp_path / "tmp"
+    disk = scratch_tmp(tmp_path)
     disk.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], check=True)
     yield disk

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_serve import ADMIN
+from tests.support.passwords import with_cheap_hashes
 from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
             {"uid": 1, "name": "one", "endpoints": [{"addr": ["127.0.0.1"], "port": 1}]},
         ],
     }
-    (tmp_path / "bootstrap.json").write_text(json.dumps(document))
+    (tmp_path / "bootstrap.json").write_text(json.dumps(with_cheap_hashes(document)))
     (tmp_path / "exports").mkdir()
     process = ServerProcess(
         f"sqlite://{tmp_path / 'store.sqlite3'}",

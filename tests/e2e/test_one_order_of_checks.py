@@ -32,7 +32,15 @@ pytestmark = pytest.mark.slow
 ADMIN = ("admin@example.com", "admin-password")
 NOBODY = ("nobody@example.com", "nobody-password")
 VIEWER = ("viewer@example.com", "viewer-password")
-S3 = {"type": "s3", "bucket_name": "b", "access_key_id": "k", "secret_access_key": "s"}
+GS = {
+    "type": "gs",
+    "bucket_name": "backups",
+    "client_id": "1",
+    "client_email": "exporter@example.com",
+    "private_key_id": "k1",
+    "private_key": "-----BEGIN PRIVATE KEY-----\nMC4CAQAw\n-----END PRIVATE KEY-----\n",
+}
+"""A location type no exporter serves yet (docs/exports.md)."""
 
 
 def bootstrap(tmp_path: Path, *extra: dict[str, Any]) -> Path:
@@ -102,7 +110,7 @@ def test_a_caller_without_the_permission_learns_nothing_about_locations(
         ("export", {"export_location": mount(str(tmp_path / "exports" / "inside"))}),
         ("export", {"export_location": ftp("127.0.0.1")}),
         ("export", {"export_location": ftp("10.1.1.1")}),
-        ("export", {"export_location": S3}),
+        ("export", {"export_location": GS}),
         ("import", {"import_location": mount("/etc/passwd")}),
         ("import", {"import_location": mount(str(tmp_path / "exports" / "inside" / "a.rdb"))}),
         ("import", {"import_location": ftp("127.0.0.1")}),
@@ -154,7 +162,7 @@ def test_a_dry_run_with_a_location_judges_it_as_the_real_call(
         ({"export_location": mount("/etc")}, 400, "export_path_not_allowed"),
         ({"export_location": mount("../..")}, 400, "export_path_not_allowed"),
         ({"export_location": ftp("127.0.0.1")}, 400, "egress_not_allowed"),
-        ({"export_location": S3}, 400, "unsupported_location_type"),
+        ({"export_location": GS}, 400, "unsupported_location_type"),
         ({}, 400, "invalid_schema"),
     ]
     for body, status, code in cases:
@@ -233,7 +241,7 @@ def test_the_simulated_exporter_refuses_what_the_real_one_refuses(tmp_path: Path
     with serving(tmp_path, "--exporter", "simulated", "--simulated-duration", "0.2") as process:
         process.start()
         for body, code in [
-            ({"export_location": S3}, "unsupported_location_type"),
+            ({"export_location": GS}, "unsupported_location_type"),
             ({"export_location": mount("/etc")}, "export_path_not_allowed"),
             ({"export_location": ftp("127.0.0.1")}, "egress_not_allowed"),
         ]:
@@ -246,7 +254,7 @@ def test_the_simulated_exporter_refuses_what_the_real_one_refuses(tmp_path: Path
         assert accepted.status_code == 200, accepted.text
 
 
-# --- the local CLI: S3 refused at the start, relative paths from the working directory ------
+# --- the local CLI: gs refused at the start, relative paths from the working directory ------
 
 
 @pytest.fixture
@@ -258,11 +266,11 @@ def local(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("exporter", ["rdb", "simulated"])
-def test_a_local_s3_export_is_refused_at_the_start_and_records_nothing(
+def test_a_local_gs_export_is_refused_at_the_start_and_records_nothing(
     local: dict[str, str], tmp_path: Path, exporter: str
 ) -> None:
-    location = tmp_path / "s3.json"
-    location.write_text(json.dumps(S3))
+    location = tmp_path / "gs.json"
+    location.write_text(json.dumps(GS))
     started = cli(
         "export",
         "start",
@@ -276,7 +284,7 @@ def test_a_local_s3_export_is_refused_at_the_start_and_records_nothing(
     )
     assert started.returncode == 2, started.stdout + started.stderr
     assert started.stderr.startswith("error: unsupported_location_type: ")
-    assert "'s3'" in started.stderr
+    assert "'gs'" in started.stderr
     shown = json.loads(cli("-o", "json", "db", "show", "1", env=local).stdout)
     assert shown["export_status"] == "idle"
     assert json.loads(cli("-o", "json", "action", "list", env=local).stdout) == []
@@ -299,11 +307,11 @@ def test_a_local_relative_path_is_relative_to_the_working_directory(
     assert outside.stderr.startswith("error: export_path_not_allowed: ")
 
 
-def test_the_same_s3_export_is_refused_alike_by_a_default_server_and_locally(
+def test_the_same_gs_export_is_refused_alike_by_a_default_server_and_locally(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    location = tmp_path / "s3.json"
-    location.write_text(json.dumps(S3))
+    location = tmp_path / "gs.json"
+    location.write_text(json.dumps(GS))
     remote = cli(
         *("--url", server.url, "--user", ADMIN[0]),
         *("export", "start", "1", "--location-file", str(location)),

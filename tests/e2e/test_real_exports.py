@@ -20,6 +20,7 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
 from tests.e2e.test_serve import ADMIN
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer, redis_binary
 from tests.support.server_process import ServerProcess, free_port
 
@@ -137,7 +138,7 @@ def serve(tmp_path: Path, bdbs: list[dict[str, Any]], *extra: str) -> ServerProc
         "bdbs": bdbs,
     }
     path = tmp_path / "bootstrap.json"
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(with_cheap_hashes(document)))
     args = ["--bootstrap", str(path), *extra]
     return ServerProcess(f"sqlite://{tmp_path / 'store.sqlite3'}", args=args, workdir=tmp_path)
 
@@ -312,8 +313,10 @@ def test_killing_the_source_mid_export_fails_it_and_leaves_the_directory_clean(
             assert (
                 export(server, 1, {"type": "mount_point", "path": str(target)}).status_code == 200
             )
-            time.sleep(1.0)
-            assert any(p.name.endswith(".partial") for p in target.iterdir())  # mid-export
+            deadline = time.monotonic() + 30  # waited for, not slept: ends only a hang
+            while not any(p.name.endswith(".partial") for p in target.iterdir()):  # mid-export
+                assert time.monotonic() < deadline, list(target.iterdir())
+                time.sleep(0.05)
             slow.kill()
             bdb, _ = wait_end(server, 1)
             assert (bdb["export_status"], bdb["export_failure_reason"]) == (
@@ -329,11 +332,18 @@ def test_unsupported_location_types_are_refused_at_start(
     tmp_path: Path, source: SourceRedis
 ) -> None:
     with serve(tmp_path, [bdb_on(source.port)]).start() as server:
-        s3 = {"type": "s3", "bucket_name": "b", "access_key_id": "a", "secret_access_key": "s"}
-        refused = export(server, 1, s3)
+        gs = {
+            "type": "gs",
+            "bucket_name": "backups",
+            "client_id": "1",
+            "client_email": "exporter@example.com",
+            "private_key_id": "k1",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMC4CAQAw\n-----END PRIVATE KEY-----\n",
+        }
+        refused = export(server, 1, gs)
         assert refused.status_code == 400
         assert refused.json()["error_code"] == "unsupported_location_type"
-        assert "mount_point, url" in refused.json()["description"]
+        assert "abs, mount_point, s3, sftp, url" in refused.json()["description"]
         assert httpx.get(f"{server.url}/v1/bdbs/1", auth=ADMIN).json()["export_status"] == "idle"
 
 

@@ -17,6 +17,7 @@ import redis
 
 from tests.e2e.test_serve import ADMIN
 from tests.support.datasets import DATABASES, assert_same_content, content_of, write_every_type
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
@@ -48,7 +49,7 @@ def server(tmp_path: Path, source: RedisServer, target: RedisServer) -> Iterator
         "bdbs": [bdb_on(1, source.port), bdb_on(2, target.port)],
     }
     bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(document))
+    bootstrap.write_text(json.dumps(with_cheap_hashes(document)))
     process = ServerProcess(
         f"sqlite://{tmp_path / 'store.sqlite3'}",
         args=["--bootstrap", str(bootstrap)],

@@ -12,12 +12,16 @@ import httpx
 import pytest
 
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
 REPLICAS = 4
 ROUNDS = 10
+READY_WITHIN = 180.0
+"""A generous deadline, not a figure: four interpreters starting at once on a loaded
+two-core machine (load above 10) took over 30 s; what is tested is that all come up."""
 
 
 @pytest.fixture
@@ -31,7 +35,7 @@ def test_four_replicas_started_at_once_on_an_empty_redis_all_come_up(
     tmp_path: Path, redis: RedisServer
 ) -> None:
     document = tmp_path / "bootstrap.json"
-    document.write_text(json.dumps(BOOTSTRAP))
+    document.write_text(json.dumps(with_cheap_hashes(BOOTSTRAP)))
     for round_ in range(ROUNDS):
         store = f"{redis.url}?prefix=round{round_}:"
         replicas = [
@@ -40,7 +44,7 @@ def test_four_replicas_started_at_once_on_an_empty_redis_all_come_up(
         ]
         try:
             with ThreadPoolExecutor(REPLICAS) as starting:
-                list(starting.map(lambda replica: replica.start(timeout=30), replicas))
+                list(starting.map(lambda replica: replica.start(timeout=READY_WITHIN), replicas))
             for replica in replicas:
                 response = httpx.get(f"{replica.url}/v1/bdbs/1", auth=ADMIN, timeout=10)
                 assert response.status_code == 200, (round_, replica.stderr())
@@ -65,7 +69,7 @@ def test_replicas_seeding_the_demo_together_show_only_passwords_that_work(
         replicas = [ServerProcess(store, env=env, workdir=tmp_path) for _ in range(3)]
         try:
             with ThreadPoolExecutor(3) as starting:
-                list(starting.map(lambda replica: replica.start(timeout=30), replicas))
+                list(starting.map(lambda replica: replica.start(timeout=READY_WITHIN), replicas))
             named = [r for r in replicas if "demo-passwords.txt" in r.stdout()]
             assert named, "the replicas whose users were stored name the file"
             shown = [

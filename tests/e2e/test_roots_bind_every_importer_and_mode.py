@@ -19,6 +19,7 @@ import pytest
 from bdbexport.composition.bootstrap_file import apply_bootstrap
 from bdbexport.composition.demo_data import demo_document
 from bdbexport.composition.stores import open_store
+from tests.support.passwords import with_cheap_hashes
 from tests.support.server_process import ServerProcess, bdbexport_command
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ def serving(tmp_path: Path, *args: str) -> ServerProcess:
         "bdbs": [{"uid": 3, "name": "catalog"}],
     }
     bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(document))
+    bootstrap.write_text(json.dumps(with_cheap_hashes(document)))
     return ServerProcess(
         f"sqlite://{tmp_path / 's.sqlite3'}",
         args=["--bootstrap", str(bootstrap), "--importer", "memory", *args],

@@ -17,6 +17,7 @@ import pytest
 from bdbexport.adapters.sqlite import SqliteBdbRepository, SqliteDatabase
 from bdbexport.composition.stores import open_store
 from tests.e2e.test_serve import ADMIN, BOOTSTRAP, MOUNT
+from tests.support.passwords import with_cheap_hashes
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import ServerProcess, bdbexport_command, free_port
 
@@ -31,7 +32,7 @@ MANY: dict[str, Any] = {
 
 def bootstrap(tmp_path: Path, document: dict[str, Any]) -> Path:
     path = tmp_path / "bootstrap.json"
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(with_cheap_hashes(document)))
     return path
 
 
@@ -228,8 +229,12 @@ def test_a_killed_worker_fails_its_export_when_the_lease_runs_out(tmp_path: Path
     first.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
     first.process.wait(10)  # type: ignore[union-attr]
     with ServerProcess(store, args=["--export-lease-ttl", "1"], workdir=tmp_path).start() as second:
-        time.sleep(1.5)
-        bdb = httpx.get(f"{second.url}/v1/bdbs/1", auth=ADMIN).json()
+        deadline = time.monotonic() + 30  # the lease ran out before this start; ends a hang
+        while (bdb := httpx.get(f"{second.url}/v1/bdbs/1", auth=ADMIN).json())[
+            "export_status"
+        ] == "exporting":
+            assert time.monotonic() < deadline, bdb
+            time.sleep(0.1)
         assert bdb["export_status"] == "failed"
         assert bdb["export_failure_reason"] == "general-error"
         reset = httpx.put(f"{second.url}/v1/bdbs/1/actions/export_reset_status", auth=ADMIN)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.passwords import with_cheap_hashes
 from tests.support.server_process import ServerProcess
 
 ADMIN = ("faults-admin@example.com", "faults-admin-password")
@@ -34,16 +35,23 @@ BOUND = 10.0
 
 def bootstrap_file(directory: Path, document: dict[str, Any] | None = None) -> Path:
     path = directory / "bootstrap.json"
-    path.write_text(json.dumps(document or BOOTSTRAP))
+    path.write_text(json.dumps(with_cheap_hashes(document or BOOTSTRAP)))
     return path
 
 
 def server_on(store_url: str, workdir: Path, *args: str) -> ServerProcess:
+    """A server whose exports run for a minute (still running at every fault) and whose
+    stop does not wait the default 10 s for them: the grace is not under test here."""
     return ServerProcess(
         store_url,
-        args=["--exporter", "simulated", "--simulated-duration", "60", *args],
+        args=[
+            "--exporter", "simulated",
+            "--simulated-duration", "60",
+            "--shutdown-grace", "0.5",
+            *args,
+        ],
         workdir=workdir,
-    )
+    )  # fmt: skip
 
 
 def request(server: ServerProcess, method: str, path: str, **body: Any) -> httpx.Response:

@@ -22,8 +22,10 @@ from tests.support.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
 LEASE = 3.0
-LONG_LEASE = 30.0
-"""Long enough that a second server is up and sweeping before the lease runs out."""
+LONG_LEASES = (10.0, 20.0, 40.0)
+"""Long enough that a second server is up and sweeping before the lease runs out: on a
+quiet machine the first is; a loaded one that starts too slowly to prove it is given the
+next (the test waits out the lease, so the shortest that proves it is the fastest)."""
 
 
 @pytest.fixture
@@ -70,21 +72,32 @@ def test_a_server_started_after_the_lease_ran_out_removes_the_partials(
 def test_a_lease_expiry_removes_the_partials_and_a_live_lease_keeps_them(
     tmp_path: Path, slow_source: SourceRedis
 ) -> None:
-    killed = time.monotonic()
-    killed_mid_export(tmp_path, slow_source, LONG_LEASE)
-    with serve(tmp_path, []).start() as server:
-        # The leases still run: the exports might be alive on another replica.
-        assert time.monotonic() - killed < LONG_LEASE, "too slow a start to prove this"
-        assert len(partials(tmp_path / "exports")) == 2
-        deadline = time.monotonic() + LONG_LEASE + 10
-        while True:  # reads fail the export once its lease has run out
-            bdb = httpx.get(f"{server.url}/v1/bdbs/1", auth=ADMIN).json()
-            if bdb["export_status"] != "exporting":
-                break
-            assert time.monotonic() < deadline, bdb
-            time.sleep(0.2)
-        assert (bdb["export_status"], bdb["export_failure_reason"]) == ("failed", "general-error")
-        deadline = time.monotonic() + 10
-        while partials(tmp_path / "exports"):
-            assert time.monotonic() < deadline, partials(tmp_path / "exports")
-            time.sleep(0.05)
+    for attempt, lease in enumerate(LONG_LEASES):
+        workdir = tmp_path / f"attempt-{attempt}"
+        workdir.mkdir()
+        killed = time.monotonic()
+        killed_mid_export(workdir, slow_source, lease)
+        with serve(workdir, []).start() as server:
+            if time.monotonic() - killed < lease:
+                lease_expires(server, workdir, lease)
+                return
+    pytest.fail(f"every start outlasted its lease ({LONG_LEASES}): nothing is proven")
+
+
+def lease_expires(server: ServerProcess, workdir: Path, lease: float) -> None:
+    """The second server keeps the partials while the leases run, and removes them
+    once a read fails the expired export."""
+    # The leases still run: the exports might be alive on another replica.
+    assert len(partials(workdir / "exports")) == 2
+    deadline = time.monotonic() + lease + 30
+    while True:  # reads fail the export once its lease has run out
+        bdb = httpx.get(f"{server.url}/v1/bdbs/1", auth=ADMIN).json()
+        if bdb["export_status"] != "exporting":
+            break
+        assert time.monotonic() < deadline, bdb
+        time.sleep(0.2)
+    assert (bdb["export_status"], bdb["export_failure_reason"]) == ("failed", "general-error")
+    deadline = time.monotonic() + 10
+    while partials(workdir / "exports"):
+        assert time.monotonic() < deadline, partials(workdir / "exports")
+        time.sleep(0.05)

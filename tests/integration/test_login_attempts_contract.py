@@ -39,6 +39,7 @@ from bdbexport.domain.auth.lockout import (
     user_subject,
 )
 from bdbexport.domain.auth.ports import AsyncLoginAttempts, LoginAttempts
+from tests.support.thoroughness import examples
 
 POLICY = LockoutPolicy(threshold=3, duration=100.0, reset_after=10.0)
 KINDS = ["memory", "sqlite", "redis"]
@@ -167,7 +168,9 @@ steps = st.lists(st.integers(0, 20_000).map(lambda ms: ms / 1000), min_size=1, m
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(0.6),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(policy=policies, gaps=steps)
 def test_the_lua_script_agrees_with_the_domain_rule(

@@ -3,6 +3,8 @@ for proving that an export and an import together lose nothing."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -11,7 +13,8 @@ DATABASES = (0, 3, 15)
 """Databases the dataset spreads over: the first, one in the middle, the last of 16."""
 TTL_TOLERANCE_MS = 1_000
 """Expiry moments (unix ms) may move by the time a copy takes between reading a
-key's TTL and writing it: compared within this margin."""
+key's TTL and writing it: compared within this margin, or within the time that really
+passed between the two pictures (a loaded machine copies slower), whichever is more."""
 LARGE_SIZES = (1_000_000, 2_500_000)
 
 
@@ -53,10 +56,18 @@ def _write(client: redis.Redis, db: int, scale: int) -> None:
     client.xadd("stream:capped", {"k": "v"}, maxlen=10)
 
 
-def content_of(port: int) -> dict[tuple[int, bytes], tuple[bytes, Any, int]]:
+class Content(dict[tuple[int, bytes], tuple[bytes, Any, int]]):
+    """A picture of a server's content, and when it was taken (time.monotonic())."""
+
+    started: float = 0.0
+    finished: float = 0.0
+
+
+def content_of(port: int) -> Content:
     """Every key of every database of the server on `port`:
     (db, key) -> (type, value, expiry in unix ms or -1)."""
-    content: dict[tuple[int, bytes], tuple[bytes, Any, int]] = {}
+    content = Content()
+    content.started = time.monotonic()
     with redis.Redis(port=port, socket_timeout=30) as client:
         databases = [int(str(name)[2:]) for name in client.info("keyspace")]
     for db in databases:
@@ -67,6 +78,7 @@ def content_of(port: int) -> dict[tuple[int, bytes], tuple[bytes, Any, int]]:
                     continue
                 expires = int(client.pexpiretime(key))
                 content[(db, key)] = (kind, _value(client, key, kind), expires)
+    content.finished = time.monotonic()
     return content
 
 
@@ -102,11 +114,18 @@ def _value(client: redis.Redis, key: bytes, kind: bytes) -> Any:
 
 
 def assert_same_content(
-    expected: dict[tuple[int, bytes], tuple[bytes, Any, int]],
-    actual: dict[tuple[int, bytes], tuple[bytes, Any, int]],
+    expected: Mapping[tuple[int, bytes], tuple[bytes, Any, int]],
+    actual: Content,
+    *,
+    since: float | None = None,
 ) -> None:
-    """Same keys, types and values; expiry moments equal within `TTL_TOLERANCE_MS`,
-    and no expiry where there was none."""
+    """Same keys, types and values; expiry moments equal within `TTL_TOLERANCE_MS` or
+    the time that passed since `since` (the copy's start; by default when `expected`
+    was taken), and no expiry where there was none. A copy that moves an expiry can move
+    it by no more than the time it took: a bound measured in the same run."""
+    if since is None:
+        since = expected.started if isinstance(expected, Content) else actual.started
+    tolerance = max(TTL_TOLERANCE_MS, (actual.finished - since) * 1000)
     assert sorted(actual) == sorted(expected)
     for where, (kind, value, expires) in expected.items():
         got_kind, got_value, got_expires = actual[where]
@@ -115,7 +134,7 @@ def assert_same_content(
         if expires < 0:
             assert got_expires == expires, where
         else:
-            assert abs(got_expires - expires) <= TTL_TOLERANCE_MS, where
+            assert abs(got_expires - expires) <= tolerance, (where, got_expires - expires)
 
 
 def _comparable(value: Any) -> Any:

@@ -24,6 +24,7 @@ from bdbexport.domain import AsyncActionService, Bdb, ExportLocation, Role
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.auth.passwords import hash_password
 from bdbexport.domain.errors import UnsupportedLocationTypeError
+from bdbexport.domain.work_queue import WorkQueue
 
 PASSWORDS: Mapping[Role, str] = {role: f"{role.value}-password" for role in Role}
 
@@ -92,6 +93,7 @@ def make_http_world(
     bdbs: tuple[Bdb, ...] | None = None,
     location_types: frozenset[str] | None = None,
     store_url: str = "memory://",
+    work_queue: WorkQueue | None = None,
 ) -> HttpWorld:
     """The app `build_http_app` builds over `bootstrap`'s wiring (as `serve` does), on
     the store `store_url` names (in memory by default), seeded with the demo bdbs and one
@@ -125,6 +127,7 @@ def make_http_world(
         version="test",
         launch=lambda bdb, location, notify=False, **how: launched.append((bdb, location)),
         check_location=functools.partial(served_types_only, location_types),
+        work_queue=work_queue,
     )
     return HttpWorld(
         built.app,

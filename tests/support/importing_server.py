@@ -3,7 +3,9 @@ tests of hostile import files and sources (issue 22)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,14 +45,22 @@ def serve(tmp_path: Path, target: RedisServer, *extra: str) -> ServerProcess:
         ],
     }
     (tmp_path / "bootstrap.json").write_text(json.dumps(document))
-    for name in ("tmp", "exports"):
-        (tmp_path / name).mkdir(exist_ok=True)
+    (tmp_path / "exports").mkdir(exist_ok=True)
+    scratch_tmp(tmp_path).mkdir(exist_ok=True)
     return ServerProcess(
         f"sqlite://{tmp_path / 'store.sqlite3'}",
         args=["--bootstrap", str(tmp_path / "bootstrap.json"), *extra],
         workdir=tmp_path,
-        env={"TMPDIR": str(tmp_path / "tmp")},
+        env={"TMPDIR": str(scratch_tmp(tmp_path))},
     )
+
+
+def scratch_tmp(tmp_path: Path) -> Path:
+    """The TMPDIR of a test's server: short, so the scratch loader's Unix socket path
+    stays under the kernel's 107 bytes (pytest-xdist's `tmp_path` alone can pass it),
+    and named after `tmp_path`, so each test has its own."""
+    digest = hashlib.sha256(str(tmp_path).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"bdbx-{digest}"
 
 
 def start_import(server: ServerProcess, tmp_path: Path, name: str, content: bytes) -> str:
@@ -86,4 +96,4 @@ def start_ftp_import(server: ServerProcess, url: str) -> None:
 
 
 def work_directories(tmp_path: Path) -> list[Path]:
-    return list((tmp_path / "tmp").glob("bdbexport-import-*"))
+    return list(scratch_tmp(tmp_path).glob("bdbexport-import-*"))

@@ -26,6 +26,8 @@ def redis_binary() -> str:
 
 
 class RedisServer:
+    _rebinds = 0
+
     def __init__(self, directory: Path, *, aof: bool = False) -> None:
         self.directory = directory
         self.port = free_port()
@@ -62,6 +64,12 @@ class RedisServer:
         client = redis.Redis(port=self.port, socket_timeout=1)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
+            if self.process.poll() is not None and self._rebinds < 3:
+                # Another process took the port between our probe and the bind: the
+                # port is not under test, take another.
+                self._rebinds += 1
+                self.port = free_port()
+                return self.start()
             try:
                 if client.ping():
                     client.close()

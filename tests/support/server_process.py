@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -14,12 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.workers import free_port
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+__all__ = ["ServerProcess", "bdbexport_command", "free_port"]
 
 
 def bdbexport_command() -> list[str]:
@@ -31,6 +27,8 @@ def bdbexport_command() -> list[str]:
 class ServerProcess:
     """Starts on construction, ready when `start()` returns; `stop()` sends SIGTERM."""
 
+    _rebinds = 0
+
     def __init__(
         self,
         store_url: str,
@@ -40,25 +38,32 @@ class ServerProcess:
         tls: tuple[Path, Path] | None = None,
         workdir: Path,
     ) -> None:
-        self.port = free_port()
-        scheme = "https" if tls else "http"
+        self._store_url = store_url
+        self._args = tuple(args)
+        self._tls = tls
+        self._workdir = workdir
+        self._take_port(free_port())
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _take_port(self, port: int) -> None:
+        self.port = port
+        scheme = "https" if self._tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.stdout_path = workdir / f"serve-{self.port}.out"
-        self.stderr_path = workdir / f"serve-{self.port}.err"
+        self.stdout_path = self._workdir / f"serve-{self.port}.out"
+        self.stderr_path = self._workdir / f"serve-{self.port}.err"
         command = [
             *bdbexport_command(),
             "serve",
             "--port",
             str(self.port),
             "--store",
-            store_url,
-            *args,
+            self._store_url,
+            *self._args,
         ]
-        if tls:
-            command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+        if self._tls:
+            command += ["--certfile", str(self._tls[0]), "--keyfile", str(self._tls[1])]
         self.command = command
-        self.env = {**os.environ, **(env or {})}
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, verify: ssl.SSLContext | bool = True, timeout: float = 30.0) -> ServerProcess:
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
@@ -66,6 +71,12 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "address already in use" in self.stderr() and self._rebinds < 3:
+                    # Another process took the port between our probe and the bind
+                    # (another developer's test run): the port is not under test.
+                    self._rebinds += 1
+                    self._take_port(free_port())
+                    return self.start(verify, timeout)
                 raise RuntimeError(f"server exited early:\n{self.stderr()}\n{self.stdout()}")
             try:
                 httpx.get(f"{self.url}/v1/openapi.json", verify=verify, timeout=1.0)

@@ -29,6 +29,7 @@ from bdbexport.domain import (
     Principal,
     Role,
 )
+from tests.support.thoroughness import examples
 from tests.support.world import make_world
 
 OPERATORS = {Role.ADMIN, Role.CLUSTER_MEMBER, Role.DB_MEMBER}
@@ -242,11 +243,9 @@ class AsyncExportLifecycle(ExportLifecycle):
     shell = "async"
 
 
-ExportLifecycle.TestCase.settings = settings(
-    max_examples=250, stateful_step_count=30, deadline=None
-)
-AsyncExportLifecycle.TestCase.settings = settings(
-    max_examples=250, stateful_step_count=30, deadline=None
-)
+# Step counts come from the hypothesis profile (tests/conftest.py); 2.5 times its
+# examples: under `ci`, the 250 plans of 30 steps per shell this test always ran.
+ExportLifecycle.TestCase.settings = settings(max_examples=examples(2.5))
+AsyncExportLifecycle.TestCase.settings = settings(max_examples=examples(2.5))
 TestExportLifecycle = ExportLifecycle.TestCase
 TestAsyncExportLifecycle = AsyncExportLifecycle.TestCase

@@ -15,6 +15,7 @@ from bdbexport.domain.locations import (
     SftpLocation,
     UrlLocation,
 )
+from tests.support.thoroughness import examples
 
 
 @given(st.integers(min_value=1, max_value=65535))
@@ -51,7 +52,7 @@ def test_brackets_hold_only_an_ipv6_address(url: str) -> None:
         UrlLocation(url=url)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(3))
 @given(st.from_regex(FTP_URL_PATTERN, fullmatch=True))
 def test_every_url_the_published_pattern_matches_is_accepted(url: str) -> None:
     """A client generating URLs from the JSON Schema is never refused: the port range
@@ -59,7 +60,7 @@ def test_every_url_the_published_pattern_matches_is_accepted(url: str) -> None:
     assert UrlLocation(url=url).type == "url"
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(3))
 @given(st.from_regex(SFTP_URL_PATTERN, fullmatch=True))
 def test_every_sftp_url_the_published_pattern_matches_is_accepted(url: str) -> None:
     assert SftpLocation(sftp_url=url).type == "sftp"

@@ -8,6 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 from bdbexport.domain import ExportLocation, MountPointLocation, S3Location, UrlLocation
 
 LOCATIONS: TypeAdapter[ExportLocation] = TypeAdapter(ExportLocation)
+PEM = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n"
 
 
 @pytest.mark.parametrize(
@@ -15,17 +16,17 @@ LOCATIONS: TypeAdapter[ExportLocation] = TypeAdapter(ExportLocation)
     [
         {"type": "url", "url": "ftp://user:pw@ftp.example.com:21/backups/"},
         {"type": "url", "url": "ftps://ftp.example.com/backups/"},
-        {"type": "sftp", "sftp_url": "sftp://user@host/path", "key": "-----BEGIN..."},
-        {"type": "s3", "bucket_name": "b", "access_key_id": "AK", "secret_access_key": "SK"},
+        {"type": "sftp", "sftp_url": "sftp://user@host/path", "key": PEM},
+        {"type": "s3", "bucket_name": "backups", "access_key_id": "AK", "secret_access_key": "SK"},
         {
             "type": "gs",
-            "bucket_name": "b",
+            "bucket_name": "backups",
             "client_id": "c",
             "client_email": "e@x",
             "private_key_id": "k",
-            "private_key": "pk",
+            "private_key": PEM,
         },
-        {"type": "abs", "container": "c", "account_name": "a", "account_key": "k"},
+        {"type": "abs", "container": "ccc", "account_name": "aaa", "account_key": "a2V5"},
         {"type": "mount_point", "path": "/mnt/backups"},
     ],
 )
@@ -41,7 +42,7 @@ def test_every_location_type_is_accepted(document: dict[str, str]) -> None:
         {"type": "sftp", "sftp_url": "ftp://host/"},
         {"type": "mount_point"},
         {"type": "mount_point", "path": ""},
-        {"type": "s3", "bucket_name": "b"},
+        {"type": "s3", "bucket_name": "backups"},
         {"type": "mount_point", "path": "/x", "unexpected": 1},
     ],
 )
@@ -52,7 +53,7 @@ def test_bad_locations_are_refused(document: dict[str, object]) -> None:
 
 def test_secrets_do_not_show_in_reprs_or_dumps() -> None:
     url = UrlLocation(url="ftp://user:hunter2@ftp.example.com/")
-    s3 = S3Location(bucket_name="b", access_key_id="AK", secret_access_key="hunter2")
+    s3 = S3Location(bucket_name="backups", access_key_id="AK", secret_access_key="hunter2")
     for location in (url, s3):
         assert "hunter2" not in repr(location)
         assert "hunter2" not in location.model_dump_json()

@@ -63,6 +63,16 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("--store", "{store}", "--export-root", "/tmp"),
         ("import", "start", "4", "--path", "/tmp/x.rdb"),
     ),
+    # The remote location types' local options (a server's are serve's).
+    "--allow-egress": (("--store", "{store}", "--allow-egress", "127.0.0.1"), ("db", "show", "1")),
+    "--s3-url": (("--store", "{store}", "--s3-url", "http://127.0.0.1:9"), ("db", "show", "1")),
+    "--s3-ca-cert": (("--store", "{store}", "--s3-ca-cert", "/absent.pem"), ("db", "show", "1")),
+    "--gs-url": (("--store", "{store}", "--gs-url", "http://127.0.0.1:9"), ("db", "show", "1")),
+    "--abs-url": (("--store", "{store}", "--abs-url", "http://127.0.0.1:9"), ("db", "show", "1")),
+    "--sftp-known-hosts": (
+        ("--store", "{store}", "--sftp-known-hosts", "/absent"),
+        ("db", "show", "1"),
+    ),
     "--profile": (("--config", "{config}", "--profile", "lab"), ("db", "show", "3")),
     "--config": (("--config", "{config}", "--profile", "lab", "--json"), ("db", "list")),
     "--version": (("--version",), ("db", "show", "1")),

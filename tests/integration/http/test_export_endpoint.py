@@ -35,16 +35,16 @@ async def test_start_answers_the_exporting_bdb_and_hands_the_export_over(
     [
         {"type": "url", "url": "ftp://user:pw@ftp.example.com:21/backups/"},
         {"type": "sftp", "sftp_url": "sftp://user@host/backups"},
-        {"type": "s3", "bucket_name": "b", "access_key_id": "AK", "secret_access_key": "SK"},
+        {"type": "s3", "bucket_name": "backups", "access_key_id": "AK", "secret_access_key": "SK"},
         {
             "type": "gs",
-            "bucket_name": "b",
+            "bucket_name": "backups",
             "client_id": "c",
             "client_email": "svc@example.com",
             "private_key_id": "k",
-            "private_key": "pk",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMC4CAQAw\n-----END PRIVATE KEY-----\n",
         },
-        {"type": "abs", "container": "c", "account_name": "a", "account_key": "k"},
+        {"type": "abs", "container": "ccc", "account_name": "aaa", "account_key": "a2V5"},
         {"type": "mount_point", "path": "/mnt"},
     ],
 )
@@ -97,7 +97,9 @@ async def test_no_body_is_400(client: httpx.AsyncClient) -> None:
 
 
 async def test_secrets_in_a_refused_location_are_not_echoed(client: httpx.AsyncClient) -> None:
-    body = {"export_location": {"type": "s3", "bucket_name": "b", "secret_access_key": "hunter2"}}
+    body = {
+        "export_location": {"type": "s3", "bucket_name": "backups", "secret_access_key": "hunter2"}
+    }
     response = await client.post(EXPORT.format(1), json=body, headers=ADMIN)
     assert_error(response, 400, "invalid_schema")
     assert "hunter2" not in response.text
@@ -136,7 +138,7 @@ async def test_location_types_the_server_cannot_serve_are_refused_at_start() -> 
         body = {
             "export_location": {
                 "type": "s3",
-                "bucket_name": "b",
+                "bucket_name": "backups",
                 "access_key_id": "AK",
                 "secret_access_key": "SK",
             }

@@ -18,6 +18,7 @@ from bdbexport.adapters.http.route_table import RouteTable
 from bdbexport.domain.action_kind import ActionKind
 from bdbexport.domain.locations import ExportLocation
 from tests.support.http import ADMIN, HttpWorld, make_http_world
+from tests.support.thoroughness import examples
 
 MOUNT = {"export_location": {"type": "mount_point", "path": "/mnt/backups"}}
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "FOO")
@@ -53,7 +54,7 @@ PATHS = st.lists(st.sampled_from(_words()), min_size=1, max_size=7).map(
 )
 
 
-@settings(max_examples=600)
+@settings(max_examples=examples(6))
 @given(PATHS, st.sampled_from(METHODS))
 def test_the_table_never_disagrees_with_the_router(path: str, method: str) -> None:
     routes = operation_routes()

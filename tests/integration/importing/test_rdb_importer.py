@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,9 @@ def bdb_at(port: int, password: str | None = None) -> Bdb:
     )
 
 
-@pytest.fixture
-def source(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "source").start()
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("source")).start()
     yield server
     server.stop()
 
@@ -64,14 +65,16 @@ def client_of(server: RedisServer) -> redis.Redis:
     return redis.Redis(port=server.port, socket_timeout=10)
 
 
-@pytest.fixture
-def exported(source: RedisServer, tmp_path: Path) -> tuple[Path, dict[Any, Any]]:
-    """The source filled with every type, exported by the real exporter to a file."""
+@pytest.fixture(scope="module")
+def exported(
+    source: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[Any, Any]]:
+    """The source filled with every type, exported by the real exporter to a file: once
+    for the module (an export waits for the snapshot; every test only reads the file)."""
     for db in DATABASES:
         write_every_type(source.port, db)
     content = content_of(source.port)
-    directory = tmp_path / "exports"
-    directory.mkdir()
+    directory = tmp_path_factory.mktemp("exports")
     exporter = RdbExporter(roots=ExportRoots([directory]))
     exporter.export(bdb_at(source.port), MountPointLocation(path=str(directory)), _ignore)
     (rdb,) = directory.glob("*.rdb")
@@ -98,9 +101,10 @@ def test_every_type_ttl_and_database_arrives_whole(
     assert any(expires > 0 for _, _, expires in expected.values())
     assert {db for db, _ in expected} == set(DATABASES)
 
+    copying = time.monotonic()
     progress = import_file(target, rdb)
 
-    assert_same_content(expected, content_of(target.port))
+    assert_same_content(expected, content_of(target.port), since=copying)
     assert progress == sorted(progress)
     assert progress
     assert all(0 <= percent < 100 for percent in progress)
@@ -131,9 +135,10 @@ def test_with_flush_the_target_holds_exactly_the_file(
     with redis.Redis(port=target.port, db=7) as other:
         other.set("other-database", "gone too")
 
+    copying = time.monotonic()
     import_file(target, rdb, flush=True)
 
-    assert_same_content(expected, content_of(target.port))
+    assert_same_content(expected, content_of(target.port), since=copying)
 
 
 @pytest.mark.parametrize("flush", [False, True])
