@@ -10,9 +10,11 @@ result. A finished record never changes again (stores refuse to overwrite one), 
 late report can never turn `cancelled` back into `running`.
 
 Status words are Redis Software's action vocabulary: `queued` from the start until its
-worker picks it up, `running` from the worker's first report, then `completed`,
-`failed` or `cancelled`. (`starting` and `cancelling` exist in the vocabulary; this
-server never needs them: a cancel is decided at once.)
+worker picks it up, `starting` while the worker waits for its source (an export: for
+Redis to start the snapshot, which may take its `repl-diskless-sync-delay`; an import:
+for the file), `running` from the first percent, then `completed`, `failed` or
+`cancelled`. (`cancelling` exists in the vocabulary; this server never needs it: a
+cancel is decided at once.)
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class ActionStatus(StrEnum):
 
 FINISHED: Final = frozenset({ActionStatus.COMPLETED, ActionStatus.FAILED, ActionStatus.CANCELLED})
 """The terminal statuses: clients stop polling at these, stores never change them."""
+
+_NOT_YET_RUNNING: Final = frozenset({ActionStatus.QUEUED, ActionStatus.STARTING})
 
 DEFAULT_KEEP_COUNT: Final = 1000
 """Finished records kept at most (the oldest finished ones go first)."""
@@ -117,10 +121,15 @@ def updated_record(previous: ActionRecord | None, event: DomainEvent) -> ActionR
     changes: dict[str, Any]
     if isinstance(event, ActionStarted):
         changes = {"status": ActionStatus.QUEUED, "progress": 0}
-    elif isinstance(event, ActionProgressed):
-        changes = {"status": ActionStatus.RUNNING, "progress": event.progress}
-    elif isinstance(event, ActionLeaseRenewed):
-        changes = {"status": ActionStatus.RUNNING}
+    elif isinstance(event, ActionProgressed | ActionLeaseRenewed):
+        # A worker alive but with no percent yet is still starting: for an export,
+        # waiting for Redis to start the snapshot; for an import, fetching the file.
+        waiting = previous is None or previous.status in _NOT_YET_RUNNING
+        progress = event.progress if isinstance(event, ActionProgressed) else 0
+        status = ActionStatus.STARTING if waiting and not progress else ActionStatus.RUNNING
+        changes = {"status": status}
+        if isinstance(event, ActionProgressed):
+            changes["progress"] = event.progress
     elif isinstance(event, ActionSucceeded):
         changes = {"status": ActionStatus.COMPLETED, "progress": 100, "end_time": event.at}
     elif isinstance(event, ActionCancelled):

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 from bdbexport.adapters.http.edge_rules import EdgeObservers, EdgeRules
 from bdbexport.adapters.http.forwarded import TrustedForwardedFor
@@ -75,8 +76,9 @@ class Server:
         return self.application.store
 
 
-def build_server(config: ServerConfig) -> Server:
-    """Everything `serve` runs, built and wired but not listening yet."""
+def build_server(config: ServerConfig, *, terminal: bool = False) -> Server:
+    """Everything `serve` runs, built and wired but not listening yet. `terminal`: the
+    announcement goes to a person's terminal (then it may show the demo's passwords)."""
     config.check()
     closing: list[Callable[[], None]] = []
     warnings = ""
@@ -93,7 +95,7 @@ def build_server(config: ServerConfig) -> Server:
         # The event loop's store calls are timed for /metrics (composition/observability.py).
         store = instrument_store(open_store(config.store_url), metrics)
         closing.insert(0, store.close)
-        announcement = seed_store(store, config)
+        announcement = seed_store(store, config, terminal=terminal)
     except BaseException:
         for close_one in closing:
             close_one()
@@ -165,6 +167,17 @@ def build_server(config: ServerConfig) -> Server:
     )
 
 
+def without_password(url: str) -> str:
+    """`url` with the password of its user part, if any, shown as `***`: a store URL
+    (`redis://:secret@host`) is printed at start, and no log line carries a secret."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:***" if parts.username else ":***"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
 def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
     """Run the server. The order is what makes a failed start harmless: the listening
     socket is bound and the TLS files are loaded first (a busy port or a bad certificate
@@ -179,7 +192,7 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
     try:
         if config.tls:
             _load_tls(config)
-        server = build_server(config)
+        server = build_server(config, terminal=out.isatty())
     except BaseException:
         listening.close()
         raise
@@ -192,7 +205,7 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
     host = f"[{bare}]" if ":" in bare else bare
     serving = (
         f"bdbexport {version()} serving {scheme}://{host}:{config.port}"
-        f" (store {config.store_url}, exporter {config.exporter})\n"
+        f" (store {without_password(config.store_url)}, exporter {config.exporter})\n"
     )
     # The app's own edge rules around it; the protocol's are the server's (edge_rules.py).
     app: Any = EdgeRules(

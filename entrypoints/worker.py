@@ -42,6 +42,7 @@ def worker_command(
         typer.Option(
             help="Store URL the API replicas use: sqlite:///path (default) or redis://.",
             show_default=False,
+            metavar="URL",
         ),
     ] = None,
     concurrency: Annotated[
@@ -50,66 +51,89 @@ def worker_command(
             "--concurrency",
             "--max-concurrent-exports",
             help="Actions this worker runs at once.",
+            metavar="N",
         ),
     ] = 4,
     max_running: Annotated[
         int,
-        typer.Option(help="Cap on running transfers across all workers on the store."),
+        typer.Option(help="Cap on running transfers across all workers on the store.", metavar="N"),
     ] = 1_000_000,
-    max_attempts: Annotated[int, typer.Option(help="Attempts an action gets before it fails.")] = 3,
+    max_attempts: Annotated[
+        int, typer.Option(help="Attempts an action gets before it fails.", metavar="N")
+    ] = 3,
     drain_timeout: Annotated[
-        float, typer.Option(help="Seconds running transfers get to finish on SIGTERM.")
+        float,
+        typer.Option(help="Seconds running transfers get to finish on SIGTERM.", metavar="SECONDS"),
     ] = 60.0,
-    lease: Annotated[float, typer.Option(help="Seconds a claim lives without a heartbeat.")] = 15.0,
+    lease: Annotated[
+        float, typer.Option(help="Seconds a claim lives without a heartbeat.", metavar="SECONDS")
+    ] = 15.0,
     nice: Annotated[
-        int, typer.Option(help="CPU niceness added to this process (0: the API's priority).")
+        int,
+        typer.Option(
+            help="CPU niceness added to this process (0: the API's priority).", metavar="N"
+        ),
     ] = DEFAULT_NICE,
     name: Annotated[
-        str | None, typer.Option(help="Worker id (default: host:pid).", show_default=False)
+        str | None,
+        typer.Option(help="Worker id (default: host:pid).", metavar="NAME", show_default=False),
     ] = None,
-    exporter: Annotated[str, typer.Option(help="'rdb' or 'simulated'.")] = "rdb",
-    importer: Annotated[str, typer.Option(help="'rdb' or 'memory'.")] = "rdb",
+    exporter: Annotated[
+        str, typer.Option(help="'rdb' or 'simulated'.", metavar="rdb|simulated")
+    ] = "rdb",
+    importer: Annotated[str, typer.Option(help="'rdb' or 'memory'.", metavar="rdb|memory")] = "rdb",
     simulated_duration: Annotated[
-        float, typer.Option(help="Seconds a simulated export takes.")
+        float, typer.Option(help="Seconds a simulated export takes.", metavar="SECONDS")
     ] = 5.0,
     simulated_outcome: Annotated[
-        str, typer.Option(help="succeed, or a failure reason (simulated exporter).")
+        str,
+        typer.Option(help="succeed, or a failure reason (simulated exporter).", metavar="OUTCOME"),
     ] = "succeed",
     export_timeout: Annotated[
-        float, typer.Option(help="Seconds every network step of a transfer may take.")
+        float,
+        typer.Option(help="Seconds every network step of a transfer may take.", metavar="SECONDS"),
     ] = 30.0,
     export_lease_ttl: Annotated[
-        float, typer.Option(help="Seconds a running action's lease lasts between heartbeats.")
+        float,
+        typer.Option(
+            help="Seconds a running action's lease lasts between heartbeats.", metavar="SECONDS"
+        ),
     ] = 60.0,
     import_max_bytes: Annotated[
-        int, typer.Option(help="Largest import file read.")
+        int, typer.Option(help="Largest import file read.", metavar="N")
     ] = ImportLimits.max_bytes,
     import_max_memory: Annotated[
-        int, typer.Option(help="Memory an import's loader may use (bytes).")
+        int, typer.Option(help="Memory an import's loader may use (bytes).", metavar="N")
     ] = ImportLimits.max_memory,
     import_cpu_limit: Annotated[
-        int, typer.Option(help="CPU seconds an import's loader may use.")
+        int, typer.Option(help="CPU seconds an import's loader may use.", metavar="N")
     ] = ImportLimits.cpu_seconds,
     import_load_timeout: Annotated[
-        float, typer.Option(help="Seconds an import's loader may take.")
+        float, typer.Option(help="Seconds an import's loader may take.", metavar="SECONDS")
     ] = ImportLimits.load_timeout,
     export_root: Annotated[
         list[Path] | None,
-        typer.Option(help="Directory exports may write in (repeatable).", show_default=False),
+        typer.Option(
+            help="Directory exports may write in (repeatable).", show_default=False, metavar="DIR"
+        ),
     ] = None,
     allow_egress: Annotated[
         list[str] | None,
         typer.Option(
-            help="Host or network remote transfers may reach (repeatable).", show_default=False
+            help="Host or network remote transfers may reach (repeatable).",
+            show_default=False,
+            metavar="HOST|CIDR",
         ),
     ] = None,
     wake_fd: Annotated[
         int | None,
-        typer.Option(help="Pipe to wait on for new work (set by serve).", hidden=True),
+        typer.Option(help="Pipe to wait on for new work (set by serve).", hidden=True, metavar="N"),
     ] = None,
     lifeline_fd: Annotated[
         int | None,
-        typer.Option(help="Pipe whose end-of-file means serve is gone: drain.", hidden=True),
+        typer.Option(
+            help="Pipe whose end-of-file means serve is gone: drain.", hidden=True, metavar="N"
+        ),
     ] = None,
 ) -> None:
     """Claim queued exports, imports and backups from the store and run them."""
@@ -191,4 +215,6 @@ def _shown(url: str) -> str:
 
 
 def add_worker_command(app: typer.Typer) -> None:
-    app.command("worker")(worker_command)
+    app.command("worker", short_help="Run queued exports, imports and backups from the store.")(
+        worker_command
+    )

@@ -18,13 +18,18 @@ action_app = typer.Typer(
     help="The Actions API: every export, import and backup.",
     no_args_is_help=True,
     context_settings=HELP_OPTIONS,
+    rich_markup_mode=None,
 )
 
 FINISHED = {"completed", "failed", "cancelled"}
 ACTION_COLUMNS = ["action_uid", "name", "status", "progress", "object_name", "start_time"]
 
-ActionUid = Annotated[str, typer.Argument(help="The action's uid (a start's action_uid).")]
-Interval = Annotated[float, typer.Option(min=0.05, help="Seconds between polls (0.05 at least).")]
+ActionUid = Annotated[
+    str, typer.Argument(help="The action's uid (a start's action_uid).", metavar="ACTION_UID")
+]
+Interval = Annotated[
+    float, typer.Option(min=0.05, help="Seconds between polls (0.05 at least).", metavar="SECONDS")
+]
 
 
 def follow_action(
@@ -52,7 +57,10 @@ def wait_for_action(
     bar; `wait_timeout` (exit 6) after `timeout` seconds."""
     deadline = None if timeout is None else time.monotonic() + timeout
     action = target.get_action(action_uid)
-    with progress_bar(state, f"action {action_uid}") as report:
+    # 0 % is an action still `queued` or `starting`: for an export, Redis has not
+    # started the snapshot yet (docs/exports.md).
+    waiting = "waiting for its source to start"
+    with progress_bar(state, f"action {action_uid}", waiting=waiting) as report:
         while action["status"] not in FINISHED:
             report(int(action["progress"]))
             if deadline is not None and time.monotonic() >= deadline:
@@ -82,7 +90,9 @@ def show_action(state: State, action: dict[str, Any]) -> None:
 @action_app.command("list")
 def action_list(
     ctx: typer.Context,
-    db: Annotated[int | None, typer.Option(help="Only this database's actions.")] = None,
+    db: Annotated[
+        int | None, typer.Option(help="Only this database's actions.", metavar="UID")
+    ] = None,
 ) -> None:
     """Every export, import and backup the store remembers, newest first."""
 
@@ -112,14 +122,38 @@ def action_show(ctx: typer.Context, action_uid: ActionUid) -> None:
     run_command(ctx, body)
 
 
-@action_app.command("cancel")
+def already_ended(
+    target: LocalTarget | RemoteTarget, action_uid: str, refusal: CliError
+) -> CliError:
+    """A cancel refused because the action has ended says so, and how it ended (the
+    domain's refusal speaks of the bdb's status, `failed` even for a cancelled one)."""
+    if refusal.code != "invalid_transition":
+        return refusal
+    try:
+        action = target.get_action(action_uid)
+    except CliError:
+        return refusal
+    if action["status"] not in FINISHED:
+        return refusal
+    return CliError(
+        refusal.code,
+        f"Action {action_uid} has already ended: {action['status']}; there is nothing to cancel.",
+        exit_code=refusal.exit_code,
+        hint=f"see how it ended: bdbexport action show {action_uid}",
+    )
+
+
+@action_app.command("cancel", short_help="Cancel a running export, import or backup.")
 def action_cancel(ctx: typer.Context, action_uid: ActionUid) -> None:
     """Cancel a running export, import or backup (needs the permission to start it)."""
 
     def body(state: State) -> None:
         target = open_target(state)
         try:
-            action = target.cancel_action(action_uid)
+            try:
+                action = target.cancel_action(action_uid)
+            except CliError as refusal:
+                raise already_ended(target, action_uid, refusal) from None
         finally:
             target.close()
         show_action(state, action)
@@ -127,13 +161,14 @@ def action_cancel(ctx: typer.Context, action_uid: ActionUid) -> None:
     run_command(ctx, body)
 
 
-@action_app.command("wait")
+@action_app.command("wait", short_help="Wait until the action has ended (exit 0 if completed).")
 def action_wait(
     ctx: typer.Context,
     action_uid: ActionUid,
     interval: Interval = 0.5,
     timeout: Annotated[
-        float | None, typer.Option(min=0, help="Give up after this many seconds (exit 6).")
+        float | None,
+        typer.Option(min=0, help="Give up after this many seconds (exit 6).", metavar="SECONDS"),
     ] = None,
 ) -> None:
     """Wait until the action is completed (exit 0), failed or cancelled (exit 9)."""

@@ -176,8 +176,14 @@ class OptionsAnywhereGroup(TyperGroup):
                 **extra,
             )
         except typer.TyperException as error:  # Click's errors (Typer vendors Click)
-            if type(error).__name__ != "NoArgsIsHelpError":  # its help is printed already
-                report_click_error(error, as_json=wants_json(normalised))
+            if type(error).__name__ == "NoArgsIsHelpError":
+                # `bdbexport`, `bdbexport db`: print the help, which is what
+                # was asked for, as with `-h` (docs/cli.md: exit 0), not a usage error.
+                ctx = getattr(error, "ctx", None)
+                if ctx is not None:
+                    typer.echo(ctx.get_help())
+                sys.exit(int(ExitCode.OK))
+            report_click_error(error, as_json=wants_json(normalised))
             sys.exit(error.exit_code)
         except typer.Abort:
             sys.stderr.write("interrupted\n")

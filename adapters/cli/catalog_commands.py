@@ -16,11 +16,13 @@ module_app = typer.Typer(
     help="The module catalog: list, add (local).",
     no_args_is_help=True,
     context_settings=HELP_OPTIONS,
+    rich_markup_mode=None,
 )
 user_app = typer.Typer(
     help="Users: add, set-password (local), unlock.",
     no_args_is_help=True,
     context_settings=HELP_OPTIONS,
+    rich_markup_mode=None,
 )
 
 
@@ -46,10 +48,11 @@ def module_list(ctx: typer.Context) -> None:
 @module_app.command("add")
 def module_add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Module name, e.g. search.")],
-    version: Annotated[str, typer.Option("--version", help="Semantic version.")],
+    name: Annotated[str, typer.Argument(help="Module name, e.g. search.", metavar="NAME")],
+    version: Annotated[str, typer.Option("--version", help="Semantic version.", metavar="VERSION")],
     capability: Annotated[
-        list[str] | None, typer.Option("--capability", help="A capability (repeatable).")
+        list[str] | None,
+        typer.Option("--capability", help="A capability (repeatable).", metavar="CAPABILITY"),
     ] = None,
 ) -> None:
     """Add (or replace) a module in the local catalog."""
@@ -71,11 +74,15 @@ def module_add(
     run_command(ctx, body)
 
 
-@user_app.command("add")
+@user_app.command("add", short_help="Add a user to the local store.")
 def user_add(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The user's email (the login name).")],
-    role: Annotated[str, typer.Option("--role", help="A built-in role, e.g. db_member.")],
+    email: Annotated[
+        str, typer.Argument(help="The user's email (the login name).", metavar="EMAIL")
+    ],
+    role: Annotated[
+        str, typer.Option("--role", help="A built-in role, e.g. db_member.", metavar="ROLE")
+    ],
     password_stdin: Annotated[
         bool, typer.Option(help="Read the password from standard input (first line).")
     ] = False,
@@ -97,10 +104,12 @@ def user_add(
     run_command(ctx, body)
 
 
-@user_app.command("unlock")
+@user_app.command("unlock", short_help="Lift a user's sign-in lock and forget the failures.")
 def user_unlock(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The user's email (the login name).")],
+    email: Annotated[
+        str, typer.Argument(help="The user's email (the login name).", metavar="EMAIL")
+    ],
 ) -> None:
     """Lift a user's sign-in lock (too many failed sign-ins) and forget the failures:
     in the store (local), or through the server (remote: POST /v1/users/unlock, admins
@@ -122,10 +131,12 @@ def user_unlock(
     run_command(ctx, body)
 
 
-@user_app.command("set-password")
+@user_app.command("set-password", short_help="Give a user of the local store a new password.")
 def user_set_password(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The user's email (the login name).")],
+    email: Annotated[
+        str, typer.Argument(help="The user's email (the login name).", metavar="EMAIL")
+    ],
     password_stdin: Annotated[
         bool, typer.Option(help="Read the password from standard input (first line).")
     ] = False,

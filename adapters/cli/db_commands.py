@@ -15,6 +15,7 @@ db_app = typer.Typer(
     help="Databases: list, show, add and set (local).",
     no_args_is_help=True,
     context_settings=HELP_OPTIONS,
+    rich_markup_mode=None,
 )
 
 
@@ -33,7 +34,9 @@ def db_list(ctx: typer.Context) -> None:
 
 
 @db_app.command("show")
-def db_show(ctx: typer.Context, uid: Annotated[int, typer.Argument(help="Database uid.")]) -> None:
+def db_show(
+    ctx: typer.Context, uid: Annotated[int, typer.Argument(help="Database uid.", metavar="UID")]
+) -> None:
     """Show one database (the bdb object)."""
 
     def body(state: State) -> None:
@@ -49,15 +52,18 @@ def db_show(ctx: typer.Context, uid: Annotated[int, typer.Argument(help="Databas
 @db_app.command("add")
 def db_add(
     ctx: typer.Context,
-    uid: Annotated[int, typer.Argument(help="Database uid (a positive integer).")],
-    name: Annotated[str, typer.Argument(help="Database name.")],
+    uid: Annotated[int, typer.Argument(help="Database uid (a positive integer).", metavar="UID")],
+    name: Annotated[str, typer.Argument(help="Database name.", metavar="NAME")],
     module: Annotated[
-        list[str] | None, typer.Option("--module", help="A module loaded in it (repeatable).")
+        list[str] | None,
+        typer.Option("--module", help="A module loaded in it (repeatable).", metavar="MODULE"),
     ] = None,
     endpoint: Annotated[
         str | None,
         typer.Option(
-            help="Its data endpoint, HOST:PORT ([::1]:6379 for IPv6).", show_default=False
+            help="Its data endpoint, HOST:PORT ([::1]:6379 for IPv6).",
+            show_default=False,
+            metavar="HOST:PORT",
         ),
     ] = None,
 ) -> None:
@@ -67,22 +73,27 @@ def db_add(
         endpoints = [parse_endpoint(endpoint)] if endpoint is not None else []
         target = local_only(state, "db add")
         try:
-            state.output.bdb(target.add_bdb(uid, name, module or [], endpoints))
+            added = target.add_bdb(uid, name, module or [], endpoints)
+            if state.output.as_json:
+                state.output.json(added)
+            else:
+                state.output.line(added_line(added))
         finally:
             target.close()
 
     run_command(ctx, body)
 
 
-@db_app.command("set")
+@db_app.command("set", short_help="Change a database of the local store (endpoint, backups).")
 def db_set(
     ctx: typer.Context,
-    uid: Annotated[int, typer.Argument(help="Database uid.")],
+    uid: Annotated[int, typer.Argument(help="Database uid.", metavar="UID")],
     endpoint: Annotated[
         str | None,
         typer.Option(
             help="Its data endpoint, HOST:PORT ([::1]:6379 for IPv6): where exports read it.",
             show_default=False,
+            metavar="HOST:PORT",
         ),
     ] = None,
     backup: Annotated[
@@ -97,6 +108,7 @@ def db_set(
             min=1,
             help="Seconds between periodic backups: 1 to 31622400 (366 days).",
             show_default=False,
+            metavar="SECONDS",
         ),
     ] = None,
     backup_interval_offset: Annotated[
@@ -106,14 +118,17 @@ def db_set(
             help="Seconds after each interval's start (from the epoch, UTC) a backup is due;"
             " below the interval.",
             show_default=False,
+            metavar="SECONDS",
         ),
     ] = None,
     backup_path: Annotated[
         str | None,
-        typer.Option(help="Back up to this directory (a mount_point backup_location)."),
+        typer.Option(
+            help="Back up to this directory (a mount_point backup_location).", metavar="DIR"
+        ),
     ] = None,
     backup_url: Annotated[
-        str | None, typer.Option(help="Back up to this ftp:// or ftps:// URL.")
+        str | None, typer.Option(help="Back up to this ftp:// or ftps:// URL.", metavar="URL")
     ] = None,
 ) -> None:
     """Change a database of the local store: its data endpoint, its backup settings."""
@@ -156,6 +171,19 @@ def db_set(
             state.output.line(f"database {uid} ({bdb['name']}): {backup_summary(bdb)}")
 
     run_command(ctx, body)
+
+
+def added_line(bdb: dict[str, Any]) -> str:
+    """`database 8 (blooms) added; modules: bf; endpoint 127.0.0.1:6379`: one line
+    (the bdb object is for `-o json`)."""
+    text = f"database {bdb['uid']} ({bdb['name']}) added"
+    modules = ", ".join(m["module_name"] for m in bdb.get("module_list") or [])
+    if modules:
+        text += f"; modules: {modules}"
+    for endpoint in bdb.get("endpoints") or []:
+        host = str(endpoint["addr"][0])
+        text += f"; endpoint {f'[{host}]' if ':' in host else host}:{endpoint['port']}"
+    return text
 
 
 def backup_summary(bdb: dict[str, Any]) -> str:

@@ -14,9 +14,12 @@ from .runtime import State, open_target, run_command
 
 def explain(
     ctx: typer.Context,
-    uid: Annotated[int, typer.Argument(help="Database uid.")],
+    uid: Annotated[int, typer.Argument(help="Database uid.", metavar="UID")],
     action: Annotated[
-        str, typer.Option(help="reset, start or view.", case_sensitive=False)
+        str,
+        typer.Option(
+            help="reset, start or view.", case_sensitive=False, metavar="reset|start|view"
+        ),
     ] = "reset",
 ) -> None:
     """Ask the rules engine what would happen, with every reason; changes nothing.

@@ -36,10 +36,15 @@ def failure_hint(kind: str, uid: Any, reason: str | None, detail: str | None) ->
             "the importer may not read the source: it must be a readable file inside an"
             " export root (locally: bdbexport --export-root DIR)"
         )
+    place = {"import": "the file to import", "backup": "the backup location"}.get(
+        kind, "the export location"
+    )
     if reason == "no-permission":
-        return "the exporter may not write to the export location: check its permissions"
+        return f"the {worker} may not write to {place}: check its permissions"
+    if reason == "wrong-file-path" and kind == "import":
+        return "the file to import does not exist: check the path or URL"
     if reason == "wrong-file-path":
-        return "the export location does not exist: check the path or URL"
+        return f"{place} does not exist: check the path or URL"
     return None
 
 

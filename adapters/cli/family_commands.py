@@ -29,6 +29,7 @@ from .errors import CliError
 from .exit_codes import ExitCode
 from .failures import failure_line
 from .local_target import LocalTarget
+from .output import shown_time
 from .remote_target import RemoteTarget
 from .runtime import (
     HELP_OPTIONS,
@@ -40,21 +41,37 @@ from .runtime import (
     with_retries,
 )
 
-Uid = Annotated[int, typer.Argument(help="Database uid.")]
-PathOption = Annotated[str | None, typer.Option(help="A mount_point location: this path.")]
-UrlOption = Annotated[str | None, typer.Option("--url", help="An ftp:// or ftps:// URL.")]
-FileOption = Annotated[Path | None, typer.Option(help="A JSON file with any location object.")]
+Uid = Annotated[int, typer.Argument(help="Database uid.", metavar="UID")]
+PathOption = Annotated[
+    str | None, typer.Option(help="A mount_point location: this path.", metavar="PATH")
+]
+UrlOption = Annotated[
+    str | None, typer.Option("--url", help="An ftp:// or ftps:// URL.", metavar="URL")
+]
+FileOption = Annotated[
+    Path | None, typer.Option(help="A JSON file with any location object.", metavar="FILE")
+]
 Watch = Annotated[bool, typer.Option(help="Remote: follow the action to its end.")]
 WatchStatus = Annotated[bool, typer.Option(help="Show live progress until it has ended.")]
 Exporter = Annotated[
-    str, typer.Option(help="Local: 'rdb' (a real snapshot) or 'simulated' (copies nothing).")
+    str,
+    typer.Option(
+        help="Local: 'rdb' (a real snapshot) or 'simulated' (copies nothing).",
+        metavar="rdb|simulated",
+    ),
 ]
+WAITING: dict[ActionKind, str | None] = {
+    ActionKind.EXPORT: "waiting for Redis to start the snapshot",
+    ActionKind.BACKUP: "waiting for Redis to start the snapshot",
+    ActionKind.IMPORT: None,  # its status, `initializing`, says it waits for the file
+}
+"""What 0 % means while a member runs: shown beside the bar until the first percent."""
 EXPORTERS = ("rdb", "simulated")
 IMPORTERS = ("rdb", "memory")
 
 HELP = {
     ActionKind.EXPORT: "Exports: start, status (--watch), reset.",
-    ActionKind.IMPORT: "Imports of an RDB file into a database: start, status (--watch), reset.",
+    ActionKind.IMPORT: "Imports of an RDB file: start, status (--watch), reset.",
     ActionKind.BACKUP: "Backups: now, status (--watch), reset.",
 }
 
@@ -72,8 +89,18 @@ def member_line(bdb: dict[str, Any], kind: ActionKind) -> str:
         if bdb.get("action_uid"):
             text += f" (action {bdb['action_uid']})"
     if bdb.get(f"last_{kind.value}_time"):
-        text += f"; last successful {kind.value} {bdb[f'last_{kind.value}_time']}"
+        text += f"; last successful {kind.value} {shown_time(bdb[f'last_{kind.value}_time'])}"
     return text
+
+
+def accepted_line(bdb: dict[str, Any], kind: ActionKind) -> str:
+    """What a remote start prints when it is accepted: one line with the action to
+    follow (the bdb object is for `-o json`)."""
+    action = bdb.get("action_uid") or "?"
+    return (
+        f"{kind.value} of database {bdb['uid']} ({bdb['name']}) started (action {action});"
+        f" follow it: bdbexport action wait {action}"
+    )
 
 
 def finish_member(state: State, bdb: dict[str, Any], kind: ActionKind) -> int | None:
@@ -93,7 +120,7 @@ def follow_member(
     running = {status.value for status in LIFECYCLES[kind].running}
     field = f"{kind.value}_status"
     bdb = target.get_bdb(uid)
-    with progress_bar(state, f"{kind.value} of database {uid}") as report:
+    with progress_bar(state, f"{kind.value} of database {uid}", waiting=WAITING[kind]) as report:
         while bdb[field] in running:
             report(int(bdb[f"{kind.value}_progress"]))
             time.sleep(max(interval, 0.05))
@@ -114,9 +141,10 @@ def start_member(
     flush: bool = False,
 ) -> int | None:
     """Any member's start: locally it runs here to its end under a progress bar (with
-    the exporter or importer `worker` names); remotely the started bdb is printed at
-    once, or with `--watch` the action is followed to its end and printed (when it
-    did not complete, in human output, the member's failure line: why, and a hint)."""
+    the exporter or importer `worker` names); remotely one line says it was accepted
+    (the started bdb with `-o json`), or with `--watch` the action is followed to its
+    end and printed (when it did not complete, in human output, the member's failure
+    line: why, and a hint)."""
     allowed = IMPORTERS if kind is ActionKind.IMPORT else EXPORTERS
     if worker not in allowed:
         option = "--importer" if kind is ActionKind.IMPORT else "--exporter"
@@ -125,7 +153,8 @@ def start_member(
     try:
         if isinstance(target, LocalTarget):
             local = target
-            with progress_bar(state, f"{kind.value} of database {uid}") as report:
+            label = f"{kind.value} of database {uid}"
+            with progress_bar(state, label, waiting=WAITING[kind]) as report:
                 bdb = with_retries(
                     state,
                     lambda: local.start_action(kind, uid, location, report, worker, flush=flush),
@@ -134,7 +163,10 @@ def start_member(
         remote = target
         started = with_retries(state, lambda: remote.start_action(kind, uid, location, flush=flush))
         if not watch:
-            state.output.bdb(started)
+            if state.output.as_json:
+                state.output.json(started)
+            else:
+                state.output.line(accepted_line(started, kind))
             return None
         action = wait_for_action(state, target, started["action_uid"], interval)
         if action["status"] == "completed" or state.output.as_json:
@@ -148,7 +180,9 @@ def start_member(
 
 def member_app(kind: ActionKind) -> typer.Typer:
     """The member's group with its `status` and `reset`; its start is added below."""
-    app = typer.Typer(help=HELP[kind], no_args_is_help=True, context_settings=HELP_OPTIONS)
+    app = typer.Typer(
+        help=HELP[kind], no_args_is_help=True, context_settings=HELP_OPTIONS, rich_markup_mode=None
+    )
     noun = kind.value
 
     @app.command("status", help=f"Show the {noun} status; with --watch, follow it to its end.")
@@ -204,13 +238,17 @@ def export_start(
     uid: Uid,
     path: Annotated[
         str | None,
-        typer.Option(help="Export to this directory (relative: to the working directory)."),
+        typer.Option(
+            help="Export to this directory (relative: to the working directory).", metavar="PATH"
+        ),
     ] = None,
     url: Annotated[
-        str | None, typer.Option("--url", help="Export to this ftp:// or ftps:// URL.")
+        str | None,
+        typer.Option("--url", help="Export to this ftp:// or ftps:// URL.", metavar="URL"),
     ] = None,
     location_file: Annotated[
-        Path | None, typer.Option(help="A JSON file with any export_location object.")
+        Path | None,
+        typer.Option(help="A JSON file with any export_location object.", metavar="FILE"),
     ] = None,
     watch: Watch = False,
     interval: Interval = 0.5,
@@ -235,9 +273,12 @@ def export_start(
 def import_start(
     ctx: typer.Context,
     uid: Uid,
-    path: Annotated[str | None, typer.Option(help="Import this RDB file (mount_point).")] = None,
+    path: Annotated[
+        str | None, typer.Option(help="Import this RDB file (mount_point).", metavar="PATH")
+    ] = None,
     url: Annotated[
-        str | None, typer.Option("--url", help="Import the RDB file at this ftp(s):// URL.")
+        str | None,
+        typer.Option("--url", help="Import the RDB file at this ftp(s):// URL.", metavar="URL"),
     ] = None,
     location_file: FileOption = None,
     flush: Annotated[
@@ -246,7 +287,8 @@ def import_start(
     watch: Watch = False,
     interval: Interval = 0.5,
     importer: Annotated[
-        str, typer.Option(help="Local: 'rdb' (into the bdb's Redis) or 'memory'.")
+        str,
+        typer.Option(help="Local: 'rdb' (into the bdb's Redis) or 'memory'.", metavar="rdb|memory"),
     ] = "rdb",
 ) -> None:
     """Start an import. Locally it runs in this process and returns when it ends."""
@@ -256,7 +298,7 @@ def import_start(
             state,
             ActionKind.IMPORT,
             uid,
-            location_from(path, url, location_file),
+            location_from(path, url, location_file, verb="import start"),
             worker=importer,
             watch=watch,
             interval=interval,
@@ -285,7 +327,7 @@ def backup_now(
             state,
             ActionKind.BACKUP,
             uid,
-            location_from(path, url, location_file) if given else None,
+            location_from(path, url, location_file, verb="backup now") if given else None,
             worker=exporter,
             watch=watch,
             interval=interval,

@@ -9,6 +9,7 @@ module of its own (`db_commands`, `family_commands` for export, import and backu
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,7 @@ def build_app(wiring: CliWiring) -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=True,  # bdbexport --install-completion
         context_settings={"obj": wiring, **HELP_OPTIONS},
+        rich_markup_mode=None,
     )
     app.callback()(main)
     app.add_typer(db_app, name="db")
@@ -53,7 +55,9 @@ def build_app(wiring: CliWiring) -> typer.Typer:
     app.add_typer(module_app, name="module")
     app.add_typer(user_app, name="user")
     app.add_typer(action_app, name="action")
-    app.command("explain")(explain)
+    app.command(
+        "explain", short_help="Ask the rules engine what would happen, and why (changes nothing)."
+    )(explain)
     return app
 
 
@@ -83,6 +87,7 @@ def main(
             help="Local store URL (sqlite:///path or memory://); default: the embedded file.",
             envvar="BDBEXPORT_STORE",
             show_default=False,
+            metavar="URL",
         ),
     ] = None,
     url: Annotated[
@@ -91,6 +96,7 @@ def main(
             help="Remote server URL, e.g. https://cluster:9443 (remote mode).",
             envvar="BDBEXPORT_URL",
             show_default=False,
+            metavar="URL",
         ),
     ] = None,
     user: Annotated[
@@ -99,6 +105,7 @@ def main(
             help="Remote user (email); password from BDBEXPORT_PASSWORD or a prompt.",
             envvar="BDBEXPORT_USER",
             show_default=False,
+            metavar="EMAIL",
         ),
     ] = None,
     as_user: Annotated[
@@ -107,13 +114,17 @@ def main(
             "--as",
             help="Local mode: act as this user of the store (default: admin).",
             show_default=False,
+            metavar="EMAIL",
         ),
     ] = None,
     insecure: Annotated[
         bool, typer.Option(help="Remote: accept a certificate that does not verify.")
     ] = False,
     ca_file: Annotated[
-        Path | None, typer.Option(help="Remote: trust this CA bundle (PEM).", show_default=False)
+        Path | None,
+        typer.Option(
+            help="Remote: trust this CA bundle (PEM).", show_default=False, metavar="FILE"
+        ),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON (stable, documented) instead of tables.")
@@ -126,11 +137,14 @@ def main(
             help="Output format: table (the default) or json (the same as --json).",
             case_sensitive=False,
             show_default=False,
+            metavar="table|json",
         ),
     ] = None,
     retry_busy: Annotated[
         int,
-        typer.Option(min=0, help="Retry a busy/in-progress refusal up to N times, with backoff."),
+        typer.Option(
+            min=0, help="Retry a busy/in-progress refusal up to N times, with backoff.", metavar="N"
+        ),
     ] = 0,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
     export_root: Annotated[
@@ -140,6 +154,7 @@ def main(
             " (repeatable; always allowed: the store's exports folder and the working"
             " directory).",
             show_default=False,
+            metavar="DIR",
         ),
     ] = None,
     allow_egress: Annotated[
@@ -148,27 +163,38 @@ def main(
             help="Local: a host, address or CIDR network remote locations may be reached at"
             " although refused by default (as serve --allow-egress; repeatable).",
             show_default=False,
+            metavar="HOST|CIDR",
         ),
     ] = None,
     s3_url: Annotated[
         str | None,
-        typer.Option(help="Local: an S3-compatible store (as serve --s3-url).", show_default=False),
+        typer.Option(
+            help="Local: an S3-compatible store (as serve --s3-url).",
+            show_default=False,
+            metavar="URL",
+        ),
     ] = None,
     s3_ca_cert: Annotated[
         Path | None,
-        typer.Option(help="Local: the CA PEM of --s3-url (as serve).", show_default=False),
+        typer.Option(
+            help="Local: the CA PEM of --s3-url (as serve).", show_default=False, metavar="FILE"
+        ),
     ] = None,
     gs_url: Annotated[
         str | None,
-        typer.Option(help="Local: the GCS endpoint (as serve --gs-url).", show_default=False),
+        typer.Option(
+            help="Local: the GCS endpoint (as serve --gs-url).", show_default=False, metavar="URL"
+        ),
     ] = None,
     abs_url: Annotated[
         str | None,
-        typer.Option(help="Local: the Azure Blob endpoint (as serve).", show_default=False),
+        typer.Option(
+            help="Local: the Azure Blob endpoint (as serve).", show_default=False, metavar="URL"
+        ),
     ] = None,
     sftp_known_hosts: Annotated[
         Path | None,
-        typer.Option(help="Local: SFTP host keys (as serve).", show_default=False),
+        typer.Option(help="Local: SFTP host keys (as serve).", show_default=False, metavar="FILE"),
     ] = None,
     profile: Annotated[
         str | None,
@@ -176,6 +202,7 @@ def main(
             help="Profile of the config file to use.",
             envvar="BDBEXPORT_PROFILE",
             show_default=False,
+            metavar="NAME",
         ),
     ] = None,
     config: Annotated[
@@ -184,6 +211,7 @@ def main(
             help="Config file (default: ~/.config/bdbexport/config.toml).",
             envvar="BDBEXPORT_CONFIG",
             show_default=False,
+            metavar="FILE",
         ),
     ] = None,
     version: Annotated[
@@ -225,6 +253,12 @@ def main(
     except CliError as error:
         output.error(error)
         raise typer.Exit(int(error.exit_code)) from None
+    if settings.user is not None and settings.url is None:
+        # --user names a server's user: without a server it would be silently ignored.
+        sys.stderr.write(
+            f"warning: --user {settings.user} is for a server (--url); this command runs"
+            " locally on the store (to act as a user of the store: --as EMAIL)\n"
+        )
     wiring = ctx.obj
     assert isinstance(wiring, CliWiring), "build the app with build_app(wiring)"
     ctx.obj = State(settings=settings, output=output, wiring=wiring)

@@ -1,14 +1,17 @@
 """What the CLI prints: tables for people, stable JSON for scripts, errors on stderr.
 
-At a terminal, tables are Rich tables (a value too long for the width folds onto more
-lines, never cut). Anywhere else — a pipe, a file, a test runner — they are plain
-columns padded to the widest value: one row per line, nothing wrapped or cut, no colour,
-so `grep` and `awk` see every value whole.
+At a terminal, tables are Rich tables that wrap between words, never inside one; when
+the words alone are too wide, the last columns are left out and named under the table.
+Timestamps show in UTC to the second (JSON keeps the full precision). Anywhere else —
+a pipe, a file, a test runner — they are plain columns padded to the widest value: one
+row per line, nothing wrapped or cut, no colour, so `grep` and `awk` see every value
+whole.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -141,19 +144,46 @@ class Output:
                 sys.stdout.write(text + "\n")
                 sys.stdout.flush()
             return
+        width = len(headers) if headers is not None else len(rows[0]) if rows else 0
+        # A column is never narrower than its longest word (a status, a reason, a
+        # timestamp, an action uid): Rich wraps between words, and would otherwise fold
+        # a word in two to fit. When the words are too wide for the terminal, the last
+        # columns are left out (and named below the table) rather than cut.
+        least = [
+            max(
+                (_longest_word(line[i]) for line in [*rows, *([headers] if headers else [])]),
+                default=1,
+            )
+            for i in range(width)
+        ]
+        shown = width
+        while shown > 2 and sum(least[:shown]) + len(GAP) * (shown - 1) > self.console.width:
+            shown -= 1
+        if sum(least[:shown]) + len(GAP) * (shown - 1) > self.console.width:
+            self.console.print(Text(plain_table(rows, headers)))  # whole, the terminal wraps
+            return
+        left_out = list(headers[shown:]) if headers is not None else []
+        rows = [row[:shown] for row in rows]
+        headers = headers[:shown] if headers is not None else None
+        width = shown
         table = Table(
             show_header=headers is not None, box=None, pad_edge=False, header_style="bold"
         )
-        width = len(headers) if headers is not None else len(rows[0]) if rows else 0
         for i in range(width):
             table.add_column(
                 headers[i] if headers is not None else "",
                 overflow="fold",
+                min_width=least[i],
                 style="bold" if bold_first_column and i == 0 else None,
             )
         for row in rows:
             table.add_row(*(Text(cell) for cell in row))  # Text: a `[` in a name is no markup
         self.console.print(table)
+        if left_out:
+            self.console.print(
+                f"({', '.join(left_out)}: not shown at this width; -o json shows every field)",
+                markup=False,
+            )
 
     def line(self, text: str) -> None:
         if not self.as_json:
@@ -184,7 +214,23 @@ def _one_line(value: str) -> str:
     return value.replace("\r", "\\r").replace("\n", "\\n")
 
 
+def _longest_word(text: str) -> int:
+    return max((len(word) for word in text.split()), default=1)
+
+
+_MOMENT = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]00:00)$")
+
+
+def shown_time(value: Any) -> str:
+    """A UTC timestamp as people read it, to the second (`2026-12-07T16:40:01Z`); any
+    other value as it is. `-o json` keeps the full precision."""
+    text = str(value)
+    moment = _MOMENT.match(text)
+    return f"{moment[1]}Z" if moment else text
+
+
 def _cell(value: Any) -> str:
+    """A value as a table shows it: `-` for none, timestamps to the second."""
     if value is None:
         return "-"
-    return str(value)
+    return shown_time(value)

@@ -53,10 +53,11 @@ def run_command(ctx: typer.Context, body: Callable[[State], int | None]) -> None
     try:
         code = body(state)
     except CliError as error:
-        state.output.error(error)
-        raise typer.Exit(int(error.exit_code)) from None
+        failure = in_true_words(error, state, ctx.command_path)
+        state.output.error(failure)
+        raise typer.Exit(int(failure.exit_code)) from None
     except DomainError as error:  # e.g. the store failing while a listing streams
-        failure = CliError(error.code, error.description)
+        failure = in_true_words(CliError(error.code, error.description), state, ctx.command_path)
         state.output.error(failure)
         raise typer.Exit(int(failure.exit_code)) from None
     except KeyboardInterrupt:
@@ -135,6 +136,41 @@ def local_only(state: State, what: str) -> LocalTarget:
     return target
 
 
+def in_true_words(error: CliError, state: State, command: str) -> CliError:
+    """The error as this command should tell it: a path refused locally is no server's
+    export root, an import's file is no export location, and a reset refused while an
+    export runs is not something to retry blindly."""
+    code, words = error.code, command.split()
+    verb = " ".join(words[1:3]) if len(words) >= 3 else command
+    if code == "export_path_not_allowed" and not state.settings.remote:
+        what = "The file to import" if "import" in words else "The path"
+        return CliError(
+            code,
+            f"{what} is not inside an export root: locally, the roots are the store's"
+            " exports folder, the working directory and each --export-root DIR.",
+            exit_code=error.exit_code,
+            hint="use a path inside one, or add its directory:"
+            f" bdbexport --export-root DIR {verb} ...",
+        )
+    if code == "export_path_not_allowed" and "import" in words:
+        return CliError(
+            code,
+            error.description.replace("The path", "The file to import"),
+            exit_code=error.exit_code,
+            hint="a server reads imports only inside its export roots (serve --export-root).",
+        )
+    if error.code.endswith("_in_progress") and words[-1:] == ["reset"] and not error.retries:
+        kind = words[1] if len(words) > 1 else "export"
+        return CliError(
+            code,
+            error.description,
+            exit_code=error.exit_code,
+            hint=f"wait for the {kind} to end (bdbexport {kind} status UID --watch), or cancel"
+            " it (bdbexport action cancel ACTION_UID); then reset.",
+        )
+    return error
+
+
 def remote_password(user: str) -> str:
     password = os.environ.get(PASSWORD_ENV)
     if password is not None:
@@ -161,24 +197,42 @@ def with_retries(state: State, operation: Callable[[], T]) -> T:
             attempt += 1
 
 
-def location_from(path: str | None, url: str | None, location_file: Path | None) -> ExportLocation:
+def location_from(
+    path: str | None, url: str | None, location_file: Path | None, *, verb: str = "export start"
+) -> ExportLocation:
+    """The location the options give; `verb` (`export start`, `import start`, `backup now`)
+    is named in the hint for a server URL typed after it."""
+    server_hint = (
+        "--url after the verb is the location's URL; put the server's --url before the"
+        f" verb (bdbexport --url SERVER {verb} UID ...)"
+    )
+    looks_like_server = url is not None and url.lower().startswith(("http://", "https://"))
     given = [value for value in (path, url, location_file) if value is not None]
     if len(given) != 1:
-        raise CliError("invalid_argument", "give exactly one of --path, --url and --location-file")
+        names = [
+            name
+            for name, value in (
+                ("--path", path),
+                ("--url", url),
+                ("--location-file", location_file),
+            )
+            if value is not None
+        ]
+        raise CliError(
+            "invalid_argument",
+            "give exactly one of --path, --url and --location-file"
+            + (f" (got {' and '.join(names)})" if names else ""),
+            hint=server_hint if looks_like_server else None,
+        )
     if path is not None:
         return parse_location({"type": "mount_point", "path": path})
     if url is not None:
         try:
             return parse_location({"type": "url", "url": url})
         except CliError as error:
-            if url.lower().startswith(("http://", "https://")):
+            if looks_like_server:
                 # The likely slip: the server's --url put after a verb that has its own.
-                raise CliError(
-                    error.code,
-                    error.description,
-                    hint="--url after the verb is the location's URL; put the server's"
-                    " --url before the verb (bdbexport --url SERVER backup now UID ...)",
-                ) from error
+                raise CliError(error.code, error.description, hint=server_hint) from error
             raise
     assert location_file is not None
     try:
@@ -197,16 +251,22 @@ class progress_bar:  # noqa: N801 - used as a context manager, reads as a phrase
     action), at a terminal only: silent in JSON mode and in a pipe (where Rich's live
     display would leave a blank line behind)."""
 
-    def __init__(self, state: State, label: str) -> None:
+    def __init__(self, state: State, label: str, *, waiting: str | None = None) -> None:
+        """`waiting`: what 0 % means, shown after the label until the first percent
+        (an export's first percent is reported when Redis starts sending the snapshot,
+        docs/exports.md, so 0 % is the wait for Redis and says so)."""
         self.enabled = not state.output.as_json and not state.output.plain
+        self.label = label
+        self.waiting = waiting
         self.progress = Progress(
-            TextColumn(label),
+            TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
             console=state.output.console,
             transient=True,
         )
-        self.task = self.progress.add_task(label, total=100)
+        first = f"{label}: {waiting}" if waiting else label
+        self.task = self.progress.add_task(first, total=100)
 
     def __enter__(self) -> Callable[[int], None]:
         if self.enabled:
@@ -215,7 +275,9 @@ class progress_bar:  # noqa: N801 - used as a context manager, reads as a phrase
 
     def report(self, percent: int) -> None:
         if self.enabled:
-            self.progress.update(self.task, completed=percent)
+            waiting = self.waiting is not None and percent == 0
+            label = f"{self.label}: {self.waiting}" if waiting else self.label
+            self.progress.update(self.task, completed=percent, description=label)
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:

@@ -35,6 +35,14 @@ class ProgressThrottle:
         elif now - self._last_at >= self._poll:
             self.poke()
 
+    def started(self) -> None:
+        """The work proper has begun (for an export: the source started sending its
+        snapshot): reported at once as 1 %, the percent that ends the wait before it,
+        which readers show as "waiting for the source" (an action `starting`)."""
+        if self._last_percent < 1:
+            self._last_percent, self._last_at = 1, time.monotonic()
+            self._report(1)
+
     def poke(self) -> None:
         """Report the same percent again if `poll` seconds passed since the last
         report: the chance for the worker to say the export is no longer wanted."""

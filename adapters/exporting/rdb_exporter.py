@@ -47,7 +47,7 @@ class RdbExporter:
         egress: EgressPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         diskless: bool = True,
-        progress_interval: float = 0.25,
+        progress_interval: float = 0.1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         remote: RemoteSinks | None = None,
     ) -> None:
@@ -80,6 +80,7 @@ class RdbExporter:
                 timeout=self._timeout,
                 diskless=self._diskless,
                 waiting=throttle.poke,
+                started=throttle.started,
             ) as stream:
                 # The source first: its failures are the likelier ones, and nothing is
                 # created at the destination for an export that cannot even begin.

@@ -18,6 +18,13 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 
 from .egress import connect_failure
+from .size_estimate import (
+    SIDE_TIMEOUT,
+    RespConnection,
+    RespError,
+    SizeEstimate,
+    sampled_estimate,
+)
 
 CHUNK = 1024 * 1024
 """Bytes asked of the socket per read: large reads keep system calls off the profile."""
@@ -57,12 +64,15 @@ class RdbStream:
         timeout: float = 30.0,
         diskless: bool = True,
         waiting: Callable[[], None] = lambda: None,
+        started: Callable[[], None] = lambda: None,
     ) -> None:
         """`timeout` bounds the connect and every read; `waiting` is called for each
         keep-alive the source sends while it prepares the snapshot (it may raise to
-        stop the export)."""
+        stop the export), `started` once when the snapshot's first line arrives (the
+        wait for the source to start it is over)."""
         self.host, self.port = host, port
         self._waiting = waiting
+        self._started = started
         self._password, self._username = password, username
         self._timeout = timeout
         self._diskless = diskless
@@ -70,9 +80,13 @@ class RdbStream:
         self._buffer = b""
         self.total: int | None = None
         """Snapshot length in bytes when the server announced it, else None."""
-        self.estimate: int | None = None
-        """For an unannounced length: the dataset's size in memory, a rough guide."""
+        self._estimate = SizeEstimate(None, None)
         self.received = 0
+
+    @property
+    def estimate(self) -> int | None:
+        """For an unannounced length: the snapshot's expected size (see size_estimate)."""
+        return self._estimate.size
 
     def __enter__(self) -> RdbStream:
         try:
@@ -90,7 +104,7 @@ class RdbStream:
                 raise ReplicationError(
                     f"authentication refused: {reply.decode(errors='replace')}", auth=True
                 )
-        self.estimate = self._dataset_size()
+        self._estimate = self._size_estimate()
         if self._diskless:
             self._ask("REPLCONF", "capa", "eof")  # older servers refuse it: then disk-based
         self._send(_command("SYNC"))
@@ -102,6 +116,7 @@ class RdbStream:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self._estimate.close()
         if self._socket is not None:
             self._socket.close()
             self._socket = None
@@ -111,9 +126,7 @@ class RdbStream:
         """How much of the snapshot has arrived, from 0 to (just under) 1."""
         if self.total:
             return self.received / self.total
-        if self.estimate:
-            return min(self.received / self.estimate, 0.95)
-        return 0.0
+        return self._estimate.fraction(self.received)
 
     def chunks(self) -> Iterator[memoryview]:
         """The snapshot's bytes, in views of one buffer the stream reuses: each view is
@@ -123,11 +136,15 @@ class RdbStream:
         needs) only for a few bytecodes and one search for the end mark per chunk."""
         header = self._preamble()
         self._gather()
+        if header.startswith(b"$"):
+            self._started()
         if header.startswith(b"$EOF:"):
             mark = header[5:]
             if len(mark) != EOF_MARK_LENGTH:
                 raise ReplicationError("malformed diskless snapshot header")
-            yield from self._until_mark(mark)
+            for view in self._until_mark(mark):
+                yield view
+                self._estimate.refine(self.received)
         elif header.startswith(b"$"):
             try:
                 self.total = int(header[1:])
@@ -212,6 +229,27 @@ class RdbStream:
     def _ask(self, *parts: str) -> bytes:
         self._send(_command(*parts))
         return self._line()
+
+    def _size_estimate(self) -> SizeEstimate:
+        """The sampled estimate with its side connection; the memory figure read on
+        this connection when the side one cannot be had."""
+        if not self._diskless:
+            return SizeEstimate(self._dataset_size(), None)
+        try:
+            side = RespConnection(
+                self.host,
+                self.port,
+                password=self._password,
+                username=self._username,
+                timeout=min(self._timeout, SIDE_TIMEOUT),
+            )
+        except RespError:
+            return SizeEstimate(self._dataset_size(), None)
+        try:
+            return SizeEstimate(sampled_estimate(side), side)
+        except (RespError, OSError, ValueError):
+            side.close()
+            return SizeEstimate(self._dataset_size(), None)
 
     def _dataset_size(self) -> int | None:
         reply = self._ask("INFO", "memory")

@@ -28,6 +28,7 @@ from bdbexport.domain.events import (
     DomainEvent,
     LifecycleEvent,
 )
+from bdbexport.domain.family import LIFECYCLES
 
 from .loop_histogram import LoopCounter, LoopHistogram
 
@@ -39,6 +40,10 @@ STORE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1
 _ENDING_SUFFIXES = frozenset({"Succeeded", "Failed", "Cancelled"})
 _WORKER_IS_DONE = frozenset({"invalid_transition", "action_mismatch", "db_not_exist"})
 """Refusals of a worker's report that mean its action is over (not a store blip)."""
+KNOWN_STORE_ERRORS = ("store_unavailable", "concurrent_update", "cancelled")
+"""The store errors known in advance (domain codes, and `cancelled` for a caller that
+stopped waiting), whose series start at 0; an exception's class name, unforeseeable,
+starts its own series when it first happens."""
 EDGE_REFUSAL_STATUSES = (429,)
 """What the app's edge rules refuse before the app sees the request (the in-flight cap);
 the server's own refusals (400, 431) run no code of ours and are counted nowhere here."""
@@ -162,6 +167,10 @@ class ServerMetrics:
                 self.transferred_bytes,
             ):
                 family.labels(kind=kind.value)
+        for kind, lifecycle in LIFECYCLES.items():
+            # Every failure reason of every member: the first failure is an increase.
+            for failure in lifecycle.reasons:
+                self.actions_failed.labels(kind=kind.value, reason=str(failure))
         for status in EDGE_REFUSAL_STATUSES:
             self.edge_refusals.labels(status=str(status))
         for subject in ("user", "address"):
@@ -278,9 +287,13 @@ class ServerMetrics:
             timer.failed(seconds, error)
 
     def declare_store_operations(self, operations: Iterable[str]) -> None:
-        """Create the zero series of each store operation, so rates exist before use."""
+        """Create the zero series of each store operation (its duration, and its errors
+        for every code known in advance), so rates and alerts exist before the first
+        call, and the first failure is an increase from 0 rather than a new series."""
         for operation in operations:
             self.store_call_duration.labels(operation=operation)
+            for error in KNOWN_STORE_ERRORS:
+                self.store_errors.labels(operation=operation, error=error)
 
 
 class StoreCallTimer:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,6 +27,10 @@ from .health import DEFAULT_READY_BOUND, ReadinessProbe
 from .metrics import ServerMetrics
 
 METRICS_PATH = "/metrics"
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""What `generate_latest` writes is the classic text format, 0.0.4; said so, rather than
+`prometheus_client`'s `CONTENT_TYPE_LATEST` (`version=1.0.0` since 0.22, announcing the
+escaping of UTF-8 names that this server's names never need). Every Prometheus reads it."""
 METRICS_PERMISSION = Permission.VIEW_ALL_BDBS_INFO
 """Who may scrape when credentials are needed: whoever may see every bdb's status,
 which is what the action metrics summarise."""
@@ -67,6 +71,6 @@ class OperatorView:
         self.metrics.refresh()
         return Response(
             generate_latest(self.metrics.registry),
-            media_type=CONTENT_TYPE_LATEST,
+            media_type=METRICS_CONTENT_TYPE,
             headers={"Cache-Control": "no-store"},
         )

@@ -80,7 +80,21 @@ def test_the_first_run_exports_for_real_and_cleans_up(tmp_path: Path) -> None:
     assert b"greeting" in snapshot
     assert b"hello" in snapshot
     assert exported[0].name in output  # `ls` showed it
-    assert "admin@example.com" in output  # the first start's passwords
+    assert "admin@example.com" in output  # the first start's users
+    # Issue 27, 6: no secret in any log line. The generated passwords went to a 0600
+    # file beside the store, which the log names; the admin's is never repeated.
+    passwords = workdirs[0] / "demo-passwords.txt"
+    assert passwords.stat().st_mode & 0o777 == 0o600
+    lines = passwords.read_text().splitlines()
+    generated = [line.split()[-1] for line in lines if not line.startswith("#")]
+    secrets = [*(g for g in generated if not g.endswith(")")), "change-me"]
+    assert len(secrets) >= 3, passwords.read_text()
+    log = (workdirs[0] / "serve.log").read_text()
+    assert str(passwords) in log
+    for secret in secrets:
+        assert secret not in output
+        for written in workdirs[0].rglob("*.log"):
+            assert secret not in written.read_text(errors="replace"), (secret, written)
     assert "database 1 (orders): export succeeded" in output
     assert '"uid":1,' in output
     assert '"export_status":"idle"' in output

@@ -61,17 +61,20 @@ def test_replicas_seeding_the_demo_together_show_only_passwords_that_work(
     ones that lose the race must not print passwords that were never stored."""
     for round_ in range(3):
         store = f"{redis.url}?prefix=demo{round_}:"
-        replicas = [
-            ServerProcess(store, env={"BDBEXPORT_ADMIN_PASSWORD": "demo-pw"}, workdir=tmp_path)
-            for _ in range(3)
-        ]
+        # A Redis store has no file to sit beside: the passwords file goes to the data
+        # directory, $BDBEXPORT_HOME (the replicas share it here, as they share the store).
+        home = tmp_path / f"home{round_}"
+        home.mkdir()
+        env = {"BDBEXPORT_ADMIN_PASSWORD": "demo-pw", "BDBEXPORT_HOME": str(home)}
+        replicas = [ServerProcess(store, env=env, workdir=tmp_path) for _ in range(3)]
         try:
             with ThreadPoolExecutor(3) as starting:
                 list(starting.map(lambda replica: replica.start(timeout=READY_WITHIN), replicas))
+            named = [r for r in replicas if "demo-passwords.txt" in r.stdout()]
+            assert named, "the replicas whose users were stored name the file"
             shown = [
                 line.split()
-                for replica in replicas
-                for line in replica.stdout().splitlines()
+                for line in (home / "demo-passwords.txt").read_text().splitlines()
                 if "db-viewer@example.com" in line
             ]
             assert shown, "no replica showed the first start's passwords"

@@ -6,6 +6,7 @@ split cases against a scripted source on a real socket, which can split where it
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -85,6 +86,9 @@ class ScriptedSource:
         try:
             self._listener.settimeout(10)
             connection, _ = self._listener.accept()
+            # Later connections (the size estimate's side connection) are hung up on:
+            # the stream must then do without the estimate's sample and key count.
+            threading.Thread(target=self._refuse_others, daemon=True).start()
             with connection:
                 connection.settimeout(10)
                 connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -98,6 +102,12 @@ class ScriptedSource:
                 connection.recv(1)  # until the reader closes
         except BaseException as error:
             self.error = error
+
+    def _refuse_others(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                other, _ = self._listener.accept()
+                other.close()
 
     @staticmethod
     def _answer(connection: socket.socket, command: bytes, reply: bytes) -> None:

@@ -146,6 +146,28 @@ def test_a_record_follows_an_export_from_queued_to_completed(
     assert list(shell(services, "list_actions")(VIEWER, bdb_uid=2)) == []
 
 
+def test_a_worker_waiting_for_its_source_is_starting_until_its_first_percent(
+    shell: Callable[[Services, str], Call],
+) -> None:
+    """Issue 27, 1: an export whose worker is alive but waits for Redis to start the
+    snapshot says `starting` (with 0 %), not `running`; the first percent (which the
+    exporter reports when the snapshot starts) turns it `running`, and heartbeats
+    after that keep it so."""
+    services = Services()
+    action_uid = shell(services, "start_export")(ADMIN, 1, LOCATION).action_uid
+    shell(services, "record_progress")(1, action_uid, None)
+    waiting = shell(services, "get_action")(VIEWER, action_uid)
+    assert (waiting.status, waiting.progress) == (ActionStatus.STARTING, 0)
+    services.clock.advance(timedelta(seconds=1))
+    shell(services, "record_progress")(1, action_uid, 0)  # a poke, still waiting
+    assert shell(services, "get_action")(VIEWER, action_uid).status is ActionStatus.STARTING
+    shell(services, "record_progress")(1, action_uid, 1)
+    assert shell(services, "get_action")(VIEWER, action_uid).status is ActionStatus.RUNNING
+    services.clock.advance(timedelta(seconds=1))
+    shell(services, "record_progress")(1, action_uid, None)
+    assert shell(services, "get_action")(VIEWER, action_uid).status is ActionStatus.RUNNING
+
+
 def test_cancel_ends_the_action_cancelled_and_the_bdb_failed_with_the_documented_reason(
     shell: Callable[[Services, str], Call],
 ) -> None:
@@ -339,7 +361,7 @@ def test_reports_that_change_nothing_shown_write_nothing(
     shell(services, "record_progress")(2, started.action_uid, None, ActionKind.BACKUP)
     running = services.records.get(started.action_uid)
     assert running is not None
-    assert running.status is ActionStatus.RUNNING
+    assert running.status is ActionStatus.STARTING  # alive, no percent yet
     services.clock.advance(timedelta(seconds=1))
     shell(services, "record_progress")(2, started.action_uid, None, ActionKind.BACKUP)
     assert services.records.get(started.action_uid) == running  # the same record, as it was

@@ -19,7 +19,7 @@ def test_an_export_keeps_its_writers_hint() -> None:
         "the exporter may not write to the export location: check its permissions"
     )
     assert failure_hint("backup", 1, "no-permission", None) == (
-        "the exporter may not write to the export location: check its permissions"
+        "the exporter may not write to the backup location: check its permissions"
     )
 
 

@@ -186,7 +186,12 @@ function renderStatus(cell, bdb, kind) {
   const status = bdb[`${kind}_status`] || "idle";
   const progress = bdb[`${kind}_progress`] || 0;
   const parts = [element("span", `status status-${status}`, status)];
-  if (RUNNING.has(status)) {
+  if (status === "exporting" && progress === 0) {
+    // The exporter reports its first percent the moment Redis starts sending the
+    // snapshot (docs/exports.md): until then it is waiting, which may take the
+    // source's repl-diskless-sync-delay. Say so rather than show a bar stuck at 0.
+    parts.push(element("span", "phase", " waiting for Redis to start the snapshot"));
+  } else if (RUNNING.has(status)) {
     const bar = element("progress", `${kind}-progress`);
     bar.max = 100;
     bar.value = progress;

@@ -274,7 +274,7 @@ def test_every_error_has_the_one_prefix(store: str, args: list[str]) -> None:
 def test_usage_errors_are_exit_2_and_json_with_json(store: str) -> None:
     plain = cli(store, "db", "show", "abc")
     assert plain.exit_code == ExitCode.USAGE
-    assert plain.stderr.startswith("error: invalid_argument: Invalid value for 'uid'")
+    assert plain.stderr.startswith("error: invalid_argument: Invalid value for 'UID'")
     assert "hint: usage: bdbexport db show" in plain.stderr
     as_json = cli(store, "db", "show", "abc", "--json")
     assert as_json.exit_code == ExitCode.USAGE
