@@ -144,13 +144,17 @@ class Application:
     def start_scheduled_backup(self, uid: int) -> Bdb:
         """Start bdb `uid`'s backup to its `backup_location` as the backup scheduler
         (`SCHEDULER`, a system principal) and hand it to this replica's runner; returns
-        the bdb with the backup's `action_uid`. Refusals are the use case's (`busy`,
-        `db_not_exist`, `no_backup_location`, ...): the scheduler decides what to do."""
+        the bdb with the backup's `action_uid`. The stored location is judged first as any
+        start judges it (`check_location`: type served, roots, egress), so a place that
+        became unusable is refused before anything is recorded; then the use case's
+        refusals (`busy`, `db_not_exist`, `no_backup_location`, ...): the scheduler
+        decides what to do."""
         bdb = self.service.peek(uid)
         if bdb is None:
             raise BdbNotFoundError(uid)
         if bdb.backup_location is None:
             raise NoBackupLocationError(uid)
+        self.check_location(bdb.backup_location, ActionKind.BACKUP)
         started = self.service.start_backup(SCHEDULER, uid, bdb.backup_location)
         launch = self.launch if self.launch is not None else self.pool.submit
         launch(started, bdb.backup_location, kind=ActionKind.BACKUP)
