@@ -113,6 +113,10 @@ class Application:
     """Removes temporary files of exports that died (`sweep()`; lease expiries do it too)."""
     action_logs: ActionLogs | None = None
     """The action records (the Actions API) in the store: sync, and async on demand."""
+    exporter: Exporter | None = None
+    importer: Importer | None = None
+    """The adapters `bootstrap` chose for this application: a worker process runs its
+    claimed actions with these, so they are built once, one way (composition/workers.py)."""
     launch: Callable[..., None] | None = None
     """Where scheduled backups are handed (None: `pool.submit`); `serve` sets the work
     queue's launcher when workers run apart (docs/workers.md)."""
@@ -336,6 +340,8 @@ def bootstrap(
         async_service=async_service,
         sweeper=sweeper,
         action_logs=action_logs,
+        exporter=chosen,
+        importer=chosen_importer,
     )
 
 
