@@ -113,6 +113,10 @@ class Application:
     """Removes temporary files of exports that died (`sweep()`; lease expiries do it too)."""
     action_logs: ActionLogs | None = None
     """The action records (the Actions API) in the store: sync, and async on demand."""
+    exporter: Exporter | None = None
+    importer: Importer | None = None
+    """The adapters `bootstrap` chose for this application: a worker process runs its
+    claimed actions with these, so they are built once, one way (composition/workers.py)."""
     launch: Callable[..., None] | None = None
     """Where scheduled backups are handed (None: `pool.submit`); `serve` sets the work
     queue's launcher when workers run apart (docs/workers.md)."""
@@ -144,13 +148,17 @@ class Application:
     def start_scheduled_backup(self, uid: int) -> Bdb:
         """Start bdb `uid`'s backup to its `backup_location` as the backup scheduler
         (`SCHEDULER`, a system principal) and hand it to this replica's runner; returns
-        the bdb with the backup's `action_uid`. Refusals are the use case's (`busy`,
-        `db_not_exist`, `no_backup_location`, ...): the scheduler decides what to do."""
+        the bdb with the backup's `action_uid`. The stored location is judged first as any
+        start judges it (`check_location`: type served, roots, egress), so a place that
+        became unusable is refused before anything is recorded; then the use case's
+        refusals (`busy`, `db_not_exist`, `no_backup_location`, ...): the scheduler
+        decides what to do."""
         bdb = self.service.peek(uid)
         if bdb is None:
             raise BdbNotFoundError(uid)
         if bdb.backup_location is None:
             raise NoBackupLocationError(uid)
+        self.check_location(bdb.backup_location, ActionKind.BACKUP)
         started = self.service.start_backup(SCHEDULER, uid, bdb.backup_location)
         launch = self.launch if self.launch is not None else self.pool.submit
         launch(started, bdb.backup_location, kind=ActionKind.BACKUP)
@@ -332,6 +340,8 @@ def bootstrap(
         async_service=async_service,
         sweeper=sweeper,
         action_logs=action_logs,
+        exporter=chosen,
+        importer=chosen_importer,
     )
 
 

@@ -102,10 +102,6 @@ class NonBlockingSink:
             return
 
 
-PeriodicFlush = NonBlockingSink
-"""The former name (the sink used to flush on a timer under a lock writers shared)."""
-
-
 def _dropped_line(count: int) -> str:
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
     return json.dumps({"time": at, "event": "LogLinesDropped", "dropped": count}) + "\n"

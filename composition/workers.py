@@ -2,8 +2,9 @@
 the worker was told to use, and the store's work queue (docs/workers.md).
 
 The use cases come from `bootstrap`, as for `serve`, so a worker reports through the
-same lifecycle, action records and events; the exporter and importer are chosen with
-the same export roots and egress policy `bootstrap` uses.
+same lifecycle, action records and events; the exporter and importer are the ones
+`bootstrap` chose (same roots, egress policy and remote location settings), not a
+second construction that could drift from it.
 """
 
 from __future__ import annotations
@@ -12,18 +13,15 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bdbexport.adapters.exporting.egress import EgressPolicy
-from bdbexport.adapters.exporting.export_roots import ExportRoots
 from bdbexport.adapters.exporting.partials import PartialSweeper
 from bdbexport.adapters.exporting.queue_worker import QueueWorker, WorkerSettings
 from bdbexport.adapters.exporting.work_payload import Job
 from bdbexport.adapters.importing.limits import ImportLimits
 from bdbexport.adapters.memory import SystemClock
+from bdbexport.adapters.object_stores.settings import RemoteSettings
 from bdbexport.domain.core import DEFAULT_LEASE_TTL
 
-from .application import bootstrap, choose_exporter
-from .importers import choose_importer
-from .stores import default_export_root, store_hosts
+from .application import bootstrap
 from .work_queues import open_work_queue
 
 
@@ -40,10 +38,13 @@ def build_worker(
     allow_egress: Sequence[str] = (),
     export_timeout: float = 30.0,
     lease_ttl: timedelta = DEFAULT_LEASE_TTL,
+    remote_settings: RemoteSettings | None = None,
     wake_reader: int | None = None,
     log_line: Callable[[dict[str, object]], None] = lambda line: None,
 ) -> tuple[QueueWorker, Callable[[], None]]:
-    """The worker over `store_url` and how to close what it opened."""
+    """The worker over `store_url` and how to close what it opened. Its exporter and
+    importer are the ones `bootstrap` builds from these settings (roots, egress,
+    `remote_settings` for s3, abs and sftp), as `serve` does: one wiring."""
     application = bootstrap(
         store_url,
         exporter=exporter,
@@ -55,30 +56,18 @@ def build_worker(
         allow_egress=allow_egress,
         export_timeout=export_timeout,
         lease_ttl=lease_ttl,
+        remote_settings=remote_settings,
         max_concurrent_exports=1,
     )
     application.prepare_exports()
-    roots = ExportRoots(list(export_roots) or [default_export_root(store_url)])
-    egress = EgressPolicy.build(allow_egress, store_hosts(store_url))
-    chosen_exporter = choose_exporter(
-        exporter,
-        simulated_duration=simulated_duration,
-        simulated_outcome=simulated_outcome,
-        stop=application.stopping,
-        roots=roots,
-        egress=egress,
-        export_timeout=export_timeout,
-    )
-    chosen_importer = choose_importer(
-        importer, roots=roots, egress=egress, timeout=export_timeout, limits=import_limits
-    )
+    assert application.exporter is not None  # bootstrap always chooses one
     sweeper = application.sweeper
     queue, close_queue = open_work_queue(store_url, SystemClock(), wake_reader=wake_reader)
     worker = QueueWorker(
         queue,
         application.service,
-        chosen_exporter,
-        chosen_importer,
+        application.exporter,
+        application.importer,
         settings,
         log_line=log_line,
         before_retry=None if sweeper is None else _remover(sweeper),

@@ -42,7 +42,8 @@ class ServerWorkers:
 
 def child_options(config: ServerConfig) -> list[str]:
     """The worker options that carry `serve`'s own: the same adapters, roots, egress,
-    limits and lease, so an action runs in the child exactly as it would have here."""
+    remote location settings (s3, abs, gs, sftp), limits and lease, so an action runs
+    in the child exactly as it would have here."""
     options = ["--exporter", config.exporter, "--importer", config.importer]
     options += ["--simulated-duration", str(config.simulated_duration)]
     options += ["--simulated-outcome", config.simulated_outcome]
@@ -58,6 +59,16 @@ def child_options(config: ServerConfig) -> list[str]:
         options += ["--export-root", str(root)]
     for allowed in config.allow_egress:
         options += ["--allow-egress", allowed]
+    remote = (
+        ("--s3-url", config.s3_url),
+        ("--s3-ca-cert", config.s3_ca_cert),
+        ("--gs-url", config.gs_url),
+        ("--abs-url", config.abs_url),
+        ("--sftp-known-hosts", config.sftp_known_hosts),
+    )
+    for flag, value in remote:
+        if value is not None:
+            options += [flag, str(value)]
     return options
 
 

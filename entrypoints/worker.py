@@ -25,8 +25,11 @@ import typer
 from bdbexport.adapters.cli.exit_codes import ExitCode
 from bdbexport.adapters.exporting.queue_worker import WorkerSettings
 from bdbexport.adapters.importing.limits import ImportLimits
+from bdbexport.adapters.object_stores.settings import RemoteSettings
 from bdbexport.composition.stores import StoreUrlError, default_store_url
 from bdbexport.composition.workers import build_worker
+
+from .serve_options import AbsUrl, GsUrl, S3CaCert, S3Url, SftpKnownHosts
 
 DEFAULT_NICE = 10
 
@@ -125,6 +128,11 @@ def worker_command(
             metavar="HOST|CIDR",
         ),
     ] = None,
+    s3_url: S3Url = None,
+    s3_ca_cert: S3CaCert = None,
+    gs_url: GsUrl = None,
+    abs_url: AbsUrl = None,
+    sftp_known_hosts: SftpKnownHosts = None,
     wake_fd: Annotated[
         int | None,
         typer.Option(help="Pipe to wait on for new work (set by serve).", hidden=True, metavar="N"),
@@ -154,6 +162,18 @@ def worker_command(
         drain_timeout=drain_timeout,
     )
     try:
+        ca = None if s3_ca_cert is None else s3_ca_cert.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        _refuse(f"--s3-ca-cert {s3_ca_cert} cannot be read: {error}")
+    remote = RemoteSettings(
+        s3_url=s3_url,
+        s3_ca_cert=ca,
+        gs_url=gs_url,
+        abs_url=abs_url,
+        sftp_known_hosts=sftp_known_hosts,
+        timeout=export_timeout,
+    )
+    try:
         worker, close = build_worker(
             url,
             settings,
@@ -171,6 +191,7 @@ def worker_command(
             ),
             export_roots=export_root or (),
             allow_egress=allow_egress or (),
+            remote_settings=remote,
             wake_reader=wake_fd,
             log_line=_print_line,
         )

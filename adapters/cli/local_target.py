@@ -287,12 +287,30 @@ class LocalTarget:
                 changed = Bdb.model_validate_json(draft.to_storage_json())
             except ValidationError as error:
                 raise CliError("invalid_schema", describe_validation(error)) from error
+            if settings.get("backup_location") is not None:
+                self._check_backup_location(changed)
             if self._call(partial(self.runtime.bdbs.save, changed, expected_revision=bdb.revision)):
                 return changed.to_wire()
         raise CliError(
             "concurrent_update",
             f"Database {uid} kept changing: its backup settings were not set after"
             f" {CAS_ATTEMPTS} attempts.",
+        )
+
+    def _check_backup_location(self, bdb: Bdb) -> None:
+        """A new `backup_location` judged as a backup's start judges it (the same
+        `check_location`: type served, inside the roots, host the egress policy allows),
+        so a place every scheduled backup would fail on is refused when it is set."""
+        location = bdb.backup_location
+        if location is None:
+            return
+        self._call(
+            lambda: self.runtime.check_location(
+                location,
+                kind=ActionKind.BACKUP,
+                export_roots=self.export_roots,
+                remote_options=self.remote_options,
+            )
         )
 
     def add_module(self, name: str, version: str, capabilities: list[str]) -> dict[str, Any]:

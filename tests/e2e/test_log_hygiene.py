@@ -130,8 +130,10 @@ def test_a_busy_bdb_s_skipped_backups_are_logged_once_not_at_every_due_moment(
     tmp_path: Path,
 ) -> None:
     """A one-second schedule behind a backup that runs for a minute: each due moment is
-    refused (`busy`, the same running backup); the log says so once."""
-    backups = tmp_path / "backups"
+    refused (`busy`, the same running backup); the log says so once. The backups go
+    inside the server's default export root (`exports` next to the store), as a
+    scheduled start checks."""
+    backups = tmp_path / "exports" / "backups"
     bootstrap = tmp_path / "bootstrap.json"
     bootstrap.write_text(
         json.dumps(

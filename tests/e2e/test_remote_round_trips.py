@@ -263,3 +263,38 @@ def test_an_rdb_gz_import_from_s3(
         assert imported.status_code == 200, imported.text
         bdb = ended(server, TARGET, "import")
     check_equal(source, target, bdb)
+
+
+def test_an_s3_export_runs_in_serves_worker_child(
+    tmp_path: Path, source: SourceRedis, target: RedisServer, moto_s3: MotoS3
+) -> None:
+    """The child `bdbexport worker` gets serve's remote location settings (`--s3-url`):
+    an export serve accepted is run there with the same S3 endpoint, not refused by
+    the child as a location type it has no adapter for."""
+    write_dataset(source.client())
+    account = moto_s3.account
+    subdir = f"child-{tmp_path.name}"
+    location = {
+        "type": "s3",
+        "bucket_name": account.bucket,
+        "subdir": subdir,
+        "region_name": account.region,
+        "access_key_id": account.access_key_id,
+        "secret_access_key": account.secret_access_key,
+    }
+    store = s3_store(S3Location.model_validate(location), RemoteSettings(s3_url=account.endpoint))
+    extra = ("--s3-url", account.endpoint, "--worker-mode", "child")
+    with serve(tmp_path, source, target, *extra).start() as server:
+        started = httpx.post(
+            f"{server.url}/v1/bdbs/1/actions/export",
+            json={"export_location": location},
+            auth=ADMIN,
+        )
+        assert started.status_code == 200, started.text
+        exported = ended(server, 1, "export")
+    assert exported["export_status"] == "succeeded", exported
+    listed = obstore.list(store, prefix=subdir).collect()
+    names = [entry["path"].rpartition("/")[2] for entry in listed]
+    (name,) = [n for n in names if n.endswith(".rdb")]
+    body = bytes(obstore.get(store, f"{subdir}/{name}").bytes())
+    assert body.startswith(b"REDIS")

@@ -4,16 +4,21 @@ worker needs to run it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from bdbexport.adapters.exporting.work_payload import decode
 from bdbexport.adapters.memory.work_queue import InMemoryWorkQueue
 from bdbexport.composition.application import bootstrap
 from bdbexport.composition.work_launch import QueueLauncher
 from bdbexport.domain import ActionKind, Bdb, MountPointLocation
+from bdbexport.domain.errors import ExportPathNotAllowedError
 
 
-def test_a_scheduled_backup_is_queued_for_the_workers() -> None:
-    application = bootstrap("memory://", exporter="simulated")
-    location = MountPointLocation(path="/backups")
+def test_a_scheduled_backup_is_queued_for_the_workers(tmp_path: Path) -> None:
+    application = bootstrap("memory://", exporter="simulated", export_roots=[tmp_path])
+    location = MountPointLocation(path=str(tmp_path / "backups"))
     application.store.bdbs.add(Bdb(uid=9, name="orders", backup_location=location))
     queue = InMemoryWorkQueue()
     launcher = QueueLauncher(queue)
@@ -32,5 +37,27 @@ def test_a_scheduled_backup_is_queued_for_the_workers() -> None:
             location,
         )
         assert application.pool.running() == 0
+    finally:
+        application.close(grace=0)
+
+
+def test_a_scheduled_backup_outside_the_roots_is_refused_before_it_is_recorded(
+    tmp_path: Path,
+) -> None:
+    application = bootstrap("memory://", exporter="simulated", export_roots=[tmp_path])
+    outside = MountPointLocation(path="/not-a-root/backups")
+    application.store.bdbs.add(Bdb(uid=9, name="orders", backup_location=outside))
+    queue = InMemoryWorkQueue()
+    launcher = QueueLauncher(queue)
+    application.launch = launcher.submit
+    try:
+        with pytest.raises(ExportPathNotAllowedError):
+            application.start_scheduled_backup(9)
+        launcher.close()
+        assert queue.stats().queued == {}
+        bdb = application.store.bdbs.get(9)
+        assert bdb is not None
+        assert bdb.action_uid is None
+        assert bdb.backup_status == "idle"
     finally:
         application.close(grace=0)

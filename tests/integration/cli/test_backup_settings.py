@@ -11,7 +11,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from bdbexport.adapters.cli.exit_codes import ExitCode
-from bdbexport.composition.stores import open_store
+from bdbexport.composition.stores import default_export_root, open_store
 from bdbexport.domain.backup_schedule import BackupSchedule
 from bdbexport.domain.bdb import MAX_BACKUP_INTERVAL
 from bdbexport.entrypoints.cli import app
@@ -31,14 +31,20 @@ def backup_fields(store: str) -> dict[str, Any]:
     return {name: value for name, value in shown.items() if name.startswith("backup")}
 
 
+def backups_folder(store: str) -> str:
+    """A place inside the store's export root, where a backup may go."""
+    return str(default_export_root(store) / "backups")
+
+
 def test_the_backup_settings_are_stored_and_make_a_schedule(store: str) -> None:
+    folder = backups_folder(store)
     result = cli(
         store, "db", "set", "1", "--backup", "--backup-interval", "3600",
-        "--backup-interval-offset", "900", "--backup-path", "/backups",
+        "--backup-interval-offset", "900", "--backup-path", folder,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "database 1 (orders): periodic backups on: every 3600 s (+900 s) to mount_point /backups\n"
+        f"database 1 (orders): periodic backups on: every 3600 s (+900 s) to mount_point {folder}\n"
     )
     opened = open_store(store)
     bdb = opened.bdbs.get(1)
@@ -89,7 +95,7 @@ def test_bad_backup_settings_are_usage_errors_and_change_nothing(store: str) -> 
 def test_the_console_script_sets_them_too(store: str) -> None:
     done = subprocess.run(
         [*bdbexport_command(), "--store", store, "db", "set", "1", "--backup",
-         "--backup-interval", "86400", "--backup-path", "/backups", "-o", "json"],
+         "--backup-interval", "86400", "--backup-path", backups_folder(store), "-o", "json"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -112,3 +118,16 @@ def test_an_interval_out_of_range_is_refused_by_the_console_script(store: str) -
         assert "backup_interval" in done.stderr
         assert "Traceback" not in done.stderr
     assert backup_fields(store)["backup"] is False
+
+
+def test_a_backup_location_a_backup_could_not_use_is_refused_and_changes_nothing(
+    store: str,
+) -> None:
+    before = backup_fields(store)
+    outside = cli(store, "db", "set", "1", "--backup-path", "/not-an-export-root/backups")
+    assert outside.exit_code != 0, outside.output
+    assert "export root" in outside.output
+    denied = cli(store, "db", "set", "1", "--backup-url", "ftp://u:p@127.0.0.1/b/")
+    assert denied.exit_code != 0, denied.output
+    assert "secret" not in denied.output
+    assert backup_fields(store) == before
