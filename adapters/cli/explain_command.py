@@ -6,10 +6,29 @@ from typing import Annotated
 
 import typer
 
-from bdbexport.domain.actions import Action
+from bdbexport.domain.action_kind import ActionKind
+from bdbexport.domain.actions import RESET_ACTIONS, START_ACTIONS, Action
+from bdbexport.domain.family import LIFECYCLES
 
 from .errors import CliError
 from .runtime import State, open_target, run_command
+
+VERBS = ("reset", "start", "view")
+KINDS = tuple(kind.value for kind in ActionKind)
+
+
+def explained_action(kind: str, verb: str) -> Action:
+    """The domain's action for `--kind` and `--action`, read from the family's tables
+    (`RESET_ACTIONS`, `START_ACTIONS`): `export` + `start` is `start`, `import` +
+    `start` is `start_import`, ... `view` reads the bdb, whatever the kind."""
+    if verb not in VERBS:
+        raise CliError("invalid_argument", f"--action must be one of {', '.join(VERBS)}")
+    if kind not in KINDS:
+        raise CliError("invalid_argument", f"--kind must be one of {', '.join(KINDS)}")
+    if verb == "view":
+        return Action.VIEW
+    table = RESET_ACTIONS if verb == "reset" else START_ACTIONS
+    return table[LIFECYCLES[ActionKind(kind)].name]
 
 
 def explain(
@@ -21,18 +40,24 @@ def explain(
             help="reset, start or view.", case_sensitive=False, metavar="reset|start|view"
         ),
     ] = "reset",
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="The family member: export, import or backup.",
+            case_sensitive=False,
+            metavar="export|import|backup",
+        ),
+    ] = "export",
 ) -> None:
     """Ask the rules engine what would happen, with every reason; changes nothing.
 
     Exits 0 when the action would be allowed, else with the exit code of the refusal.
     Against a server (--url), reset and start are asked with `?dry_run=true`.
     """
-    actions = {"reset": Action.RESET, "start": Action.START, "view": Action.VIEW}
 
     def body(state: State) -> int | None:
-        if action.lower() not in actions:
-            raise CliError("invalid_argument", f"--action must be one of {', '.join(actions)}")
-        if state.settings.remote and actions[action.lower()] is Action.VIEW:
+        asked = explained_action(kind.lower(), action.lower())
+        if state.settings.remote and asked is Action.VIEW:
             raise CliError(
                 "invalid_argument",
                 "only reset and start can be explained against a server"
@@ -40,7 +65,7 @@ def explain(
             )
         target = open_target(state)
         try:
-            decision = target.explain(uid, actions[action.lower()])
+            decision = target.explain(uid, asked)
         finally:
             target.close()
         state.output.decision(decision)

@@ -25,6 +25,7 @@ from bdbexport.domain.auth.passwords import hash_password
 from bdbexport.domain.auth.users import User
 from bdbexport.domain.bdb import Bdb, Endpoint, ModuleRef
 from bdbexport.domain.errors import (
+    BdbNotFoundError,
     DomainError,
     ForbiddenError,
     NoBackupLocationError,
@@ -200,7 +201,24 @@ class LocalTarget:
             raise CliError(refusal.code, refusal.description)
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
-        return self.service.evaluate(self.principal, action, uid).to_dict()
+        """The rules engine's decision. A backup's start names no location here, so it
+        goes to the bdb's `backup_location`, which is judged as a server judges a
+        body-less dry run (after the permission, before the rules): none is the
+        `no_backup_location` error, not a decision."""
+        decision = self.service.evaluate(self.principal, action, uid)
+        gates = ForbiddenError | UnauthenticatedError | BdbNotFoundError
+        if action is Action.START_BACKUP and not isinstance(decision.error, gates):
+            where = self._backup_location(uid)
+            self._call(
+                lambda: self.runtime.check_location(
+                    where,
+                    kind=ActionKind.BACKUP,
+                    worker="rdb",
+                    export_roots=self.export_roots,
+                    remote_options=self.remote_options,
+                )
+            )
+        return decision.to_dict()
 
     # --- imports, backups and the Actions API ---------------------------------------------
 

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bdbexport.domain.action_kind import ActionKind
-from bdbexport.domain.actions import Action
+from bdbexport.domain.action_kind import ActionKind, Trigger
+from bdbexport.domain.actions import ACTIONS, Action
 from bdbexport.domain.locations import ExportLocation
 
 from .errors import CliError
@@ -137,21 +137,24 @@ class RemoteTarget:
         return result
 
     def explain(self, uid: int, action: Action) -> dict[str, Any]:
-        """The server's decision (`?dry_run=true` on the action's endpoint), in the shape
+        """The server's decision (`?dry_run=true` on the action's endpoint: the kind's
+        start or `<kind>_reset_status` route, read from the action's rule), in the shape
         of `Decision.to_dict()`. A refusal is a decision too, answered with the real call's
         4xx: any answer whose body says `"dry_run": true` is the decision. Asked without
         a body: a dry run with none judges no location, only the permission and the
         rules (docs/domain.md, the order of checks)."""
-        if action is Action.RESET:
-            method, path = "PUT", f"/v1/bdbs/{uid}/actions/export_reset_status"
-        elif action is Action.START:
-            method, path = "POST", f"/v1/bdbs/{uid}/actions/export"
-        else:
+        rule = ACTIONS[action]
+        if rule.lifecycle is None or rule.trigger not in {Trigger.RESET, Trigger.START}:
             raise CliError(
                 "invalid_argument",
                 f"only reset and start can be explained against a server, not {action.value}"
                 " (explain --action view needs a local store: --store)",
             )
+        kind = rule.lifecycle.kind.value
+        if rule.trigger is Trigger.RESET:
+            method, path = "PUT", f"/v1/bdbs/{uid}/actions/{kind}_reset_status"
+        else:
+            method, path = "POST", f"/v1/bdbs/{uid}/actions/{kind}"
         response = self._send(method, path, params={"dry_run": "true"})
         try:
             answer = response.json()

@@ -173,6 +173,49 @@ def test_remote_explain_prints_the_decision_local_explain_prints(server: Default
     )  # a dry run changes nothing
 
 
+def test_remote_explain_asks_about_import_and_backup_as_local_explain(
+    server: DefaultServe,
+) -> None:
+    """`--kind import|backup` asks the member's own routes (`.../actions/import`,
+    `.../actions/backup_reset_status`, ...): the same decision as the local rules engine."""
+    store = server.store_url
+    as_admin = ("--as", ADMIN[0])
+    actions = set()
+    for uid, kind, verb in (
+        ("1", "import", "start"),
+        ("1", "backup", "start"),
+        ("1", "import", "reset"),
+        ("1", "backup", "reset"),
+        ("3", "import", "start"),
+        ("2", "backup", "start"),
+        ("4", "backup", "start"),
+    ):
+        args = ("--json", "explain", uid, "--kind", kind, "--action", verb)
+        remote = bdbexport(server.url, *args)
+        here = local(store, *as_admin, *args)
+        assert remote.returncode == here.returncode, (uid, kind, verb, remote.stderr)
+        assert remote.stderr == here.stderr
+        if not remote.stdout:  # not a decision: the same error on both sides
+            continue
+        assert json.loads(remote.stdout) == json.loads(here.stdout)
+        actions.add(json.loads(remote.stdout)["action"])
+        plain = ("explain", uid, "--kind", kind, "--action", verb)
+        assert bdbexport(server.url, *plain).stdout == local(store, *as_admin, *plain).stdout
+    assert actions == {"start_import", "reset_import", "reset_backup"}
+    # With a backup_location in both sides' roots, the backup's start is a decision too.
+    root = str(server.export_root)
+    assert local(store, "db", "set", "1", "--backup-path", root).returncode == 0
+    args = ("--json", "explain", "1", "--kind", "backup", "--action", "start")
+    remote = bdbexport(server.url, *args)
+    here = local(store, *as_admin, "--export-root", root, *args)
+    assert remote.returncode == here.returncode == 0, remote.stderr
+    assert json.loads(remote.stdout) == json.loads(here.stdout)
+    assert json.loads(remote.stdout)["action"] == "start_backup"
+    viewer = bdbexport(server.url, "explain", "1", "--kind", "backup", user=VIEWER)
+    assert viewer.returncode == 3
+    assert viewer.stdout.startswith(f"reset_backup on database 1 as {VIEWER[0]}")
+
+
 def test_remote_explain_refusals_and_errors(server: DefaultServe) -> None:
     allowed = bdbexport(server.url, "explain", "2")
     assert allowed.returncode == 0, allowed.stderr

@@ -65,6 +65,7 @@ def test_reset_clears_a_failure_and_is_idempotent(store: str) -> None:
         (["export", "start", "1"], ExitCode.USAGE, "invalid_argument"),
         (["export", "start", "1", "--url", "http://x/"], ExitCode.USAGE, "invalid_schema"),
         (["explain", "1", "--action", "fly"], ExitCode.USAGE, "invalid_argument"),
+        (["explain", "1", "--kind", "restore"], ExitCode.USAGE, "invalid_argument"),
         (["db", "add", "0", "zero"], ExitCode.USAGE, "invalid_schema"),
         (["db", "add", "1", "again"], ExitCode.ERROR, "db_already_exists"),
     ],
@@ -165,6 +166,35 @@ def test_explain_prints_every_check_and_exits_with_the_refusal(store: str) -> No
     viewer_view = cli(store, "--as", "db_viewer@example.com", "explain", "1", "--action", "view")
     assert viewer_view.exit_code == 0
     assert json_of(store, "db", "show", "2")["export_status"] == "failed"  # nothing changed
+
+
+def test_explain_asks_about_every_member_of_the_family(store: str) -> None:
+    """`--kind` picks the member; the decision names the domain's action for it."""
+    for kind, verb, action in (
+        ("export", "start", "start"),
+        ("import", "start", "start_import"),
+        ("import", "reset", "reset_import"),
+        ("backup", "reset", "reset_backup"),
+    ):
+        decision = json.loads(
+            cli(store, "--json", "explain", "1", "--kind", kind, "--action", verb).stdout
+        )
+        assert decision["action"] == action
+    # A backup's start goes to the bdb's backup_location, judged as a server judges it.
+    backup = ("explain", "1", "--kind", "backup", "--action", "start")
+    nowhere = cli(store, *backup)
+    assert nowhere.exit_code == ExitCode.USAGE
+    assert "no_backup_location" in nowhere.stderr
+    assert cli(store, "db", "set", "1", "--backup-path", "/tmp").exit_code == 0
+    assert json.loads(cli(store, "--json", *backup).stdout)["action"] == "start_backup"
+    refused = cli(store, "explain", "5", "--kind", "import", "--action", "start")
+    assert refused.exit_code == ExitCode.UNSUPPORTED_MODULES  # a module lacks backup_restore
+    assert refused.stdout.startswith("start_import on database 5")
+    forbidden = cli(store, "--as", "db_viewer@example.com", "explain", "1", "--kind", "backup")
+    assert forbidden.exit_code == ExitCode.AUTH
+    wrong = cli(store, "explain", "1", "--kind", "restore")
+    assert wrong.exit_code == ExitCode.USAGE
+    assert "--kind must be one of export, import, backup" in wrong.stderr
 
 
 def test_db_add_refuses_a_module_the_catalog_does_not_have(store: str) -> None:
