@@ -58,7 +58,7 @@ def open_async_login_attempts(
         return AsyncSqliteLoginAttempts(database), close
     if scheme in {"redis", "rediss"}:
         from bdbexport.adapters.redis_store import AsyncRedisConnection
-        from bdbexport.adapters.redis_store.login_attempts import AsyncRedisLoginAttempts
+        from bdbexport.adapters.redis_store.async_login_attempts import AsyncRedisLoginAttempts
 
         connection = AsyncRedisConnection(url)
         return AsyncRedisLoginAttempts(connection), connection.aclose

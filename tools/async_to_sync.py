@@ -45,6 +45,7 @@ PAIRS: dict[str, str] = {
     "adapters/redis_store/async_repositories.py": "adapters/redis_store/repositories.py",
     "adapters/redis_store/async_action_log.py": "adapters/redis_store/action_log.py",
     "adapters/redis_store/async_schedule_index.py": "adapters/redis_store/schedule_index.py",
+    "adapters/redis_store/async_login_attempts.py": "adapters/redis_store/login_attempts.py",
 }
 """Each asynchronous source and the synchronous module written from it."""
 
@@ -208,11 +209,24 @@ def stale() -> list[str]:
 
 
 def same_code(tree: ast.Module) -> str:
-    """The code of a module whatever its layout: its syntax tree, imports in order."""
-    imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    """The code of a module whatever its layout: its syntax tree, imports in order, and
+    those from one module as one (as ruff merges them: `.async_connection` and
+    `.connection` both become `.connection`)."""
+    imports: list[ast.stmt] = []
+    merged: dict[tuple[str | None, int], ast.ImportFrom] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            into = merged.setdefault((node.module, node.level), node)
+            if into is node:
+                imports.append(node)
+            else:
+                into.names.extend(node.names)
+        elif isinstance(node, ast.Import):
+            imports.append(node)
     for node in imports:
+        assert isinstance(node, ast.Import | ast.ImportFrom)
         node.names.sort(key=lambda alias: (alias.name, alias.asname or ""))
-    rest = [node for node in tree.body if node not in imports]
+    rest = [node for node in tree.body if not isinstance(node, ast.Import | ast.ImportFrom)]
     ordered = sorted(imports, key=ast.dump)
     return ast.dump(ast.Module(body=[*ordered, *rest], type_ignores=[]))
 

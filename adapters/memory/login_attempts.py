@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from bdbexport.domain.auth.async_ports import AsyncLoginAttemptsOver
 from bdbexport.domain.auth.lockout import (
     LockoutPolicy,
     LoginRecord,
@@ -45,21 +46,14 @@ class InMemoryLoginAttempts:
         )
 
 
-class AsyncInMemoryLoginAttempts:
+class AsyncInMemoryLoginAttempts(AsyncLoginAttemptsOver[InMemoryLoginAttempts]):
     """The same records, awaited: nothing here ever waits."""
 
     def __init__(self, attempts: InMemoryLoginAttempts | None = None) -> None:
-        self.attempts = attempts if attempts is not None else InMemoryLoginAttempts()
+        attempts = attempts if attempts is not None else InMemoryLoginAttempts()
+        super().__init__(attempts, reads=attempts)
 
-    async def get(
-        self, subject: LoginSubject, now: float, policy: LockoutPolicy
-    ) -> LoginRecord | None:
-        return self.attempts.get(subject, now, policy)
-
-    async def record_failure(
-        self, subject: LoginSubject, now: float, policy: LockoutPolicy
-    ) -> LoginRecord:
-        return self.attempts.record_failure(subject, now, policy)
-
-    async def clear(self, subject: LoginSubject, now: float) -> bool:
-        return self.attempts.clear(subject, now)
+    @property
+    def attempts(self) -> InMemoryLoginAttempts:
+        """The synchronous records this view shares."""
+        return self.sync

@@ -92,3 +92,13 @@ class RedisConnection:
 
     def close(self) -> None:
         self.client.close()
+
+
+def refused(error: StoreUnavailableError) -> bool:
+    """Whether an outage was a connection refused or dropped (not a timeout, not a server
+    still loading): what a port may retry once, at the cost of milliseconds. Both
+    connections (this one and `AsyncRedisConnection`) raise the outage from Redis' error."""
+    cause = error.__cause__
+    return isinstance(cause, redis.ConnectionError) and not isinstance(
+        cause, redis.BusyLoadingError
+    )

@@ -16,6 +16,7 @@ import json
 import sqlite3
 from typing import Any
 
+from bdbexport.domain.auth.async_ports import AsyncLoginAttemptsOver
 from bdbexport.domain.auth.lockout import (
     LockoutPolicy,
     LoginRecord,
@@ -119,25 +120,13 @@ class SqliteLoginAttempts:
             return _clear(cursor, subject_key(subject), now)
 
 
-class AsyncSqliteLoginAttempts:
+class AsyncSqliteLoginAttempts(AsyncLoginAttemptsOver[SqliteLoginAttempts]):
+    """The same rows, awaited: writes on the store's own thread, reads on the loop's
+    read connection (reads never wait in WAL mode)."""
+
     def __init__(self, database: AsyncSqliteDatabase) -> None:
-        self._db = database
-        self._writes = itertools.count(1)
-
-    async def get(
-        self, subject: LoginSubject, now: float, policy: LockoutPolicy
-    ) -> LoginRecord | None:
-        row = await self._db.read_one(_SELECT, (subject_key(subject),))
-        record = None if row is None else record_of(row[0])
-        return record if is_current(record, now, policy) else None
-
-    async def record_failure(
-        self, subject: LoginSubject, now: float, policy: LockoutPolicy
-    ) -> LoginRecord:
-        prune = next(self._writes) % PRUNE_EVERY == 0
-        key = subject_key(subject)
-        return await self._db.write(lambda cursor: _count_failure(cursor, key, now, policy, prune))
-
-    async def clear(self, subject: LoginSubject, now: float) -> bool:
-        key = subject_key(subject)
-        return await self._db.write(lambda cursor: _clear(cursor, key, now))
+        super().__init__(
+            SqliteLoginAttempts(database.sync),
+            database.run,
+            reads=SqliteLoginAttempts(database.reads),
+        )

@@ -21,10 +21,8 @@ from bdbexport.adapters.memory.login_attempts import (
     InMemoryLoginAttempts,
 )
 from bdbexport.adapters.redis_store import AsyncRedisConnection, RedisConnection
-from bdbexport.adapters.redis_store.login_attempts import (
-    AsyncRedisLoginAttempts,
-    RedisLoginAttempts,
-)
+from bdbexport.adapters.redis_store.async_login_attempts import AsyncRedisLoginAttempts
+from bdbexport.adapters.redis_store.login_attempts import RedisLoginAttempts
 from bdbexport.adapters.sqlite import AsyncSqliteDatabase, SqliteDatabase
 from bdbexport.adapters.sqlite.login_attempts import (
     AsyncSqliteLoginAttempts,

@@ -26,6 +26,10 @@ from bdbexport.adapters.memory import (
     InMemoryUserDirectory,
 )
 from bdbexport.adapters.memory.action_log import AsyncInMemoryActionLog, InMemoryActionLog
+from bdbexport.adapters.memory.login_attempts import (
+    AsyncInMemoryLoginAttempts,
+    InMemoryLoginAttempts,
+)
 from bdbexport.adapters.redis_store import (
     AsyncRedisBdbRepository,
     AsyncRedisModuleCatalog,
@@ -36,7 +40,9 @@ from bdbexport.adapters.redis_store import (
 )
 from bdbexport.adapters.redis_store.action_log import RedisActionLog
 from bdbexport.adapters.redis_store.async_action_log import AsyncRedisActionLog
+from bdbexport.adapters.redis_store.async_login_attempts import AsyncRedisLoginAttempts
 from bdbexport.adapters.redis_store.async_schedule_index import AsyncScheduleIndexBuilder
+from bdbexport.adapters.redis_store.login_attempts import RedisLoginAttempts
 from bdbexport.adapters.redis_store.schedule_index import ScheduleIndexBuilder
 from bdbexport.adapters.sqlite import (
     AsyncSqliteBdbRepository,
@@ -47,6 +53,7 @@ from bdbexport.adapters.sqlite import (
     SqliteUserDirectory,
 )
 from bdbexport.adapters.sqlite.action_log import AsyncSqliteActionLog, SqliteActionLog
+from bdbexport.adapters.sqlite.login_attempts import AsyncSqliteLoginAttempts, SqliteLoginAttempts
 from bdbexport.domain import ActionService
 from bdbexport.domain.async_service import AsyncActionService
 
@@ -57,14 +64,17 @@ PAIRS: list[tuple[type, type]] = [
     (RedisUserDirectory, AsyncRedisUserDirectory),
     (RedisActionLog, AsyncRedisActionLog),
     (ScheduleIndexBuilder, AsyncScheduleIndexBuilder),
+    (RedisLoginAttempts, AsyncRedisLoginAttempts),
     (SqliteBdbRepository, AsyncSqliteBdbRepository),
     (SqliteModuleCatalog, AsyncSqliteModuleCatalog),
     (SqliteUserDirectory, AsyncSqliteUserDirectory),
     (SqliteActionLog, AsyncSqliteActionLog),
+    (SqliteLoginAttempts, AsyncSqliteLoginAttempts),
     (InMemoryBdbRepository, AsyncInMemoryBdbRepository),
     (InMemoryModuleCatalog, AsyncInMemoryModuleCatalog),
     (InMemoryUserDirectory, AsyncInMemoryUserDirectory),
     (InMemoryActionLog, AsyncInMemoryActionLog),
+    (InMemoryLoginAttempts, AsyncInMemoryLoginAttempts),
 ]
 
 SHARING = {
@@ -72,6 +82,7 @@ SHARING = {
     AsyncInMemoryModuleCatalog,
     AsyncInMemoryUserDirectory,
     AsyncInMemoryActionLog,
+    AsyncInMemoryLoginAttempts,
 }
 """Async adapters that take their sync twin's arguments or the sync store to share."""
 
