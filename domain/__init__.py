@@ -90,7 +90,9 @@ from .statuses import (
     ExportFailureReason,
     ExportStatus,
     ImportFailureReason,
+    ImportFailureReasonValue,
     ImportStatus,
+    MemLimitReason,
 )
 
 __all__ = [
@@ -156,6 +158,7 @@ __all__ = [
     "GcsLocation",
     "IdGenerator",
     "ImportFailureReason",
+    "ImportFailureReasonValue",
     "ImportInProgressError",
     "ImportStatus",
     "IncompatibleStoreError",
@@ -165,6 +168,7 @@ __all__ = [
     "LeaseNotExpiredError",
     "Lifecycle",
     "LifecycleEvent",
+    "MemLimitReason",
     "ModuleCatalog",
     "ModuleRef",
     "ModuleRegistry",

@@ -32,7 +32,7 @@ from .statuses import (
     BdbStatus,
     ExportFailureReason,
     ExportStatus,
-    ImportFailureReason,
+    ImportFailureReasonValue,
     ImportStatus,
 )
 
@@ -101,7 +101,7 @@ class Bdb(BaseModel):
     last_export_time: UtcDatetime | None = None
     import_status: ImportStatus = ImportStatus.IDLE
     import_progress: int = Field(default=0, ge=0, le=100)
-    import_failure_reason: ImportFailureReason | None = None
+    import_failure_reason: ImportFailureReasonValue | None = None
     import_failure_detail: FailureDetail | None = None
     backup_status: BackupStatus = BackupStatus.IDLE
     backup_progress: int = Field(default=0, ge=0, le=100)

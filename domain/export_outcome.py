@@ -4,7 +4,7 @@ trail."""
 
 from __future__ import annotations
 
-from .statuses import ExportFailureReason, ImportFailureReason
+from .statuses import ExportFailureReason, ImportFailureReason, MemLimitReason
 
 
 class ExportFailedError(Exception):
@@ -19,7 +19,7 @@ class ExportFailedError(Exception):
 class ImportFailedError(Exception):
     """Raised by an `Importer` when the load cannot be completed."""
 
-    def __init__(self, reason: ImportFailureReason, detail: str = "") -> None:
-        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+    def __init__(self, reason: ImportFailureReason | MemLimitReason, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else str(reason))
         self.reason = reason
         self.detail = detail

@@ -21,6 +21,7 @@ from .statuses import (
     ExportStatus,
     ImportFailureReason,
     ImportStatus,
+    import_failure_reason,
 )
 
 _WORKER = [Guard.HOLDS_CURRENT_ACTION]
@@ -121,6 +122,7 @@ IMPORT = Lifecycle(
     kind=ActionKind.IMPORT,
     statuses=ImportStatus,
     reasons=ImportFailureReason,
+    parse_reason=import_failure_reason,
     idle=ImportStatus.IDLE,
     running=frozenset({ImportStatus.INITIALIZING, ImportStatus.IMPORTING}),
     succeeded=ImportStatus.SUCCEEDED,

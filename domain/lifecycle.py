@@ -19,7 +19,7 @@ it knows no aggregate, so `bdb` can build its invariants on the lifecycles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -55,6 +55,9 @@ class Lifecycle:
     failed: StrEnum
     transitions: tuple[Mapping[str, Any], ...]
     last_time_field: str | None
+    parse_reason: Callable[[str], StrEnum | str] | None = None
+    """Reads a reported failure reason when the vocabulary is more than `reasons`
+    (the import's numbered `file-larger-than-mem-limit:<n>:<m>`); None: `reasons`."""
     # Derived once, in __post_init__: the member's name and its wire fields
     # (`<name>_status`, `<name>_progress`, `<name>_failure_reason`), the machine and the
     # table compiled from it.

@@ -101,7 +101,7 @@ def fail(
     action released."""
     status = lifecycle.next_status(bdb, Trigger.FAIL, Report(action_uid=action_uid))
     try:
-        known = lifecycle.reasons(reason)
+        known = (lifecycle.parse_reason or lifecycle.reasons)(reason)
     except ValueError:
         raise InvalidFailureReasonError(bdb.uid, str(reason), lifecycle.name) from None
     return _released_as_failed(lifecycle, bdb, status, known, detail)
@@ -158,7 +158,7 @@ def expire(bdb: Bdb, now: datetime) -> tuple[Lifecycle, Bdb] | None:
 
 
 def _released_as_failed(
-    lifecycle: Lifecycle, bdb: Bdb, status: StrEnum, reason: StrEnum, detail: str
+    lifecycle: Lifecycle, bdb: Bdb, status: StrEnum, reason: StrEnum | str, detail: str
 ) -> Bdb:
     return _successor(
         bdb,

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Annotated
 
-if TYPE_CHECKING:
-    from pydantic import GetJsonSchemaHandler
-    from pydantic.json_schema import JsonSchemaValue
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 
 class ExportStatus(StrEnum):
@@ -71,8 +69,8 @@ class ImportFailureReason(StrEnum):
 
     One reason carries numbers, as Redis Software reports it:
     `file-larger-than-mem-limit:<n bytes of expected dataset>:<n bytes configured bdb
-    limit>`. The bare `file-larger-than-mem-limit` is still read (documents stored
-    before the numbers were carried)."""
+    limit>`: `MemLimitReason`. The bare `file-larger-than-mem-limit` is still read
+    (documents stored before the numbers were carried)."""
 
     NO_PERMISSION = "no-permission"
     WRONG_FILE_PATH = "wrong-file-path"
@@ -84,35 +82,57 @@ class ImportFailureReason(StrEnum):
     INVALID_BULK_LENGTH = "invalid-bulk-length"
     OUT_OF_MEMORY = "out-of-memory"
 
+
+class MemLimitReason(str):
+    """`file-larger-than-mem-limit:<n>:<m>`: the one import failure reason that carries
+    numbers (the bytes of the expected dataset, the bdb's configured memory limit), as
+    Redis Software reports it. A validated string of its own rather than an enum member:
+    the words stay a closed `ImportFailureReason`, and a bdb's field takes either
+    (`ImportFailureReasonValue`)."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> MemLimitReason:
+        if not isinstance(value, str) or _MEM_LIMIT.fullmatch(value) is None:
+            raise ValueError(f"{value!r} is not a valid ImportFailureReason")
+        return super().__new__(cls, value)
+
     @classmethod
-    def file_larger_than_mem_limit(cls, size: int, limit: int) -> ImportFailureReason:
+    def of(cls, size: int, limit: int) -> MemLimitReason:
         """`file-larger-than-mem-limit:<size>:<limit>` (bytes, both non-negative)."""
         if size < 0 or limit < 0:
             raise ValueError("sizes are non-negative")
         return cls(f"file-larger-than-mem-limit:{size}:{limit}")
 
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: Any, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        """The OpenAPI document says it too: a listed word, or the reason with numbers."""
-        schema = handler.resolve_ref_schema(handler(core_schema))
-        words = {key: schema.pop(key) for key in ("enum", "type") if key in schema}
-        schema["anyOf"] = [words, {"type": "string", "pattern": MEM_LIMIT_PATTERN}]
-        return schema
+    @property
+    def size(self) -> int:
+        return int(self.split(":")[1])
 
-    @classmethod
-    def _missing_(cls, value: object) -> ImportFailureReason | None:
-        """`file-larger-than-mem-limit:<n>:<m>` is a member too (named
-        `FILE_LARGER_THAN_MEM_LIMIT`, the numbers in its value; Enum's documented hook,
-        as `Flag` makes its combined members), so every field typed with this enum takes
-        it, pydantic's validation included; anything else is refused as before."""
-        if not isinstance(value, str) or _MEM_LIMIT.fullmatch(value) is None:
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = "FILE_LARGER_THAN_MEM_LIMIT"
-        member._value_ = value
-        return member
+    @property
+    def limit(self) -> int:
+        return int(self.split(":")[2])
+
+
+MemLimitReasonField = Annotated[
+    MemLimitReason,
+    PlainValidator(MemLimitReason),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": MEM_LIMIT_PATTERN}),
+]
+"""How pydantic reads, writes and documents a `MemLimitReason`: the pattern, as before."""
+
+ImportFailureReasonValue = ImportFailureReason | MemLimitReasonField
+"""A bdb's `import_failure_reason`: a word, or the reason with numbers."""
+
+
+def import_failure_reason(value: str) -> ImportFailureReason | MemLimitReason:
+    """The import vocabulary's parser: a word (the bare `file-larger-than-mem-limit`
+    included, as documents stored before the numbers were carried say it), or the
+    numbered reason; anything else is a `ValueError`."""
+    try:
+        return ImportFailureReason(value)
+    except ValueError:
+        return MemLimitReason(value)
 
 
 class BdbStatus(StrEnum):

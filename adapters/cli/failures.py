@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bdbexport.domain.statuses import MemLimitReason
+
 KINDS = ("export", "import", "backup")
 """The lifecycles of a bdb, each with `<kind>_status`, `_failure_reason`, `_failure_detail`."""
 
@@ -25,11 +27,11 @@ def failure_hint(kind: str, uid: Any, reason: str | None, detail: str | None) ->
         return f"the {worker} was stopped during the {kind}: start it again"
     if "simulated exporter" in said:
         return "the simulated exporter is configured to fail (serve --simulated-outcome)"
-    if reason and reason.startswith("file-larger-than-mem-limit:"):
-        _, size, limit = reason.split(":", 2)
+    numbered = _mem_limit(reason)
+    if numbered is not None:
         return (
-            f"the file ({size} bytes) is larger than the database's memory limit ({limit}"
-            " bytes): raise its memory limit or import a smaller file"
+            f"the file ({numbered.size} bytes) is larger than the database's memory limit"
+            f" ({numbered.limit} bytes): raise its memory limit or import a smaller file"
         )
     if reason == "no-permission" and kind == "import":
         return (
@@ -67,3 +69,11 @@ def failure_line(bdb: dict[str, Any], kind: str = "export") -> str | None:
 def failure_lines(bdb: dict[str, Any]) -> list[str]:
     """One line per failed lifecycle of `bdb` (export, import, backup)."""
     return [line for kind in KINDS if (line := failure_line(bdb, kind)) is not None]
+
+
+def _mem_limit(reason: str | None) -> MemLimitReason | None:
+    """The numbered `file-larger-than-mem-limit:<n>:<m>`, or None for anything else."""
+    try:
+        return MemLimitReason(reason) if reason else None
+    except ValueError:
+        return None

@@ -21,7 +21,7 @@ from bdbexport.domain.statuses import (
     BdbStatus,
     ExportFailureReason,
     ExportStatus,
-    ImportFailureReason,
+    ImportFailureReasonValue,
     ImportStatus,
 )
 
@@ -263,7 +263,7 @@ class BdbObject(BaseModel):
     last_export_time: datetime | None
     import_status: ImportStatus
     import_progress: int = Field(ge=0, le=100)
-    import_failure_reason: ImportFailureReason | None
+    import_failure_reason: ImportFailureReasonValue | None
     import_failure_detail: str | None
     backup_status: BackupStatus
     backup_progress: int = Field(ge=0, le=100)
@@ -296,7 +296,7 @@ class PartialBdbObject(BaseModel):
     last_export_time: datetime | None = None
     import_status: ImportStatus | None = None
     import_progress: int | None = None
-    import_failure_reason: ImportFailureReason | None = None
+    import_failure_reason: ImportFailureReasonValue | None = None
     import_failure_detail: str | None = None
     backup_status: BackupStatus | None = None
     backup_progress: int | None = None

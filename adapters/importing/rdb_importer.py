@@ -280,7 +280,7 @@ def _undo(copier: KeyCopier, cause: BaseException) -> None:
 
 def _cause(error: BaseException) -> str:
     if isinstance(error, ImportFailedError):
-        return error.detail or error.reason.value
+        return error.detail or str(error.reason)
     return f"{type(error).__name__}: {error}"
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bdbexport.domain.export_outcome import ImportFailedError
-from bdbexport.domain.statuses import ImportFailureReason
+from bdbexport.domain.statuses import ImportFailureReason, MemLimitReason
 
 from .limits import MIB
 
@@ -83,7 +83,7 @@ class SizeCap:
     def _within_limits(self, size: int) -> None:
         if self.memory_limit and size > self.memory_limit:
             raise ImportFailedError(
-                ImportFailureReason.file_larger_than_mem_limit(size, self.memory_limit),
+                MemLimitReason.of(size, self.memory_limit),
                 f"the file has at least {size} bytes, more than the database's memory"
                 f" limit ({self.memory_limit} bytes, its maxmemory)",
             )

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bdbexport.domain import ActionKind, Bdb, DomainError, ImportFailureReason
+from bdbexport.domain import ActionKind, Bdb, DomainError, ImportFailureReason, MemLimitReason
 from bdbexport.domain.statuses import MEM_LIMIT_PATTERN
 from tests.unit.test_action_records import LOCATION, MEMBER, Services
 
@@ -23,15 +23,17 @@ sizes = st.integers(min_value=0, max_value=2**63)
 
 @given(size=sizes, limit=sizes)
 def test_the_reason_is_the_word_and_both_numbers(size: int, limit: int) -> None:
-    reason = ImportFailureReason.file_larger_than_mem_limit(size, limit)
+    reason = MemLimitReason.of(size, limit)
     assert reason == f"file-larger-than-mem-limit:{size}:{limit}"
-    assert isinstance(reason, ImportFailureReason)
-    assert reason.name == "FILE_LARGER_THAN_MEM_LIMIT"
-    assert ImportFailureReason(str(reason)) == reason
+    assert isinstance(reason, MemLimitReason)
+    assert (reason.size, reason.limit) == (size, limit)
+    assert MemLimitReason(str(reason)) == reason
     assert re.fullmatch(MEM_LIMIT_PATTERN, str(reason))
     bdb = Bdb(uid=1, name="one", import_status="failed", import_failure_reason=str(reason))
+    assert isinstance(bdb.import_failure_reason, MemLimitReason)
     again = Bdb.model_validate_json(bdb.model_dump_json())
     assert again.import_failure_reason == reason
+    assert isinstance(again.import_failure_reason, MemLimitReason)
     assert json.loads(bdb.model_dump_json())["import_failure_reason"] == str(reason)
 
 
@@ -52,13 +54,15 @@ def test_the_reason_is_the_word_and_both_numbers(size: int, limit: int) -> None:
 def test_anything_else_is_still_refused(value: str) -> None:
     with pytest.raises(ValueError, match="is not a valid ImportFailureReason"):
         ImportFailureReason(value)
+    with pytest.raises(ValueError, match="is not a valid ImportFailureReason"):
+        MemLimitReason(value)
     with pytest.raises(ValidationError):
         Bdb(uid=1, name="one", import_status="failed", import_failure_reason=value)
 
 
 def test_negative_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match="non-negative"):
-        ImportFailureReason.file_larger_than_mem_limit(-1, 2)
+        MemLimitReason.of(-1, 2)
 
 
 def test_every_other_reason_and_the_bare_word_are_unchanged() -> None:
@@ -83,11 +87,12 @@ def test_an_import_fails_with_the_numbers_through_its_lifecycle() -> None:
     services = Services()
     started = services.sync.start_action(MEMBER, 2, LOCATION, ActionKind.IMPORT)
     assert started.action_uid is not None
-    reason = ImportFailureReason.file_larger_than_mem_limit(3145728, 1048576)
+    reason = MemLimitReason.of(3145728, 1048576)
     failed = services.sync.record_failure(
         2, started.action_uid, reason, "the file has at least 3145728 bytes", ActionKind.IMPORT
     )
     assert failed.import_failure_reason == "file-larger-than-mem-limit:3145728:1048576"
+    assert isinstance(failed.import_failure_reason, MemLimitReason)
     record = services.records.get(started.action_uid)
     assert record is not None
     assert record.error is not None
@@ -105,7 +110,8 @@ def test_exports_do_not_take_it() -> None:
 
 
 def test_the_schema_documents_the_numbered_form() -> None:
-    schema = Bdb.model_json_schema()["$defs"]["ImportFailureReason"]
-    words, numbered = schema["anyOf"]
+    schema = Bdb.model_json_schema()
+    field = schema["properties"]["import_failure_reason"]["anyOf"]
+    words = schema["$defs"]["ImportFailureReason"]
     assert "file-larger-than-mem-limit" in words["enum"]
-    assert numbered == {"type": "string", "pattern": MEM_LIMIT_PATTERN}
+    assert {"type": "string", "pattern": MEM_LIMIT_PATTERN} in field

@@ -12,7 +12,7 @@ from bdbexport.adapters.importing import RdbImporter
 from bdbexport.domain.bdb import Bdb, Endpoint
 from bdbexport.domain.export_outcome import ImportFailedError
 from bdbexport.domain.locations import UrlLocation
-from bdbexport.domain.statuses import ImportFailureReason
+from bdbexport.domain.statuses import ImportFailureReason, MemLimitReason
 from tests.support.ftp_server import FtpServer
 from tests.support.redis_server import RedisServer
 from tests.support.server_process import free_port
@@ -55,7 +55,7 @@ def import_from(target_port: int, url: str) -> None:
     )
 
 
-def reason_of(target_port: int, url: str) -> ImportFailureReason:
+def reason_of(target_port: int, url: str) -> ImportFailureReason | MemLimitReason:
     with pytest.raises(ImportFailedError) as caught:
         import_from(target_port, url)
     assert "password" not in caught.value.detail
