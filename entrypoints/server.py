@@ -21,15 +21,14 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from bdbexport.adapters.http.edge_rules import EdgeObservers
-from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.composition import Application, bootstrap
 from bdbexport.composition.demo_data import seed_demo_actions
 from bdbexport.composition.http_app import EdgeSettings, build_http_app
 from bdbexport.composition.log_sinks import NonBlockingSink, open_sink
 from bdbexport.composition.notifications import smtp_notifier
-from bdbexport.composition.observability import instrument_store, metrics_access_for
+from bdbexport.composition.observability import metrics_access_for, open_served_store
 from bdbexport.composition.scheduling import start_backup_scheduler
-from bdbexport.composition.stores import Store, open_store
+from bdbexport.composition.stores import Store
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import Notifier
 
@@ -90,9 +89,8 @@ def build_server(config: ServerConfig, *, terminal: bool = False) -> Server:
         audit_sink, close_audit, warning = _sink(config.audit_log, sys.stderr)
         closing.append(close_audit)
         warnings += warning or ""
-        metrics = ServerMetrics()
         # The event loop's store calls are timed for /metrics (composition/observability.py).
-        store = instrument_store(open_store(config.store_url), metrics)
+        store, metrics = open_served_store(config.store_url)
         closing.insert(0, store.close)
         announcement = seed_store(store, config, terminal=terminal)
     except BaseException:
