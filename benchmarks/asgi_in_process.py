@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bdbexport.adapters.http.edge_rules import EdgeRules
 from bdbexport.entrypoints.server import ServerConfig, build_server
 
 PATH = "/v1/bdbs/1/actions/export_reset_status"
@@ -89,14 +88,12 @@ def main() -> None:
                 audit_log=str(work / "audit.log"),
             )
         )
-        # The app as `serve` runs it: inside the edge rules (adapters/http/edge_rules.py).
-        served = EdgeRules(server.app, observers=server.edge)
+        # The app as `serve` runs it, its edge rules outermost (composition/http_app.py).
         try:
             rounds = asyncio.run(_measure(server.app, count))
-            edge_rounds = asyncio.run(_measure(served, count))
         finally:
             server.close()
-    for name, figures in (("the ASGI app", rounds), ("the app in its edge rules", edge_rounds)):
+    for name, figures in (("the app in its edge rules", rounds),):
         print(
             f"reset through {name}: {min(figures) * 1e6:.1f} µs a request (best of 5),"
             f" median {statistics.median(figures) * 1e6:.1f} µs"

@@ -5,10 +5,12 @@ with_async=True)`) and adds everything the REST API needs around it: the
 authenticator (its failed sign-ins counted in the store's `LoginAttempts`, its events
 on the application's bus, throttled attempts summarized), the metrics (fed by the bus
 and the worker pool) and the operators' view, the location checks run off the event
-loop, the access log, the request guards, and what the edge rules report to. What
-differs between `serve`, a test and an embedder is a keyword here, never a second
-wiring: `serve` adds the edge rules, granian and the scheduler around the same app
-(entrypoints/server.py), a test passes an in-memory `LoginAttempts` and records
+loop, the access log, the request guards, and the edge rules outermost (body and
+write deadlines, requests in flight per client address, a trusted proxy's
+`X-Forwarded-For`: `EdgeSettings`), which report to the same access log and metrics.
+What differs between `serve`, a test and an embedder is a keyword here, never a second
+wiring: `serve` passes its edge settings and runs the app on granian with the
+scheduler beside it (entrypoints/server.py), a test passes an in-memory `LoginAttempts` and records
 launches instead of running them, an embedder mounts `HttpApp.app` under its own
 Starlette or ASGI application (docs/embedding.md).
 """
@@ -28,7 +30,14 @@ from bdbexport.adapters.http.access_log import LineSink
 from bdbexport.adapters.http.authentication import AuthSettings
 from bdbexport.adapters.http.context import LaunchAction
 from bdbexport.adapters.http.cross_site import CrossSiteRefusal
-from bdbexport.adapters.http.edge_rules import EdgeObservers
+from bdbexport.adapters.http.edge_rules import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_REQUESTS_PER_ADDRESS,
+    DEFAULT_WRITE_TIMEOUT,
+    EdgeObservers,
+    EdgeRules,
+)
+from bdbexport.adapters.http.forwarded import TrustedForwardedFor
 from bdbexport.adapters.http.metrics import ServerMetrics
 from bdbexport.adapters.http.operator_view import MetricsAccess
 from bdbexport.domain.action_kind import ActionKind
@@ -56,8 +65,42 @@ class HttpApp:
     metrics: ServerMetrics
     context: HttpContext
     edge: EdgeObservers = field(default_factory=EdgeObservers)
-    """Where an HTTP edge in front of the app tells its refusals (`serve`'s edge
-    rules): the same access log and metrics as the app's requests."""
+    """Where the edge rules tell their refusals (those `app` applies, or an edge an
+    embedder puts in front): the same access log and metrics as the app's requests."""
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """The app's edge rules (adapters/http/edge_rules.py, forwarded.py); the defaults are
+    `serve`'s. The protocol's own limits (header deadline and size) are the server's."""
+
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    """Seconds a request may wait for its body to arrive (then 408)."""
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT
+    """Seconds a response may wait for the client to take it (then abandoned)."""
+    max_requests_per_address: int = DEFAULT_MAX_REQUESTS_PER_ADDRESS
+    """Requests in flight per client address (then 429); 0: no cap."""
+    forwarded_allow_ips: frozenset[str] = frozenset()
+    """Proxies whose `X-Forwarded-For` names the client (none by default)."""
+
+
+DEFAULT_EDGE = EdgeSettings()
+"""`serve`'s edge rules with its defaults."""
+
+
+def apply_edge(app: Starlette, settings: EdgeSettings, observers: EdgeObservers) -> None:
+    """Put the edge rules outermost in `app`'s middleware (inside only Starlette's
+    last-resort error layer), the trusted proxy's client address first, so the in-flight
+    cap and the access log count the real client."""
+    app.add_middleware(
+        EdgeRules,
+        body_timeout=settings.body_timeout,
+        write_timeout=settings.write_timeout,
+        max_requests_per_address=settings.max_requests_per_address,
+        observers=observers,
+    )
+    if settings.forwarded_allow_ips:
+        app.add_middleware(TrustedForwardedFor, trusted=settings.forwarded_allow_ips)
 
 
 def request_guards(*, allowed_origins: Sequence[str] = ()) -> list[Middleware]:
@@ -86,6 +129,7 @@ def build_http_app(
     check_location: Callable[[ExportLocation, ActionKind], None] | None = None,
     location_check_threads: int = 4,
     work_queue: WorkQueue | None = None,
+    edge: EdgeSettings | None = DEFAULT_EDGE,
 ) -> HttpApp:
     """The REST API over `application` (built `with_async=True`).
 
@@ -97,7 +141,8 @@ def build_http_app(
     the app's lifespan ends (None: `application.close`). `check_location` replaces the
     application's start-time location check (tests that judge types only). `work_queue`
     is the queue workers apart from the API claim from (`GET /v1/workers` reads it).
-    `guards`: None gives `request_guards(allowed_origins=...)`.
+    `guards`: None gives `request_guards(allowed_origins=...)`. `edge`: the edge rules
+    the app applies (`serve`'s defaults); None: none (an embedder whose own edge does).
     """
     if application.async_service is None or application.async_store is None:
         raise ValueError("build_http_app needs an application built with_async=True")
@@ -152,7 +197,9 @@ def build_http_app(
         operator=operator,
         guards=guards if guards is not None else request_guards(allowed_origins=allowed_origins),
     )
-    edge = EdgeObservers(access_log, metrics.record_edge_refusal)
+    observers = EdgeObservers(access_log, metrics.record_edge_refusal)
+    if edge is not None:
+        apply_edge(app, edge, observers)
     return HttpApp(
-        app=app, authenticator=authenticator, metrics=metrics, context=context, edge=edge
+        app=app, authenticator=authenticator, metrics=metrics, context=context, edge=observers
     )

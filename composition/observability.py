@@ -28,7 +28,7 @@ from bdbexport.domain.modules import CatalogModule
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import AsyncBdbRepository, AsyncModuleCatalog, PermissionPolicy
 
-from .stores import AsyncStore, Store
+from .stores import AsyncStore, Store, open_store
 
 T = TypeVar("T")
 
@@ -46,6 +46,13 @@ STORE_OPERATIONS = (
 
 READINESS_UID = 1
 """The probe reads this bdb: one small read, whether it exists or not."""
+
+
+def open_served_store(url: str) -> tuple[Store, ServerMetrics]:
+    """The store a server opens from `url` and the `ServerMetrics` its event loop's calls
+    are timed in (`instrument_store`): pass the same metrics to `build_http_app`."""
+    metrics = ServerMetrics()
+    return instrument_store(open_store(url), metrics), metrics
 
 
 def instrument_store(store: Store, metrics: ServerMetrics) -> Store:

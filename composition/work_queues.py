@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from prometheus_client import CollectorRegistry
+
+from bdbexport.adapters.http.queue_metrics import QueueMetrics
+from bdbexport.adapters.memory import SystemClock
 from bdbexport.adapters.memory.work_queue import InMemoryWorkQueue
 from bdbexport.domain.ports import Clock
 from bdbexport.domain.work_queue import WorkQueue
@@ -20,13 +24,33 @@ from .stores import StoreUrlError, _sqlite_path
 
 def open_work_queue(
     url: str,
-    clock: Clock,
+    clock: Clock | None = None,
     *,
     wake_reader: int | None = None,
     wake_writer: int | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> tuple[WorkQueue, Callable[[], None]]:
-    """The store's work queue and how to close its connection. The wake pipe ends are
-    for SQLite only: `serve` writes after each enqueue, its worker child reads."""
+    """The store's work queue and how to close its connection. `clock`: None, the
+    system's. The wake pipe ends are for SQLite only: `serve` writes after each enqueue,
+    its worker child reads. With `registry`, the queue's figures are reported in it
+    (`/metrics`) until the queue is closed."""
+    queue, close = _open(
+        url, clock if clock is not None else SystemClock(), wake_reader, wake_writer
+    )
+    if registry is None:
+        return queue, close
+    figures = QueueMetrics(queue).start(registry)
+
+    def close_reported() -> None:
+        figures.stop()
+        close()
+
+    return queue, close_reported
+
+
+def _open(
+    url: str, clock: Clock, wake_reader: int | None, wake_writer: int | None
+) -> tuple[WorkQueue, Callable[[], None]]:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return InMemoryWorkQueue(clock), _noop

@@ -4,11 +4,12 @@ granian (hyper, in Rust) parses HTTP/1.1 and enforces the protocol's limits with
 public options: `http1_header_read_timeout` (the request head's deadline, which also
 closes an idle keep-alive connection), `http1_buffer_size` (a head larger than the buffer
 is refused 431), `backpressure` (requests served at once; more wait in the kernel's
-backlog, not in memory) and keep-alive. The app's own rules wrap the app as plain ASGI
-middleware (`EdgeRules`). It runs in this process, on this event loop (uvloop when
-installed), through granian's embedding API (`granian.server.embed`), so `serve` keeps
-its order: the app is built and seeded first, the one-time passwords and the `serving`
-line are printed once the socket listens.
+backlog, not in memory) and keep-alive. The app's own rules are in the app (plain
+ASGI middleware, `EdgeRules`, put there by `build_http_app`). It runs in this process,
+on this event loop (uvloop when installed), through granian's embedding API
+(`granian.server.embed`), so `serve` keeps its order: the app is built and seeded
+first, the one-time passwords and the `serving` line are printed once the socket
+listens.
 """
 
 from __future__ import annotations

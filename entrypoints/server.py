@@ -20,17 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from bdbexport.adapters.http.edge_rules import EdgeObservers, EdgeRules
-from bdbexport.adapters.http.forwarded import TrustedForwardedFor
-from bdbexport.adapters.http.metrics import ServerMetrics
+from bdbexport.adapters.http.edge_rules import EdgeObservers
 from bdbexport.composition import Application, bootstrap
 from bdbexport.composition.demo_data import seed_demo_actions
-from bdbexport.composition.http_app import build_http_app
+from bdbexport.composition.http_app import EdgeSettings, build_http_app
 from bdbexport.composition.log_sinks import NonBlockingSink, open_sink
 from bdbexport.composition.notifications import smtp_notifier
-from bdbexport.composition.observability import instrument_store, metrics_access_for
+from bdbexport.composition.observability import metrics_access_for, open_served_store
 from bdbexport.composition.scheduling import start_backup_scheduler
-from bdbexport.composition.stores import Store, open_store
+from bdbexport.composition.stores import Store
 from bdbexport.domain.permissions import RoleTablePolicy
 from bdbexport.domain.ports import Notifier
 
@@ -91,9 +89,8 @@ def build_server(config: ServerConfig, *, terminal: bool = False) -> Server:
         audit_sink, close_audit, warning = _sink(config.audit_log, sys.stderr)
         closing.append(close_audit)
         warnings += warning or ""
-        metrics = ServerMetrics()
         # The event loop's store calls are timed for /metrics (composition/observability.py).
-        store = instrument_store(open_store(config.store_url), metrics)
+        store, metrics = open_served_store(config.store_url)
         closing.insert(0, store.close)
         announcement = seed_store(store, config, terminal=terminal)
     except BaseException:
@@ -156,6 +153,12 @@ def build_server(config: ServerConfig, *, terminal: bool = False) -> Server:
         allowed_origins=config.allowed_origins,
         launch=None if workers is None else workers.launcher.submit,
         work_queue=None if workers is None else workers.queue,
+        edge=EdgeSettings(
+            body_timeout=config.body_timeout,
+            write_timeout=config.write_timeout,
+            max_requests_per_address=config.max_requests_per_address,
+            forwarded_allow_ips=frozenset(config.forwarded_allow_ips),
+        ),
     )
     return Server(
         app=built.app,
@@ -207,16 +210,7 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
         f"bdbexport {version()} serving {scheme}://{host}:{config.port}"
         f" (store {without_password(config.store_url)}, exporter {config.exporter})\n"
     )
-    # The app's own edge rules around it; the protocol's are the server's (edge_rules.py).
-    app: Any = EdgeRules(
-        server.app,
-        body_timeout=config.body_timeout,
-        write_timeout=config.write_timeout,
-        max_requests_per_address=config.max_requests_per_address,
-        observers=server.edge,
-    )
-    if config.forwarded_allow_ips:
-        app = TrustedForwardedFor(app, trusted=frozenset(config.forwarded_allow_ips))
+    # The app applies its own edge rules (build_http_app); the protocol's are granian's.
     listen = Listen(
         host=config.host,
         port=config.port,
@@ -226,7 +220,7 @@ def serve(config: ServerConfig, out: TextIO = sys.stdout) -> None:
         keyfile=config.keyfile,
     )
     listening.close()  # the port was free a moment ago: granian binds it now
-    run(app, listen, server.announcement + serving, out)
+    run(server.app, listen, server.announcement + serving, out)
 
 
 def bind(host: str, port: int) -> socket.socket:

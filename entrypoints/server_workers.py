@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from bdbexport.adapters.http.queue_metrics import QueueMetrics
-from bdbexport.adapters.memory import SystemClock
 from bdbexport.composition.work_launch import QueueLauncher
 from bdbexport.composition.work_queues import open_work_queue
 from bdbexport.domain.work_queue import WorkQueue
@@ -86,17 +84,14 @@ def start_workers(
         )
     queue, close_queue = open_work_queue(
         config.store_url,
-        SystemClock(),
         wake_writer=None if child is None else child.wake_writer,
+        registry=registry,
     )
     if child is not None:
         child.start()
     launcher = QueueLauncher(queue)
-    figures = None if registry is None else QueueMetrics(queue).start(registry)
 
     def close() -> None:
-        if figures is not None:
-            figures.stop()
         launcher.close()
         if child is not None:
             child.stop()

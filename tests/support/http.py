@@ -18,7 +18,7 @@ from bdbexport.adapters.memory.login_attempts import AsyncInMemoryLoginAttempts
 from bdbexport.composition import Application, bootstrap
 from bdbexport.composition.bootstrap_file import BootstrapDocument, BootstrapUser, apply_bootstrap
 from bdbexport.composition.demo_data import demo_document
-from bdbexport.composition.http_app import build_http_app
+from bdbexport.composition.http_app import DEFAULT_EDGE, EdgeSettings, build_http_app
 from bdbexport.composition.stores import Store, open_store
 from bdbexport.domain import AsyncActionService, Bdb, ExportLocation, Role
 from bdbexport.domain.action_kind import ActionKind
@@ -94,11 +94,13 @@ def make_http_world(
     location_types: frozenset[str] | None = None,
     store_url: str = "memory://",
     work_queue: WorkQueue | None = None,
+    edge: EdgeSettings | None = DEFAULT_EDGE,
 ) -> HttpWorld:
     """The app `build_http_app` builds over `bootstrap`'s wiring (as `serve` does), on
     the store `store_url` names (in memory by default), seeded with the demo bdbs and one
     user per role; started actions are recorded in `launched` instead of run, and the
-    simulated exporter's checks apply (none), unless `location_types` narrows them."""
+    simulated exporter's checks apply (none), unless `location_types` narrows them.
+    `edge`: the edge rules the app applies (`serve`'s by default)."""
     store = open_store(store_url)
     demo, _ = demo_document()
     apply_bootstrap(
@@ -128,6 +130,7 @@ def make_http_world(
         launch=lambda bdb, location, notify=False, **how: launched.append((bdb, location)),
         check_location=functools.partial(served_types_only, location_types),
         work_queue=work_queue,
+        edge=edge,
     )
     return HttpWorld(
         built.app,
