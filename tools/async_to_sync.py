@@ -103,7 +103,7 @@ class Unasync(ast.NodeTransformer):
         value: ast.expr = self.visit(node.value)
         return value
 
-    def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.For:
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.stmt:
         return self.visit_For(_as(node, ast.For))
 
     def visit_For(self, node: ast.For) -> ast.stmt:
@@ -185,7 +185,9 @@ def _ruff(arguments: list[str], source: str) -> str:
 def unasynced(source: str) -> ast.Module:
     """The syntax tree of the synchronous module written from `source`."""
     tree = ast.parse((ROOT / source).read_text(encoding="utf-8"))
-    return ast.fix_missing_locations(Unasync().visit(tree))
+    written = Unasync().visit(tree)
+    assert isinstance(written, ast.Module)
+    return ast.fix_missing_locations(written)
 
 
 def generate(source: str) -> str:
